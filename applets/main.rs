@@ -1,0 +1,148 @@
+//! lxcbox: one binary, many applets. argv[0]'s basename picks the applet;
+//! `lxcbox APPLET ARGS...` works too.
+
+mod common;
+mod install;
+mod lxc_config;
+mod lxc_version;
+
+use std::ffi::OsString;
+
+/// An applet's entry point: it gets its arguments (without argv[0]) and
+/// returns the process exit status.
+pub type Entry = fn(Vec<OsString>) -> i32;
+
+/// One row of the applet table.
+pub struct Applet {
+    pub name: &'static str,
+    pub main: Entry,
+    pub about: &'static str,
+}
+
+/// Every applet, sorted by name (a unit test checks order and uniqueness).
+pub static APPLETS: &[Applet] = &[
+    Applet {
+        name: "lxc-config",
+        main: lxc_config::main,
+        about: "query LXC system configuration",
+    },
+    Applet {
+        name: "lxc-version",
+        main: lxc_version::main,
+        about: "print the version (classic tool)",
+    },
+];
+
+/// Look an applet up by exact name (binary search over the sorted table).
+pub fn find(name: &str) -> Option<&'static Applet> {
+    APPLETS
+        .binary_search_by(|a| a.name.cmp(name))
+        .ok()
+        .map(|i| &APPLETS[i])
+}
+
+/// Look up what the user typed after `lxcbox`: `start` or `lxc-start`.
+fn find_loose(name: &str) -> Option<&'static Applet> {
+    find(name).or_else(|| find(&format!("lxc-{name}")))
+}
+
+fn basename(p: &OsString) -> String {
+    let s = p.to_string_lossy();
+    s.rsplit('/').next().unwrap_or(&s).to_string()
+}
+
+const USAGE: &str = "\
+Usage: lxcbox [--list | --install [-s] DIR | --help | --version]
+       lxcbox APPLET [ARGS...]   (APPLET as 'start' or 'lxc-start')
+       APPLET [ARGS...]          (through a link named after the applet)
+
+lxcbox is the LXC toolset as one static binary.";
+
+fn multicall(mut args: Vec<OsString>) -> i32 {
+    if args.is_empty() {
+        println!("{USAGE}\n\nApplets:");
+        for a in APPLETS {
+            println!("  {:<24}{}", a.name, a.about);
+        }
+        return 0;
+    }
+    let first = args.remove(0);
+    let first_s = first.to_string_lossy().into_owned();
+    match first_s.as_str() {
+        "--list" | "-l" => {
+            for a in APPLETS {
+                println!("{}", a.name);
+            }
+            0
+        }
+        "--install" => install::main(args),
+        "--help" | "-h" => {
+            println!("{USAGE}\n\nApplets:");
+            for a in APPLETS {
+                println!("  {:<24}{}", a.name, a.about);
+            }
+            0
+        }
+        "--version" | "-V" => {
+            println!(
+                "lxcbox {} (LXC {} compatible)",
+                lxcbox::VERSION,
+                lxcbox::LXC_COMPAT_VERSION
+            );
+            0
+        }
+        name => match find_loose(name) {
+            Some(a) => (a.main)(args),
+            None => {
+                eprintln!("lxcbox: applet '{name}' not found");
+                127
+            }
+        },
+    }
+}
+
+fn main() {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    let argv0 = if args.is_empty() {
+        OsString::from("lxcbox")
+    } else {
+        args.remove(0)
+    };
+    let name = basename(&argv0);
+    let code = match find(&name) {
+        Some(a) => (a.main)(args),
+        None if name.starts_with("lxcbox") => multicall(args),
+        None => {
+            eprintln!("lxcbox: applet '{name}' not found");
+            127
+        }
+    };
+    std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_sorted_and_unique() {
+        for w in APPLETS.windows(2) {
+            assert!(
+                w[0].name < w[1].name,
+                "APPLETS out of order or duplicated: {} then {}",
+                w[0].name,
+                w[1].name
+            );
+        }
+    }
+
+    #[test]
+    fn lookup_forms() {
+        assert_eq!(find_loose("version").map(|a| a.name), Some("lxc-version"));
+        assert_eq!(find_loose("lxc-config").map(|a| a.name), Some("lxc-config"));
+        assert!(find_loose("nope").is_none());
+        for a in APPLETS {
+            assert!(!a.about.is_empty(), "{} has no description", a.name);
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Container configuration: the typed [`Config`], its parser (both key
+//! generations) and its writer.
+
+mod types;
+
+pub use types::*;

@@ -1,0 +1,169 @@
+//! Logging with LXC's levels and `-o FILE -l LEVEL` conventions, on env_logger.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
+use log::LevelFilter;
+
+/// LXC's log priorities, from most to least verbose, with their `log` level.
+pub const PRIORITIES: &[(&str, LevelFilter)] = &[
+    ("TRACE", LevelFilter::Trace),
+    ("DEBUG", LevelFilter::Debug),
+    ("INFO", LevelFilter::Info),
+    ("NOTICE", LevelFilter::Info),
+    ("WARN", LevelFilter::Warn),
+    ("WARNING", LevelFilter::Warn),
+    ("ERROR", LevelFilter::Error),
+    ("CRIT", LevelFilter::Error),
+    ("ALERT", LevelFilter::Error),
+    ("FATAL", LevelFilter::Error),
+];
+
+/// Parse an LXC priority name (case-insensitive) or a syslog-style number 0..=8.
+pub fn parse_priority(s: &str) -> Result<LevelFilter> {
+    let up = s.trim().to_ascii_uppercase();
+    if let Some((_, l)) = PRIORITIES.iter().find(|(n, _)| *n == up) {
+        return Ok(*l);
+    }
+    // LXC also accepts the numeric priorities of lxc_log_priority_to_int: 0 (TRACE) .. 8 (FATAL).
+    if let Ok(n) = up.parse::<usize>() {
+        let by_num = [
+            "TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL",
+        ];
+        if let Some(name) = by_num.get(n) {
+            return parse_priority(name);
+        }
+    }
+    bail!("invalid log priority \"{s}\" (expected one of TRACE DEBUG INFO NOTICE WARN ERROR CRIT ALERT FATAL)")
+}
+
+/// Where log records go and at which level.
+#[derive(Debug, Clone, Default)]
+pub struct LogSetup {
+    /// `-o FILE`; `none` disables the file log.
+    pub file: Option<String>,
+    /// `-l LEVEL`.
+    pub priority: Option<String>,
+    /// `-q`: nothing on stderr.
+    pub quiet: bool,
+}
+
+/// Install the process-wide logger. `tool` is the applet name (`lxc-start`),
+/// `name` the container, if any: both prefix every record as LXC does.
+pub fn init(tool: &str, name: Option<&str>, setup: &LogSetup) -> Result<()> {
+    let level = match &setup.priority {
+        Some(p) => parse_priority(p)?,
+        None => LevelFilter::Error,
+    };
+    let mut b = env_logger::Builder::new();
+    let prefix = match name {
+        Some(n) => format!("{tool} {n}"),
+        None => tool.to_string(),
+    };
+    match setup.file.as_deref() {
+        Some("none") => {
+            b.filter_level(LevelFilter::Off);
+        }
+        Some(path) => {
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening log file {path}"))?;
+            b.filter_level(level);
+            b.target(env_logger::Target::Pipe(Box::new(f)));
+            b.format(move |w, r| {
+                let ts = timestamp();
+                writeln!(
+                    w,
+                    "{prefix} {ts} {:<8} {} - {}",
+                    lxc_level(r.level()),
+                    r.target(),
+                    r.args()
+                )
+            });
+        }
+        None => {
+            // Without a log file LXC still shows warnings and errors on stderr.
+            let stderr_level = if setup.quiet {
+                LevelFilter::Off
+            } else if setup.priority.is_some() {
+                level
+            } else {
+                LevelFilter::Warn
+            };
+            b.filter_level(stderr_level);
+            b.target(env_logger::Target::Stderr);
+            let p = match name {
+                Some(n) => format!("{tool}: {n}: "),
+                None => format!("{tool}: "),
+            };
+            b.format(move |w, r| writeln!(w, "{p}{}", r.args()));
+        }
+    }
+    // A second init in one process (tests) is harmless.
+    let _ = b.try_init();
+    Ok(())
+}
+
+fn lxc_level(l: log::Level) -> &'static str {
+    match l {
+        log::Level::Trace => "TRACE",
+        log::Level::Debug => "DEBUG",
+        log::Level::Info => "INFO",
+        log::Level::Warn => "WARN",
+        log::Level::Error => "ERROR",
+    }
+}
+
+/// LXC's log timestamp: YYYYMMDDhhmmss.mmm in UTC.
+fn timestamp() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86400));
+    let rem = secs.rem_euclid(86400);
+    format!(
+        "{y:04}{mo:02}{d:02}{:02}{:02}{:02}.{:03}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        now.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priorities() {
+        assert_eq!(parse_priority("debug").unwrap(), LevelFilter::Debug);
+        assert_eq!(parse_priority("NOTICE").unwrap(), LevelFilter::Info);
+        assert_eq!(parse_priority("8").unwrap(), LevelFilter::Error);
+        assert!(parse_priority("LOUD").is_err());
+    }
+
+    #[test]
+    fn civil() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_416), (2025, 11, 24));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

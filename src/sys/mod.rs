@@ -1,0 +1,6 @@
+//! The only home of `unsafe` in lxcbox.
+//!
+//! Everything here wraps a kernel interface that rustix does not cover (or
+//! covers only partly). Each `unsafe` block carries a `// SAFETY:` comment
+//! saying why the call is sound.
+#![allow(unsafe_code)]
