@@ -3,7 +3,11 @@
 
 mod common;
 mod install;
+mod launch;
 mod lxc_config;
+mod lxc_execute;
+mod lxc_init;
+mod lxc_start;
 mod lxc_version;
 
 use std::ffi::OsString;
@@ -22,9 +26,34 @@ pub struct Applet {
 /// Every applet, sorted by name (a unit test checks order and uniqueness).
 pub static APPLETS: &[Applet] = &[
     Applet {
+        name: "init.lxc",
+        main: lxc_init::main,
+        about: "minimal init for application containers (alias of lxc-init)",
+    },
+    Applet {
+        name: "init.lxc.static",
+        main: lxc_init::main,
+        about: "minimal init for application containers (alias of lxc-init)",
+    },
+    Applet {
         name: "lxc-config",
         main: lxc_config::main,
         about: "query LXC system configuration",
+    },
+    Applet {
+        name: "lxc-execute",
+        main: lxc_execute::main,
+        about: "run an application inside a container",
+    },
+    Applet {
+        name: "lxc-init",
+        main: lxc_init::main,
+        about: "minimal init for application containers",
+    },
+    Applet {
+        name: "lxc-start",
+        main: lxc_start::main,
+        about: "start a container",
     },
     Applet {
         name: "lxc-version",

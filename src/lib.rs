@@ -5,8 +5,12 @@
 //! [`sys`].
 
 pub mod config;
+pub mod container;
+pub mod init;
 pub mod log;
+pub mod monitor;
 pub mod paths;
+pub mod start;
 pub mod sys;
 
 /// Version reported by `--version` and `lxc-version`.

@@ -126,7 +126,11 @@ fn name_option_forms_parse() {
     // A missing value is a clear error.
     let o = run(bin(), &["lxc-config", "-n"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("requires an argument"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("requires an argument"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -169,5 +173,9 @@ fn lxc_config_values() {
     std::fs::write(&rc, "lxc.lxcpath = /a\nbogus line\n").unwrap();
     let o = run(bin(), &["lxc-config", "--rcfile", rcs, "lxc.lxcpath"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("lxc.conf:2: expected"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("lxc.conf:2: expected"),
+        "{}",
+        stderr(&o)
+    );
 }

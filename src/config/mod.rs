@@ -4,3 +4,4 @@
 mod types;
 
 pub use types::*;
+mod tmp_parse; // TEMPORARY, replaced by the real parser

@@ -1,0 +1,60 @@
+//! Shared by lxc-start and lxc-execute: load the container, apply -s, run.
+
+use std::path::Path;
+
+use lxcbox::container::Container;
+use lxcbox::start::{self, AlreadyRunning, StartSpec};
+
+use crate::common::Common;
+
+/// --share-net/ipc/uts/pid values, as (namespace, target).
+pub fn shares(
+    net: &Option<String>,
+    ipc: &Option<String>,
+    uts: &Option<String>,
+    pid: &Option<String>,
+) -> Vec<(String, String)> {
+    [("net", net), ("ipc", ipc), ("uts", uts), ("pid", pid)]
+        .into_iter()
+        .filter_map(|(n, v)| v.as_ref().map(|v| (n.to_string(), v.clone())))
+        .collect()
+}
+
+pub struct Launch<'a> {
+    pub rcfile: Option<&'a str>,
+    pub defines: &'a [String],
+    pub command: Vec<String>,
+    pub execute: bool,
+    pub daemon: bool,
+    pub share: Vec<(String, String)>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub pidfile: Option<String>,
+}
+
+pub fn run(c: &Common, l: Launch<'_>) -> anyhow::Result<i32> {
+    let name = c.name()?;
+    let rc = l.rcfile.or(c.rcfile.as_deref()).map(Path::new);
+    let mut ct = Container::load(&c.lxcpath(), name, rc)?;
+    ct.define(l.defines)?;
+    let spec = StartSpec {
+        container: ct,
+        command: l.command,
+        execute: l.execute,
+        share: l.share,
+        uid: l.uid,
+        gid: l.gid,
+        daemon: l.daemon,
+        pidfile: l.pidfile.map(Into::into),
+    };
+    match start::start(spec) {
+        Ok(code) => Ok(code),
+        Err(e) if e.is::<AlreadyRunning>() => {
+            if !c.quiet {
+                eprintln!("{}: {name}: {e}", c.applet);
+            }
+            Ok(0)
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,89 @@
+//! PID-1 logic shared by lxc-init (init.lxc) and lxc-execute: start the
+//! application, forward signals to it, reap every process reparented to
+//! us, and exit with the application's status (its code, or 128+N when
+//! signal N killed it).
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::sys::process::{self, ExitStatus};
+
+/// Run `argv` under the init loop; returns the exit status to exit with.
+pub fn run(argv: &[String]) -> Result<i32> {
+    if argv.is_empty() {
+        bail!("no command to run");
+    }
+    let args = argv
+        .iter()
+        .map(|a| CString::new(a.as_str()).context("NUL byte in the command"))
+        .collect::<Result<Vec<_>>>()?;
+    let env: Vec<CString> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut e = k.as_bytes().to_vec();
+            e.push(b'=');
+            e.extend_from_slice(v.as_bytes());
+            CString::new(e).ok()
+        })
+        .collect();
+    // Outside a PID namespace we are not PID 1: become a subreaper so
+    // orphaned daemons still come to us.
+    if std::process::id() != 1 {
+        let _ = process::set_child_subreaper();
+    }
+    process::block_all_signals().context("blocking signals")?;
+    let app = match process::fork().context("forking the application")? {
+        None => {
+            process::reset_signals();
+            let e = process::exec(&args, &env);
+            eprintln!("lxc-init: executing {}: {e}", argv[0]);
+            process::exit_now(if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            });
+        }
+        Some(pid) => pid,
+    };
+    let status = supervise(app)?;
+    reap_rest();
+    Ok(status.code())
+}
+
+/// Forward signals to `app` and reap children until `app` exits.
+fn supervise(app: i32) -> Result<ExitStatus> {
+    loop {
+        // Reap first: SIGCHLD may have arrived before we started waiting.
+        while let Ok(Some((pid, st))) = process::waitpid(-1, true) {
+            if pid == app {
+                return Ok(st);
+            }
+        }
+        let sig = process::wait_any_signal().context("waiting for signals")?;
+        if sig != libc::SIGCHLD {
+            let _ = process::kill(app, sig);
+        }
+    }
+}
+
+/// The application is gone: ask what is left to terminate, give it a
+/// moment, then kill it, reaping everything.
+fn reap_rest() {
+    if process::waitpid(-1, true).is_err() {
+        return; // ECHILD: nothing left, the common case
+    }
+    let _ = process::kill(-1, libc::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        match process::waitpid(-1, true) {
+            Err(_) => return,
+            Ok(Some(_)) => continue,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => break,
+        }
+    }
+    let _ = process::kill(-1, libc::SIGKILL);
+    while process::waitpid(-1, false).is_ok() {}
+}

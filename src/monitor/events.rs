@@ -1,0 +1,177 @@
+//! State-change events without a daemon. A listener (lxc-monitor, lxc-wait,
+//! lxc-stop) binds a unix datagram socket in
+//! `RUNDIR/monitor/<hash of lxcpath>/`; every monitor of that lxcpath sends
+//! each event to every socket there. Unix datagrams are reliable and
+//! ordered per sender; a full receiver queue blocks the sender (bounded by
+//! a send timeout), so no event is silently lost.
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::{canonical_lxcpath, fnv64, State};
+
+/// One event: a state change or init's exit status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub name: String,
+    pub lxcpath: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+    /// Raw wait status of init ("exited with status [N]").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<i32>,
+}
+
+/// The subscriber directory of an lxcpath.
+pub fn subscriber_dir(lxcpath: &str) -> PathBuf {
+    let lp = canonical_lxcpath(lxcpath);
+    crate::paths::rundir()
+        .join("monitor")
+        .join(format!("{:016x}", fnv64(lp.as_bytes())))
+}
+
+/// A registered listener; unregisters (removes its socket) on drop.
+pub struct Subscription {
+    sock: UnixDatagram,
+    path: PathBuf,
+    pub lxcpath: String,
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+impl Subscription {
+    pub fn new(lxcpath: &str) -> Result<Self> {
+        let dir = subscriber_dir(lxcpath);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating monitor directory {}", dir.display()))?;
+        let path = dir.join(format!(
+            "{}.{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_file(&path);
+        let sock = UnixDatagram::bind(&path)
+            .with_context(|| format!("binding monitor socket {}", path.display()))?;
+        Ok(Subscription {
+            sock,
+            path,
+            lxcpath: canonical_lxcpath(lxcpath),
+        })
+    }
+
+    /// Next event; `timeout` None waits forever; `Ok(None)` on timeout.
+    pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Event>> {
+        self.sock
+            .set_read_timeout(timeout.map(|t| t.max(Duration::from_millis(1))))
+            .context("setting monitor socket timeout")?;
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.sock.recv(&mut buf) {
+                Ok(n) => match serde_json::from_slice::<Event>(&buf[..n]) {
+                    Ok(ev) => return Ok(Some(ev)),
+                    Err(_) => continue, // not ours: ignore
+                },
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Ok(None)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("receiving monitor event"),
+            }
+        }
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+
+    /// Non-blocking receive, for callers that poll several subscriptions.
+    pub fn try_recv(&self) -> Result<Option<Event>> {
+        self.sock.set_nonblocking(true)?;
+        let r = self.recv(None);
+        self.sock.set_nonblocking(false)?;
+        r
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The sending side, owned by a container's monitor.
+pub struct Publisher {
+    dir: PathBuf,
+    sock: Option<UnixDatagram>,
+    name: String,
+    lxcpath: String,
+}
+
+impl Publisher {
+    pub fn new(lxcpath: &str, name: &str) -> Self {
+        let sock = UnixDatagram::unbound().ok();
+        if let Some(s) = &sock {
+            // A listener that stopped reading must not hang the monitor forever.
+            let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
+        }
+        Publisher {
+            dir: subscriber_dir(lxcpath),
+            sock,
+            name: name.to_string(),
+            lxcpath: canonical_lxcpath(lxcpath),
+        }
+    }
+
+    pub fn state(&self, st: State) {
+        self.send(Event {
+            name: self.name.clone(),
+            lxcpath: self.lxcpath.clone(),
+            state: Some(st),
+            exit_status: None,
+        });
+    }
+
+    pub fn exit_status(&self, raw: i32) {
+        self.send(Event {
+            name: self.name.clone(),
+            lxcpath: self.lxcpath.clone(),
+            state: None,
+            exit_status: Some(raw),
+        });
+    }
+
+    fn send(&self, ev: Event) {
+        let Some(sock) = &self.sock else { return };
+        let Ok(data) = serde_json::to_vec(&ev) else {
+            return;
+        };
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return; // nobody has ever listened
+        };
+        for ent in rd.flatten() {
+            send_one(sock, &ent.path(), &data);
+        }
+    }
+}
+
+fn send_one(sock: &UnixDatagram, path: &Path, data: &[u8]) {
+    match sock.send_to(data, path) {
+        Ok(_) => {}
+        Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
+            // The listener died without unregistering.
+            let _ = std::fs::remove_file(path);
+        }
+        Err(e) => log::debug!("sending event to {}: {e}", path.display()),
+    }
+}

@@ -1,0 +1,388 @@
+//! The launch pipeline: lxc-start / lxc-execute become the container's
+//! monitor, clone the child into new namespaces, step through setup in
+//! lock-step with it, serve the command socket while init runs, and clean
+//! up everything when it ends.
+//!
+//! parent: lock → command socket → STARTING → pre-start hooks → cgroups →
+//! clone → id maps → attach to cgroups → host network → start-host hooks →
+//! go → (child: network, hostname, mounts, rootfs, pivot_root, sysctl, proc,
+//! limits, start hooks, caps, ids, fds) → exec → RUNNING → serve → STOPPING →
+//! undo → STOPPED. A failure anywhere: ABORTING → undo → STOPPED, and the
+//! error names the step.
+
+mod caps;
+mod child;
+pub mod daemon;
+pub mod hooks;
+mod limits;
+pub mod lock;
+mod namespaces;
+mod selfexe;
+mod serve;
+mod sync;
+pub mod words;
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+pub use caps::{cap_number, CAP_NAMES};
+
+use crate::container::Container;
+use crate::monitor::events::Publisher;
+use crate::monitor::State;
+use crate::sys::process::{self, Cloned, ExitStatus};
+
+/// What the applet asks for.
+#[derive(Debug)]
+pub struct StartSpec {
+    pub container: Container,
+    /// The command after `--` (may be empty).
+    pub command: Vec<String>,
+    /// lxc-execute: lxcbox's init is PID 1 and runs the command as PID 2.
+    pub execute: bool,
+    /// --share-net/ipc/uts/pid: (namespace, NAME|PID)
+    pub share: Vec<(String, String)>,
+    /// lxc-execute -u / -g
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// Keep running in the caller's process (lxc-start -F, lxc-execute without -d).
+    pub daemon: bool,
+    pub pidfile: Option<PathBuf>,
+}
+
+/// Raised when the container already runs: LXC reports it and exits 0.
+#[derive(Debug)]
+pub struct AlreadyRunning;
+
+impl std::fmt::Display for AlreadyRunning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Container is already running.")
+    }
+}
+
+impl std::error::Error for AlreadyRunning {}
+
+/// What the child executes, prepared in the parent.
+pub struct LaunchPlan {
+    pub container: Container,
+    pub argv: Vec<CString>,
+    pub env: Vec<CString>,
+    /// lxc-execute: a sealed memfd copy of lxcbox, exec'd as the container's init.
+    pub self_exe: Option<OwnedFd>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub hook_env: hooks::HookEnv,
+}
+
+/// Start a container. Returns the exit status the applet should exit with
+/// (init's status; 0 for a daemonised start that reached RUNNING).
+pub fn start(spec: StartSpec) -> Result<i32> {
+    let name = spec.container.name.clone();
+    let lxcpath = spec.container.lxcpath.clone();
+    let Some(lock) = lock::try_lock(&lxcpath, &name)? else {
+        if crate::monitor::client::state(&lxcpath, &name)? == State::Running {
+            return Err(AlreadyRunning.into());
+        }
+        bail!("the container is already being started or stopped by another process");
+    };
+    let listener = bind_command_socket(&lxcpath, &name)?;
+    if spec.daemon {
+        match daemon::fork()? {
+            daemon::Forked::Parent(r) => {
+                drop(listener);
+                drop(lock);
+                r?;
+                return Ok(0);
+            }
+            daemon::Forked::Child(mut n) => {
+                let r = monitor(spec, listener, lock, Some(&mut n));
+                if let Err(e) = &r {
+                    n.fail(&format!("{e:#}"));
+                    log::error!("{e:#}");
+                }
+                process::exit_now(r.map(|s| s.code()).unwrap_or(1));
+            }
+        }
+    }
+    monitor(spec, listener, lock, None).map(ExitStatus::code)
+}
+
+fn bind_command_socket(lxcpath: &str, name: &str) -> Result<UnixListener> {
+    let addr = crate::monitor::client::command_addr(lxcpath, name)?;
+    match UnixListener::bind_addr(&addr) {
+        Ok(l) => Ok(l),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(AlreadyRunning.into()),
+        Err(e) => Err(e).context("binding the command socket"),
+    }
+}
+
+/// The monitor: run the container (again on reboot) until it stops.
+fn monitor(
+    spec: StartSpec,
+    listener: UnixListener,
+    _lock: lock::StartLock,
+    mut notify: Option<&mut daemon::Notifier>,
+) -> Result<ExitStatus> {
+    let c = &spec.container;
+    let publisher = Publisher::new(&c.lxcpath, &c.name);
+    let _ = process::set_proctitle(&format!("[lxc monitor] {} {}", c.lxcpath, c.name));
+    if let Some(p) = &spec.pidfile {
+        std::fs::write(p, format!("{}\n", std::process::id()))
+            .with_context(|| format!("writing pidfile {}", p.display()))?;
+    }
+    let old_mask = process::block_all_signals().context("blocking signals")?;
+    let result = loop {
+        publisher.state(State::Starting);
+        let r = launch_once(&spec, &listener, &publisher, notify.as_deref_mut());
+        match r {
+            Ok((status, reboot)) => {
+                publisher.exit_status(status.raw());
+                publisher.state(State::Stopping);
+                publisher.state(State::Stopped);
+                if reboot {
+                    continue;
+                }
+                break Ok(status);
+            }
+            Err(e) => {
+                publisher.state(State::Stopped);
+                break Err(e);
+            }
+        }
+    };
+    if let Some(p) = &spec.pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    // SAFETY-free restore of the caller's signal mask is not needed: the
+    // monitor exits right after.
+    let _ = old_mask;
+    result
+}
+
+/// One run of the container: set up, run, tear down. Returns init's exit
+/// status and whether a reboot was requested.
+fn launch_once(
+    spec: &StartSpec,
+    listener: &UnixListener,
+    publisher: &Publisher,
+    notify: Option<&mut daemon::Notifier>,
+) -> Result<(ExitStatus, bool)> {
+    let c = &spec.container;
+    let cfg = &c.config;
+    let plan = make_plan(spec)?;
+    hooks::run_hooks(cfg, "pre-start", &plan.hook_env, &[])?;
+    let shared = namespaces::open_shared(cfg, &c.lxcpath, &spec.share)?;
+    let flags = namespaces::clone_flags(cfg, &shared)?;
+    let mut undo = Undo::default();
+
+    let r = (|| -> Result<serve::Running> {
+        let (sync_parent, sync_child) = sync::pair()?;
+        let pid_share = shared.iter().find(|(n, _)| n == "pid");
+        let own_pidns = match pid_share {
+            Some((_, fd)) => {
+                let own = rustix::fs::open(
+                    "/proc/self/ns/pid",
+                    rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                )
+                .context("opening own pid namespace")?;
+                process::setns(fd.as_fd(), libc::CLONE_NEWPID)
+                    .context("joining the shared pid namespace")?;
+                Some(own)
+            }
+            None => None,
+        };
+        let cloned = process::clone3(flags as u64).context("cloning the container's init");
+        if let Some(own) = &own_pidns {
+            let _ = process::setns(own.as_fd(), libc::CLONE_NEWPID);
+        }
+        let (pid, pidfd) = match cloned? {
+            Cloned::Child => {
+                drop(sync_parent);
+                child::main(child::ChildArgs {
+                    plan: &plan,
+                    sync: sync_child.as_fd(),
+                    shared: &shared,
+                    clone_flags: flags,
+                })
+            }
+            Cloned::Parent { pid, pidfd } => (pid, pidfd),
+        };
+        drop(sync_child);
+        undo.init = Some((pid, pidfd));
+        if flags & libc::CLONE_NEWUSER != 0 {
+            write_idmaps(pid, cfg)?;
+        }
+        let mut env = plan.hook_env.clone();
+        env.extra_env.push(("LXC_PID".into(), pid.to_string()));
+        hooks::run_hooks(cfg, "start-host", &env, &[])?;
+        sync::send_msg(sync_parent.as_fd(), b'G', "")?;
+        let mut ready = false;
+        loop {
+            match sync::recv_msg(&sync_parent)? {
+                Some((b'X', _)) => ready = true,
+                Some((b'E', msg)) => bail!("{msg}"),
+                Some(_) => bail!("unexpected message from the container during start"),
+                None if ready => break,
+                None => bail!("the container's init died during setup"),
+            }
+        }
+        let Some((pid, pidfd)) = undo.init.take() else {
+            bail!("internal error: init lost");
+        };
+        Ok(serve::Running { pid, pidfd })
+    })();
+
+    let running = match r {
+        Ok(r) => r,
+        Err(e) => {
+            publisher.state(State::Aborting);
+            undo.run();
+            return Err(e);
+        }
+    };
+    publisher.state(State::Running);
+    if let Some(n) = notify {
+        n.ok();
+    }
+    let out = serve::serve(spec, listener, publisher, running)?;
+    hooks::run_hooks(cfg, "post-stop", &plan.hook_env, &[])
+        .unwrap_or_else(|e| log::error!("{e:#}"));
+    Ok(out)
+}
+
+/// What a failed start has to take back.
+#[derive(Default)]
+struct Undo {
+    init: Option<(i32, OwnedFd)>,
+}
+
+impl Undo {
+    fn run(&mut self) {
+        if let Some((pid, pidfd)) = self.init.take() {
+            let _ = process::pidfd_kill(pidfd.as_fd(), libc::SIGKILL);
+            let _ = process::waitpid(pid, false);
+        }
+    }
+}
+
+fn make_plan(spec: &StartSpec) -> Result<LaunchPlan> {
+    let c = &spec.container;
+    let cfg = &c.config;
+    let mut cmd: Vec<String> = spec.command.clone();
+    if cmd.is_empty() {
+        let configured = if spec.execute {
+            &cfg.execute_cmd
+        } else {
+            &cfg.init_cmd
+        };
+        if let Some(s) = configured {
+            cmd = words::split(s)?;
+        }
+    }
+    if cmd.is_empty() {
+        if spec.execute {
+            bail!("no command to execute (give one after -- or set lxc.execute.cmd)");
+        }
+        cmd = vec!["/sbin/init".into()];
+    }
+    let (argv, self_exe) = if spec.execute {
+        let mut a = vec![
+            "lxc-init".to_string(),
+            "-n".into(),
+            c.name.clone(),
+            "--".into(),
+        ];
+        a.extend(cmd);
+        (a, Some(selfexe::sealed_copy()?))
+    } else {
+        (cmd, None)
+    };
+    let argv = argv
+        .into_iter()
+        .map(|a| CString::new(a).context("NUL byte in the command"))
+        .collect::<Result<Vec<_>>>()?;
+    let rootfs = c
+        .rootfs_path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    Ok(LaunchPlan {
+        container: c.clone(),
+        argv,
+        env: child::build_env(cfg)?,
+        self_exe,
+        uid: spec.uid,
+        gid: spec.gid,
+        hook_env: hooks::HookEnv {
+            name: c.name.clone(),
+            config_file: c
+                .config_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            rootfs_mount: c
+                .config
+                .rootfs
+                .mount
+                .clone()
+                .unwrap_or_else(|| rootfs.clone()),
+            rootfs_path: rootfs,
+            version: cfg.hook_version,
+            extra_env: Vec::new(),
+        },
+    })
+}
+
+fn write_idmaps(pid: i32, cfg: &crate::config::Config) -> Result<()> {
+    for (kind, file) in [('u', "uid_map"), ('g', "gid_map")] {
+        let lines: String = cfg
+            .idmap
+            .iter()
+            .filter(|m| m.kind == kind)
+            .map(|m| format!("{} {} {}\n", m.ns_id, m.host_id, m.range))
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, lines).with_context(|| format!("lxc.idmap: writing {path}"))?;
+    }
+    Ok(())
+}
+
+/// Network set-up inside the new network namespace (child side).
+fn net_child(_plan: &LaunchPlan) -> Result<()> {
+    // TEMPORARY until the network layer lands: loopback is brought up there.
+    Ok(())
+}
+
+/// Mounts inside the new mount namespace (child side).
+fn mounts_child(plan: &LaunchPlan, flags: i32) -> Result<()> {
+    use rustix::mount::{mount, mount_change, MountFlags, MountPropagationFlags};
+    if flags & libc::CLONE_NEWNS == 0 {
+        return Ok(());
+    }
+    if plan.container.config.rootfs.path.is_some() {
+        bail!("TEMPORARY: rootfs support arrives with the mount layer");
+    }
+    mount_change(
+        "/",
+        MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
+    )
+    .context("making / a recursive slave mount")?;
+    if flags & libc::CLONE_NEWPID != 0 {
+        mount(
+            "proc",
+            "/proc",
+            "proc",
+            MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+            None,
+        )
+        .context("mounting a fresh /proc")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! The monitor's event loop while init runs: one thread, one poll(2) over
+//! init's pidfd, a signalfd, the command socket and its clients.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rustix::event::{poll, PollFd, PollFlags};
+
+use super::StartSpec;
+use crate::monitor::events::Publisher;
+use crate::monitor::proto::{recv_json, send_json, Envelope, Request, Response, PROTO_VERSION};
+use crate::monitor::State;
+use crate::sys::process::{self, ExitStatus};
+
+/// Init, running.
+pub struct Running {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+}
+
+/// Signals the monitor forwards to init, as LXC does.
+const FORWARDED: &[i32] = &[
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGPWR,
+    libc::SIGCONT,
+    libc::SIGALRM,
+];
+
+struct Monitor<'a> {
+    spec: &'a StartSpec,
+    publisher: &'a Publisher,
+    init: Running,
+    state: State,
+    reboot: bool,
+}
+
+/// Serve until init exits; returns its status and whether to reboot.
+pub fn serve(
+    spec: &StartSpec,
+    listener: &UnixListener,
+    publisher: &Publisher,
+    init: Running,
+) -> Result<(ExitStatus, bool)> {
+    listener
+        .set_nonblocking(true)
+        .context("setting the command socket non-blocking")?;
+    let mut sigs = vec![libc::SIGCHLD];
+    sigs.extend_from_slice(FORWARDED);
+    let sigfd = process::signalfd(&sigs).context("creating the monitor's signalfd")?;
+    let mut m = Monitor {
+        spec,
+        publisher,
+        init,
+        state: State::Running,
+        reboot: false,
+    };
+    let mut clients: Vec<UnixStream> = Vec::new();
+    loop {
+        let mut fds = Vec::with_capacity(3 + clients.len());
+        fds.push(PollFd::new(&m.init.pidfd, PollFlags::IN));
+        fds.push(PollFd::new(&sigfd, PollFlags::IN));
+        fds.push(PollFd::new(listener, PollFlags::IN));
+        for c in &clients {
+            fds.push(PollFd::new(c, PollFlags::IN));
+        }
+        match poll(&mut fds, None) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e).context("polling in the monitor"),
+        }
+        let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
+        drop(fds);
+        if ready[0] {
+            if let Some((_, st)) = process::waitpid(m.init.pid, true).context("reaping init")? {
+                return Ok((st, m.reboot));
+            }
+        }
+        if ready[1] {
+            while let Some(sig) = process::read_signalfd(sigfd.as_fd())? {
+                if sig != libc::SIGCHLD {
+                    let _ = process::pidfd_kill(m.init.pidfd.as_fd(), sig);
+                }
+            }
+        }
+        if ready[2] {
+            while let Ok((s, _)) = listener.accept() {
+                if authorised(&s) {
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                    let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
+                    clients.push(s);
+                }
+            }
+        }
+        let mut gone = Vec::new();
+        for (i, c) in clients.iter().enumerate() {
+            if !ready[3 + i] {
+                continue;
+            }
+            match recv_json::<Envelope<Request>>(c) {
+                Ok(Some((env, _))) => {
+                    let (resp, fds) = if env.v != PROTO_VERSION {
+                        (
+                            Response::err(format!("unsupported protocol version {}", env.v)),
+                            Vec::new(),
+                        )
+                    } else {
+                        m.handle(env.body)
+                    };
+                    let borrowed: Vec<_> = fds.iter().map(|f| f.as_fd()).collect();
+                    if send_json(c, &resp, &borrowed).is_err() {
+                        gone.push(i);
+                    }
+                }
+                _ => gone.push(i),
+            }
+        }
+        for i in gone.into_iter().rev() {
+            clients.swap_remove(i);
+        }
+    }
+}
+
+/// Only root or the monitor's own user may talk to it.
+fn authorised(s: &UnixStream) -> bool {
+    match rustix::net::sockopt::socket_peercred(s) {
+        Ok(cred) => {
+            let uid = cred.uid.as_raw();
+            uid == 0 || uid == rustix::process::geteuid().as_raw()
+        }
+        Err(_) => false,
+    }
+}
+
+impl Monitor<'_> {
+    fn handle(&mut self, req: Request) -> (Response, Vec<OwnedFd>) {
+        let cfg = &self.spec.container.config;
+        let r = match req {
+            Request::State => Response {
+                state: Some(self.state),
+                ..Default::default()
+            },
+            Request::InitPid => Response {
+                pid: Some(self.init.pid),
+                ..Default::default()
+            },
+            Request::Info => Response {
+                state: Some(self.state),
+                pid: Some(self.init.pid),
+                ..Default::default()
+            },
+            Request::Signal { signal } => self.signal(signal),
+            Request::Reboot { signal } => {
+                self.reboot = true;
+                self.signal(signal)
+            }
+            Request::ConfigItem { key } => match cfg.get_item(&key) {
+                Ok(v) => Response {
+                    value: Some(v),
+                    ..Default::default()
+                },
+                Err(e) => Response::err(format!("{e:#}")),
+            },
+            Request::CgroupPaths | Request::Freeze | Request::Unfreeze => {
+                Response::err("this container has no cgroup support yet")
+            }
+            Request::Console { .. } | Request::ConsoleLog { .. } => {
+                Response::err("this container has no console")
+            }
+        };
+        let _ = self.publisher;
+        (r, Vec::new())
+    }
+
+    fn signal(&mut self, sig: i32) -> Response {
+        match process::pidfd_kill(self.init.pidfd.as_fd(), sig) {
+            Ok(()) => Response::default(),
+            Err(e) => Response::err(format!("sending signal {sig} to init: {e}")),
+        }
+    }
+}

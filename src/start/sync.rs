@@ -1,0 +1,58 @@
+//! Lock-step between the monitor (parent) and the container's child over a
+//! SOCK_SEQPACKET socketpair. Messages are tiny: a tag byte plus text.
+//!
+//! parent → child: `G` (go: cgroups, id maps, host network done)
+//! child → parent: `X` (about to exec), `E<message>` (setup failed)
+//! EOF after `X` means the exec succeeded (the socket is close-on-exec).
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use anyhow::{bail, Context, Result};
+use rustix::net::{
+    recv, send, socketpair, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType,
+};
+
+pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
+    socketpair(
+        AddressFamily::UNIX,
+        SocketType::SEQPACKET,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .context("creating the start sync socketpair")
+}
+
+pub fn send_msg(fd: BorrowedFd<'_>, tag: u8, text: &str) -> Result<()> {
+    let mut b = Vec::with_capacity(1 + text.len());
+    b.push(tag);
+    b.extend_from_slice(&text.as_bytes()[..text.len().min(4000)]);
+    send(fd, &b, SendFlags::NOSIGNAL).context("writing to the sync socket")?;
+    Ok(())
+}
+
+/// Next message: `None` on EOF.
+pub fn recv_msg(fd: impl AsFd) -> Result<Option<(u8, String)>> {
+    let mut buf = [0u8; 4096];
+    loop {
+        match recv(fd.as_fd(), &mut buf, RecvFlags::empty()) {
+            Ok((0, _)) => return Ok(None),
+            Ok((n, _)) => {
+                return Ok(Some((
+                    buf[0],
+                    String::from_utf8_lossy(&buf[1..n]).into_owned(),
+                )))
+            }
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e).context("reading the sync socket"),
+        }
+    }
+}
+
+/// Child side: wait for the parent's go.
+pub fn wait_go(fd: BorrowedFd<'_>) -> Result<()> {
+    match recv_msg(fd)? {
+        Some((b'G', _)) => Ok(()),
+        Some((t, _)) => bail!("unexpected sync message {t}"),
+        None => bail!("the monitor went away during start"),
+    }
+}

@@ -1,0 +1,518 @@
+//! Processes: clone3 into new namespaces, fork, exec, signals, reaping,
+//! fd hygiene, credentials, the process title.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Result of [`clone3`]: which side of the clone we are on.
+pub enum Cloned {
+    /// In the parent: the child's pid and a pidfd for it.
+    Parent { pid: i32, pidfd: OwnedFd },
+    /// In the child.
+    Child,
+}
+
+/// clone3(2) with `flags` (CLONE_NEW* namespaces), a pidfd for the child and
+/// SIGCHLD as its exit signal. Like fork(2), it returns twice. The caller must
+/// be single-threaded (the child only has the calling thread).
+pub fn clone3(flags: u64) -> io::Result<Cloned> {
+    let mut pidfd: libc::c_int = -1;
+    let mut args: libc::clone_args = clone_args_zeroed();
+    args.flags = flags | libc::CLONE_PIDFD as u64;
+    args.pidfd = &mut pidfd as *mut libc::c_int as u64;
+    args.exit_signal = libc::SIGCHLD as u64;
+    // SAFETY: clone3 with no stack (0) behaves like fork: the child continues
+    // on a copy of our stack. `args` and `pidfd` outlive the call; the size
+    // passed is the size of the struct we filled in.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut libc::clone_args,
+            std::mem::size_of::<libc::clone_args>(),
+        )
+    };
+    let pid = cvt(r)?;
+    if pid == 0 {
+        return Ok(Cloned::Child);
+    }
+    // SAFETY: the kernel wrote a fresh pidfd that nothing else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    Ok(Cloned::Parent {
+        pid: pid as i32,
+        pidfd,
+    })
+}
+
+fn clone_args_zeroed() -> libc::clone_args {
+    // SAFETY: clone_args is a plain C struct of integers; all-zero is its
+    // documented "unset" value for every field.
+    unsafe { std::mem::zeroed() }
+}
+
+/// fork(2). Returns `Some(pid)` in the parent, `None` in the child. The caller
+/// must be single-threaded or only call async-signal-safe code in the child.
+pub fn fork() -> io::Result<Option<i32>> {
+    // SAFETY: lxcbox's runtime is single-threaded where it forks; the child
+    // continues with a copy of our memory.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        p => Ok(Some(p)),
+    }
+}
+
+/// Terminate the calling process at once, without running destructors or
+/// atexit handlers (for forked children).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and is always safe to call.
+    unsafe { libc::_exit(code) }
+}
+
+/// Send any signal number (including real-time ones) to `pid`.
+pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
+    // SAFETY: kill(2) takes plain integers.
+    if unsafe { libc::kill(pid, sig) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Send a signal through a pidfd (no pid-reuse race).
+pub fn pidfd_kill(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
+    // SAFETY: pidfd_send_signal with a valid fd, a signal number, no siginfo.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    cvt(r).map(drop)
+}
+
+/// How a child ended, from waitpid(2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl ExitStatus {
+    /// The shell convention: the code, or 128+N for signal N.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Exited(c) => c,
+            ExitStatus::Signaled(s) => 128 + s,
+        }
+    }
+
+    /// The raw wait status as LXC reports it in "exited with status [N]".
+    pub fn raw(self) -> i32 {
+        match self {
+            ExitStatus::Exited(c) => (c & 0xff) << 8,
+            ExitStatus::Signaled(s) => s & 0x7f,
+        }
+    }
+}
+
+fn decode(status: libc::c_int) -> Option<ExitStatus> {
+    if libc::WIFEXITED(status) {
+        Some(ExitStatus::Exited(libc::WEXITSTATUS(status)))
+    } else if libc::WIFSIGNALED(status) {
+        Some(ExitStatus::Signaled(libc::WTERMSIG(status)))
+    } else {
+        None
+    }
+}
+
+/// waitpid(2) for `pid` (-1: any child). `nohang`: return `Ok(None)` if
+/// nothing has exited. ECHILD is returned as an error.
+pub fn waitpid(pid: i32, nohang: bool) -> io::Result<Option<(i32, ExitStatus)>> {
+    loop {
+        let mut status: libc::c_int = 0;
+        let flags = if nohang { libc::WNOHANG } else { 0 };
+        // SAFETY: waitpid writes only into `status`.
+        let r = unsafe { libc::waitpid(pid, &mut status, flags) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if r == 0 {
+            return Ok(None);
+        }
+        match decode(status) {
+            Some(s) => return Ok(Some((r, s))),
+            None if nohang => return Ok(None),
+            None => continue,
+        }
+    }
+}
+
+/// execve(2), searching PATH (from `envp`, else a default) when `argv[0]`
+/// has no slash, as execvp does. Returns only on failure.
+pub fn exec(argv: &[CString], envp: &[CString]) -> io::Error {
+    if argv.is_empty() {
+        return io::Error::from_raw_os_error(libc::ENOENT);
+    }
+    let argv_p = nul_terminated(argv);
+    let envp_p = nul_terminated(envp);
+    let prog = argv[0].as_bytes();
+    if prog.contains(&b'/') {
+        return execve(&argv[0], &argv_p, &envp_p);
+    }
+    let path = envp
+        .iter()
+        .find_map(|e| e.as_bytes().strip_prefix(b"PATH="))
+        .unwrap_or(b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    let mut last = io::Error::from_raw_os_error(libc::ENOENT);
+    for dir in path.split(|&b| b == b':') {
+        let mut full = Vec::with_capacity(dir.len() + prog.len() + 1);
+        full.extend_from_slice(if dir.is_empty() { b"." } else { dir });
+        full.push(b'/');
+        full.extend_from_slice(prog);
+        let Ok(c) = CString::new(full) else { continue };
+        let e = execve(&c, &argv_p, &envp_p);
+        // Keep looking on "not here"; report a real failure (EACCES etc.) otherwise.
+        if e.raw_os_error() != Some(libc::ENOENT) && e.raw_os_error() != Some(libc::ENOTDIR) {
+            last = e;
+        }
+    }
+    last
+}
+
+fn nul_terminated(v: &[CString]) -> Vec<*const libc::c_char> {
+    v.iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+fn execve(path: &CStr, argv: &[*const libc::c_char], envp: &[*const libc::c_char]) -> io::Error {
+    // SAFETY: argv and envp are NULL-terminated arrays of pointers into
+    // CStrings that outlive the call; execve only returns on failure.
+    unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// Execute the file behind `fd` (execveat with AT_EMPTY_PATH), e.g. a sealed
+/// memfd copy of ourselves. Returns only on failure.
+pub fn fexec(fd: BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> io::Error {
+    let argv_p = nul_terminated(argv);
+    let envp_p = nul_terminated(envp);
+    // SAFETY: as for execve; the empty path with AT_EMPTY_PATH names `fd` itself.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            argv_p.as_ptr(),
+            envp_p.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    io::Error::last_os_error()
+}
+
+/// Close every fd >= `from` except those in `keep` (close_range(2) over the gaps).
+pub fn close_fds_from(from: RawFd, keep: &[RawFd]) -> io::Result<()> {
+    let mut keep: Vec<RawFd> = keep.iter().copied().filter(|&k| k >= from).collect();
+    keep.sort_unstable();
+    let mut lo = from as libc::c_uint;
+    for k in keep {
+        if (k as libc::c_uint) > lo {
+            close_range(lo, k as libc::c_uint - 1)?;
+        }
+        lo = k as libc::c_uint + 1;
+    }
+    close_range(lo, libc::c_uint::MAX)
+}
+
+fn close_range(lo: libc::c_uint, hi: libc::c_uint) -> io::Result<()> {
+    // SAFETY: close_range only closes descriptors; callers own every fd in
+    // the range by construction (they are about to exec).
+    let r = unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0) };
+    cvt(r).map(drop)
+}
+
+/// Block every blockable signal in this thread; returns the previous mask.
+pub fn block_all_signals() -> io::Result<libc::sigset_t> {
+    let mut all = empty_sigset();
+    let mut old = empty_sigset();
+    // SAFETY: sigfillset/pthread_sigmask write only into the given sets.
+    unsafe {
+        libc::sigfillset(&mut all);
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(old)
+}
+
+/// Unblock every signal and reset every handler to its default: what a
+/// child must do before exec, since the mask and ignored dispositions are
+/// inherited across execve.
+pub fn reset_signals() {
+    for sig in 1..libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: setting a disposition to SIG_DFL is always valid; errors
+        // (signals reserved by libc) are harmless and ignored.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    let set = empty_sigset();
+    // SAFETY: an empty set; pthread_sigmask with SIG_SETMASK only reads it.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) };
+}
+
+fn empty_sigset() -> libc::sigset_t {
+    // SAFETY: sigset_t is a plain bit array; sigemptyset initialises it.
+    unsafe {
+        let mut s: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut s);
+        s
+    }
+}
+
+/// A signalfd for the given signals (which the caller has blocked).
+pub fn signalfd(signals: &[i32]) -> io::Result<OwnedFd> {
+    let mut set = empty_sigset();
+    for &s in signals {
+        // SAFETY: adds a valid signal number to a set we own.
+        unsafe { libc::sigaddset(&mut set, s) };
+    }
+    // SAFETY: creates a new fd; `set` is read during the call only.
+    let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh fd owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Read one pending signal number from a signalfd (`None` if none pending).
+pub fn read_signalfd(fd: BorrowedFd<'_>) -> io::Result<Option<i32>> {
+    let mut info: libc::signalfd_siginfo = {
+        // SAFETY: plain C struct of integers; zero is a valid value.
+        unsafe { std::mem::zeroed() }
+    };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: reading at most `size` bytes into `info`.
+    let r = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            &mut info as *mut _ as *mut libc::c_void,
+            size,
+        )
+    };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::WouldBlock {
+            return Ok(None);
+        }
+        return Err(e);
+    }
+    if r as usize != size {
+        return Ok(None);
+    }
+    Ok(Some(info.ssi_signo as i32))
+}
+
+/// Wait for any signal (all must be blocked). Used by the PID-1 loop.
+pub fn wait_any_signal() -> io::Result<i32> {
+    let mut all = empty_sigset();
+    // SAFETY: sigfillset fills our own set; sigwaitinfo reads it and may
+    // write siginfo (we pass null).
+    unsafe {
+        libc::sigfillset(&mut all);
+        loop {
+            let r = libc::sigwaitinfo(&all, std::ptr::null_mut());
+            if r >= 0 {
+                return Ok(r);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// Set real, effective and saved ids, and the supplementary groups, in the
+/// order that works: groups and gid while still privileged, uid last.
+pub fn set_ids(uid: Option<u32>, gid: Option<u32>, groups: Option<&[u32]>) -> io::Result<()> {
+    // SAFETY: plain syscalls on integers / a slice that outlives the call.
+    unsafe {
+        if let Some(gs) = groups {
+            if libc::setgroups(gs.len(), gs.as_ptr()) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        if let Some(g) = gid {
+            if libc::setresgid(g, g, g) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        if let Some(u) = uid {
+            if libc::setresuid(u, u, u) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Become a subreaper, so orphaned descendants are reparented to us.
+pub fn set_child_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Replace what `ps` shows for this process (/proc/self/cmdline) with
+/// `title`, as LXC does for "[lxc monitor] LXCPATH NAME". Uses
+/// PR_SET_MM_MAP (needs CAP_SYS_RESOURCE) with a leaked buffer.
+pub fn set_proctitle(title: &str) -> io::Result<()> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the ")" of comm; field numbers per proc(5), 1-based.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidData))?;
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(1) // state (field 3)
+        .map(|s| s.parse().unwrap_or(0))
+        .collect();
+    // f[0] is field 4 (ppid): field N is f[N - 4].
+    let field = |n: usize| f.get(n - 4).copied().unwrap_or(0);
+    let buf: &'static mut [u8] = Box::leak(format!("{title}\0").into_bytes().into_boxed_slice());
+    let start = buf.as_ptr() as u64;
+    let mut map = PrctlMmMap {
+        start_code: field(26),
+        end_code: field(27),
+        start_data: field(45),
+        end_data: field(46),
+        start_brk: field(47),
+        brk: brk_now(),
+        start_stack: field(28),
+        arg_start: start,
+        arg_end: start + buf.len() as u64,
+        env_start: field(50),
+        env_end: field(51),
+        auxv: std::ptr::null_mut(),
+        auxv_size: 0,
+        exe_fd: u32::MAX, // -1: keep /proc/self/exe
+    };
+    // SAFETY: PR_SET_MM_MAP reads `map` (size passed); the new argument area
+    // is a leaked, never-freed buffer, so it stays valid for the process' life.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_SET_MM,
+            libc::PR_SET_MM_MAP,
+            &mut map as *mut PrctlMmMap,
+            std::mem::size_of::<PrctlMmMap>(),
+            0,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// struct prctl_mm_map from <linux/prctl.h> (the libc crate lacks it).
+#[repr(C)]
+struct PrctlMmMap {
+    start_code: u64,
+    end_code: u64,
+    start_data: u64,
+    end_data: u64,
+    start_brk: u64,
+    brk: u64,
+    start_stack: u64,
+    arg_start: u64,
+    arg_end: u64,
+    env_start: u64,
+    env_end: u64,
+    auxv: *mut u64,
+    auxv_size: u32,
+    exe_fd: u32,
+}
+
+fn brk_now() -> u64 {
+    // SAFETY: sbrk(0) only queries the current break.
+    unsafe { libc::sbrk(0) as u64 }
+}
+
+/// Drop capability number `cap` from the bounding set.
+pub fn capbset_drop(cap: u32) -> io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Clear the ambient capability set.
+pub fn clear_ambient_caps() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// setns(2) into the namespace behind `fd` (`nstype` 0: any type).
+pub fn setns(fd: BorrowedFd<'_>, nstype: i32) -> io::Result<()> {
+    // SAFETY: setns with a valid fd and a flag value.
+    if unsafe { libc::setns(fd.as_raw_fd(), nstype) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// unshare(2) with raw CLONE_* flags. The caller is single-threaded.
+pub fn unshare(flags: i32) -> io::Result<()> {
+    // SAFETY: unshare with flag bits; lxcbox's callers are single-threaded
+    // (the container child), so no other thread sees the change of fs/files.
+    if unsafe { libc::unshare(flags) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Signal to receive when the parent thread dies (PR_SET_PDEATHSIG).
+pub fn set_pdeathsig(sig: i32) -> io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
