@@ -7,8 +7,13 @@ mod launch;
 mod lxc_config;
 mod lxc_execute;
 mod lxc_init;
+mod lxc_kill;
+mod lxc_monitor;
+mod lxc_shutdown;
 mod lxc_start;
+mod lxc_stop;
 mod lxc_version;
+mod lxc_wait;
 
 use std::ffi::OsString;
 
@@ -51,14 +56,39 @@ pub static APPLETS: &[Applet] = &[
         about: "minimal init for application containers",
     },
     Applet {
+        name: "lxc-kill",
+        main: lxc_kill::main,
+        about: "send a signal to a container's init (classic tool)",
+    },
+    Applet {
+        name: "lxc-monitor",
+        main: lxc_monitor::main,
+        about: "monitor the state of containers",
+    },
+    Applet {
+        name: "lxc-shutdown",
+        main: lxc_shutdown::main,
+        about: "shut a container down gracefully (classic tool)",
+    },
+    Applet {
         name: "lxc-start",
         main: lxc_start::main,
         about: "start a container",
     },
     Applet {
+        name: "lxc-stop",
+        main: lxc_stop::main,
+        about: "stop a container",
+    },
+    Applet {
         name: "lxc-version",
         main: lxc_version::main,
         about: "print the version (classic tool)",
+    },
+    Applet {
+        name: "lxc-wait",
+        main: lxc_wait::main,
+        about: "wait for a container to reach a state",
     },
 ];
 

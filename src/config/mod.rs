@@ -5,3 +5,4 @@ mod types;
 
 pub use types::*;
 mod tmp_parse; // TEMPORARY, replaced by the real parser
+pub use tmp_parse::parse_signal;

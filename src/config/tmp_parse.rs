@@ -58,3 +58,25 @@ impl Config {
         }
     }
 }
+
+/// TEMPORARY: replaced by the real parser's signal parsing.
+pub fn parse_signal(s: &str) -> Result<i32> {
+    let u = s.trim().to_ascii_uppercase();
+    let u = u.strip_prefix("SIG").unwrap_or(&u);
+    if let Ok(n) = u.parse() {
+        return Ok(n);
+    }
+    Ok(match u {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "KILL" => 9,
+        "USR1" => 10,
+        "USR2" => 12,
+        "TERM" => 15,
+        "CONT" => 18,
+        "STOP" => 19,
+        "PWR" => 30,
+        _ => bail!("invalid signal \"{s}\""),
+    })
+}

@@ -33,10 +33,13 @@ pub enum Request {
     Signal {
         signal: i32,
     },
-    /// Reboot: init gets `signal`; when it exits the monitor starts it again.
-    Reboot {
-        signal: i32,
-    },
+    /// Graceful stop: init gets lxc.signal.halt (default SIGPWR).
+    Halt,
+    /// Hard stop: init gets lxc.signal.stop (default SIGKILL).
+    Kill,
+    /// Reboot: init gets lxc.signal.reboot (default SIGINT); when it exits
+    /// the monitor starts the container again.
+    Reboot,
     /// Value of one config key (`lxc-info -c`).
     ConfigItem {
         key: String,

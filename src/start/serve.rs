@@ -156,9 +156,11 @@ impl Monitor<'_> {
                 ..Default::default()
             },
             Request::Signal { signal } => self.signal(signal),
-            Request::Reboot { signal } => {
+            Request::Halt => self.signal(cfg.signal_halt.unwrap_or(libc::SIGPWR)),
+            Request::Kill => self.signal(cfg.signal_stop.unwrap_or(libc::SIGKILL)),
+            Request::Reboot => {
                 self.reboot = true;
-                self.signal(signal)
+                self.signal(cfg.signal_reboot.unwrap_or(libc::SIGINT))
             }
             Request::ConfigItem { key } => match cfg.get_item(&key) {
                 Ok(v) => Response {

@@ -1,0 +1,171 @@
+//! Observing and stopping containers: waiting for states, graceful and hard
+//! stops, signals. Used by lxc-stop, lxc-wait, lxc-kill, lxc-shutdown,
+//! lxc-destroy.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::monitor::client::{self, Client};
+use crate::monitor::events::Subscription;
+use crate::monitor::proto::Request;
+use crate::monitor::State;
+
+/// How often a waiter double-checks that the monitor still exists (a
+/// SIGKILLed monitor publishes nothing).
+const LIVENESS_CHECK: Duration = Duration::from_millis(250);
+
+/// Wait until `name` is in one of `states`. `timeout` None: forever.
+/// Returns the state reached, or `None` on timeout.
+pub fn wait_for(
+    lxcpath: &str,
+    name: &str,
+    states: &[State],
+    timeout: Option<Duration>,
+) -> Result<Option<State>> {
+    // Subscribe before asking, so no transition falls between the two.
+    let sub = Subscription::new(lxcpath)?;
+    wait_with(&sub, lxcpath, name, states, timeout)
+}
+
+/// As [`wait_for`], with a subscription the caller made earlier (before
+/// triggering the change it waits for).
+pub fn wait_with(
+    sub: &Subscription,
+    lxcpath: &str,
+    name: &str,
+    states: &[State],
+    timeout: Option<Duration>,
+) -> Result<Option<State>> {
+    let now = client::state(lxcpath, name)?;
+    if states.contains(&now) {
+        return Ok(Some(now));
+    }
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let slice = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(None);
+                }
+                left.min(LIVENESS_CHECK)
+            }
+            None => LIVENESS_CHECK,
+        };
+        match sub.recv(Some(slice))? {
+            Some(ev) if ev.name == name => {
+                if let Some(st) = ev.state {
+                    if states.contains(&st) {
+                        return Ok(Some(st));
+                    }
+                }
+            }
+            Some(_) => {}
+            None => {
+                if states.contains(&State::Stopped) && Client::connect(lxcpath, name)?.is_none() {
+                    return Ok(Some(State::Stopped));
+                }
+            }
+        }
+    }
+}
+
+/// Outcome of [`stop`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stopped {
+    Done,
+    NotRunning,
+    /// Graceful stop timed out and killing was not allowed.
+    TimedOut,
+}
+
+/// How to stop.
+#[derive(Debug, Clone, Copy)]
+pub struct StopOptions {
+    /// Kill at once (lxc.signal.stop) instead of asking init to halt.
+    pub kill: bool,
+    /// Seconds to wait for a graceful stop; None = forever.
+    pub timeout: Option<Duration>,
+    /// Do not wait at all.
+    pub nowait: bool,
+    /// Never escalate to a kill after the timeout.
+    pub nokill: bool,
+}
+
+/// Stop a running container.
+pub fn stop(lxcpath: &str, name: &str, o: StopOptions) -> Result<Stopped> {
+    let sub = Subscription::new(lxcpath)?;
+    let Some(mut c) = Client::connect(lxcpath, name)? else {
+        return Ok(Stopped::NotRunning);
+    };
+    if o.kill || o.timeout == Some(Duration::ZERO) {
+        c.call(Request::Kill)?;
+    } else {
+        c.call(Request::Halt)?;
+    }
+    drop(c);
+    if o.nowait {
+        return Ok(Stopped::Done);
+    }
+    let first_wait = if o.kill { None } else { o.timeout };
+    if wait_with(&sub, lxcpath, name, &[State::Stopped], first_wait)?.is_some() {
+        return Ok(Stopped::Done);
+    }
+    if o.nokill {
+        return Ok(Stopped::TimedOut);
+    }
+    if let Some(mut c) = Client::connect(lxcpath, name)? {
+        c.call(Request::Signal {
+            signal: libc::SIGKILL,
+        })?;
+    }
+    wait_with(&sub, lxcpath, name, &[State::Stopped], None)?;
+    Ok(Stopped::Done)
+}
+
+/// Reboot: init gets lxc.signal.reboot and the monitor starts it again.
+/// Waits (unless `nowait`) until the container is RUNNING again.
+pub fn reboot(
+    lxcpath: &str,
+    name: &str,
+    timeout: Option<Duration>,
+    nowait: bool,
+) -> Result<Stopped> {
+    let sub = Subscription::new(lxcpath)?;
+    let Some(mut c) = Client::connect(lxcpath, name)? else {
+        return Ok(Stopped::NotRunning);
+    };
+    c.call(Request::Reboot)?;
+    drop(c);
+    if nowait {
+        return Ok(Stopped::Done);
+    }
+    // First the STARTING of the new run, then RUNNING.
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    let mut restarted = false;
+    loop {
+        if left() == Some(Duration::ZERO) {
+            return Ok(Stopped::TimedOut);
+        }
+        match sub.recv(Some(left().unwrap_or(LIVENESS_CHECK).min(LIVENESS_CHECK)))? {
+            Some(ev) if ev.name == name => match ev.state {
+                Some(State::Starting) => restarted = true,
+                Some(State::Running) if restarted => return Ok(Stopped::Done),
+                _ => {}
+            },
+            Some(_) => {}
+            None => {
+                if Client::connect(lxcpath, name)?.is_none() {
+                    anyhow::bail!("the container stopped instead of rebooting");
+                }
+            }
+        }
+    }
+}
+
+/// Send a signal to init.
+pub fn signal(lxcpath: &str, name: &str, sig: i32) -> Result<bool> {
+    Ok(client::call(lxcpath, name, Request::Signal { signal: sig })?.is_some())
+}
