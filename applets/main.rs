@@ -6,7 +6,9 @@ mod install;
 mod launch;
 mod lxc_config;
 mod lxc_execute;
+mod lxc_info;
 mod lxc_init;
+mod lxc_ls;
 mod lxc_start;
 mod lxc_version;
 
@@ -46,9 +48,19 @@ pub static APPLETS: &[Applet] = &[
         about: "run an application inside a container",
     },
     Applet {
+        name: "lxc-info",
+        main: lxc_info::main,
+        about: "query information about a container",
+    },
+    Applet {
         name: "lxc-init",
         main: lxc_init::main,
         about: "minimal init for application containers",
+    },
+    Applet {
+        name: "lxc-ls",
+        main: lxc_ls::main,
+        about: "list the containers existing on the system",
     },
     Applet {
         name: "lxc-start",

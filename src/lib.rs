@@ -7,6 +7,7 @@
 pub mod config;
 pub mod container;
 pub mod init;
+pub mod listing;
 pub mod log;
 pub mod monitor;
 pub mod paths;

@@ -1,0 +1,1 @@
+//! lxc-ps placeholder
