@@ -5,6 +5,8 @@ mod common;
 mod install;
 mod launch;
 mod lxc_config;
+mod lxc_create;
+mod lxc_destroy;
 mod lxc_execute;
 mod lxc_info;
 mod lxc_init;
@@ -41,6 +43,16 @@ pub static APPLETS: &[Applet] = &[
         name: "lxc-config",
         main: lxc_config::main,
         about: "query LXC system configuration",
+    },
+    Applet {
+        name: "lxc-create",
+        main: lxc_create::main,
+        about: "create a container",
+    },
+    Applet {
+        name: "lxc-destroy",
+        main: lxc_destroy::main,
+        about: "destroy a container",
     },
     Applet {
         name: "lxc-execute",

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod container;
+pub mod create;
 pub mod init;
 pub mod listing;
 pub mod log;
