@@ -216,7 +216,7 @@ fn remove_at(dirfd: BorrowedFd<'_>, name: &Path, full: &Path, dev: Option<u64>) 
     let mut children = Vec::new();
     let mut rd =
         rustix::fs::Dir::read_from(&fd).with_context(|| format!("reading {}", full.display()))?;
-    while let Some(e) = rd.next() {
+    for e in rd {
         let e = e.with_context(|| format!("reading {}", full.display()))?;
         let n: &CStr = e.file_name();
         if n != c"." && n != c".." {
