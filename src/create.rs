@@ -214,7 +214,7 @@ fn remove_at(dirfd: BorrowedFd<'_>, name: &Path, full: &Path, dev: Option<u64>) 
     )
     .with_context(|| format!("opening {}", full.display()))?;
     let mut children = Vec::new();
-    let mut rd =
+    let rd =
         rustix::fs::Dir::read_from(&fd).with_context(|| format!("reading {}", full.display()))?;
     for e in rd {
         let e = e.with_context(|| format!("reading {}", full.display()))?;
