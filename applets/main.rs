@@ -10,7 +10,9 @@ mod lxc_destroy;
 mod lxc_execute;
 mod lxc_info;
 mod lxc_init;
+mod lxc_list;
 mod lxc_ls;
+mod lxc_ps;
 mod lxc_start;
 mod lxc_version;
 
@@ -70,9 +72,19 @@ pub static APPLETS: &[Applet] = &[
         about: "minimal init for application containers",
     },
     Applet {
+        name: "lxc-list",
+        main: lxc_list::main,
+        about: "list containers grouped by state (classic tool)",
+    },
+    Applet {
         name: "lxc-ls",
         main: lxc_ls::main,
         about: "list the containers existing on the system",
+    },
+    Applet {
+        name: "lxc-ps",
+        main: lxc_ps::main,
+        about: "list the processes of containers (classic tool)",
     },
     Applet {
         name: "lxc-start",
