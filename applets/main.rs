@@ -5,10 +5,16 @@ mod common;
 mod install;
 mod launch;
 mod lxc_config;
+mod lxc_create;
+mod lxc_destroy;
 mod lxc_execute;
+mod lxc_info;
 mod lxc_init;
 mod lxc_kill;
+mod lxc_list;
+mod lxc_ls;
 mod lxc_monitor;
+mod lxc_ps;
 mod lxc_shutdown;
 mod lxc_start;
 mod lxc_stop;
@@ -46,9 +52,24 @@ pub static APPLETS: &[Applet] = &[
         about: "query LXC system configuration",
     },
     Applet {
+        name: "lxc-create",
+        main: lxc_create::main,
+        about: "create a container",
+    },
+    Applet {
+        name: "lxc-destroy",
+        main: lxc_destroy::main,
+        about: "destroy a container",
+    },
+    Applet {
         name: "lxc-execute",
         main: lxc_execute::main,
         about: "run an application inside a container",
+    },
+    Applet {
+        name: "lxc-info",
+        main: lxc_info::main,
+        about: "query information about a container",
     },
     Applet {
         name: "lxc-init",
@@ -61,9 +82,24 @@ pub static APPLETS: &[Applet] = &[
         about: "send a signal to a container's init (classic tool)",
     },
     Applet {
+        name: "lxc-list",
+        main: lxc_list::main,
+        about: "list containers grouped by state (classic tool)",
+    },
+    Applet {
+        name: "lxc-ls",
+        main: lxc_ls::main,
+        about: "list the containers existing on the system",
+    },
+    Applet {
         name: "lxc-monitor",
         main: lxc_monitor::main,
         about: "monitor the state of containers",
+    },
+    Applet {
+        name: "lxc-ps",
+        main: lxc_ps::main,
+        about: "list the processes of containers (classic tool)",
     },
     Applet {
         name: "lxc-shutdown",

@@ -6,8 +6,10 @@
 
 pub mod config;
 pub mod container;
+pub mod create;
 pub mod init;
 pub mod lifecycle;
+pub mod listing;
 pub mod log;
 pub mod monitor;
 pub mod paths;

@@ -36,6 +36,8 @@ impl Config {
             "lxc.signal.halt" => self.signal_halt = Some(v.parse()?),
             "lxc.tty.max" => self.tty_max = v.parse()?,
             "lxc.environment" => self.environment.push(v),
+            "lxc.start.auto" => self.start_auto = v == "1",
+            "lxc.group" => self.groups.push(v),
             "lxc.net.0.type" => self.net.push(NetDev {
                 kind: if v == "empty" {
                     NetType::Empty
@@ -54,6 +56,7 @@ impl Config {
     pub fn get_item(&self, key: &str) -> Result<String> {
         match key {
             "lxc.uts.name" => Ok(self.uts_name.clone().unwrap_or_default()),
+            "lxc.start.auto" => Ok(u8::from(self.start_auto).to_string()),
             _ => bail!("unknown key {key}"),
         }
     }

@@ -100,7 +100,8 @@ pub fn serve(
         }
         let mut gone = Vec::new();
         for (i, c) in clients.iter().enumerate() {
-            if !ready[3 + i] {
+            // Clients accepted in this round were not polled yet.
+            if !ready.get(3 + i).copied().unwrap_or(false) {
                 continue;
             }
             match recv_json::<Envelope<Request>>(c) {

@@ -1,0 +1,43 @@
+//! lxc-list (classic LXC 0.x): names grouped under RUNNING, FROZEN and
+//! STOPPED headers, indented by two spaces, groups separated by a blank line.
+
+use argh::FromArgs;
+use lxcbox::listing::ls;
+use lxcbox::monitor::State;
+
+use crate::common;
+
+/// Which states a group shows.
+type Pick = fn(State) -> bool;
+
+/// List containers grouped by state: lxc-list [-P PATH]
+#[derive(FromArgs)]
+struct Args {}
+
+pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
+    let (c, _a) = match common::parse::<Args>("lxc-list", "", args) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    common::run(&c, || {
+        let entries = ls::collect(&c.lxcpath());
+        let groups: [(&str, Pick); 3] = [
+            ("RUNNING", |s| !matches!(s, State::Frozen | State::Stopped)),
+            ("FROZEN", |s| s == State::Frozen),
+            ("STOPPED", |s| s == State::Stopped),
+        ];
+        let mut out = String::new();
+        for (i, (title, pick)) in groups.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(title);
+            out.push('\n');
+            for e in entries.iter().filter(|e| pick(e.state)) {
+                out.push_str(&format!("  {}\n", e.name));
+            }
+        }
+        print!("{out}");
+        Ok(0)
+    })
+}
