@@ -104,9 +104,29 @@ impl Root {
         match self.open_rel(self.fd.as_fd(), rel, opath()) {
             Ok(fd) => Ok(fd),
             Err(Errno::NOENT) if create.is_some() => self.create(rel, create == Some(Create::File)),
-            Err(e) => Err(explain(e, &shown)),
+            Err(Errno::LOOP) if self.confined => Err(self.symlink_error(rel)),
+            Err(e) => Err(explain(e, &shown)).with_context(|| format!("resolving {shown}")),
         }
-        .with_context(|| format!("resolving {shown}"))
+    }
+
+    /// Name the symlink that made a confined lookup fail (error path only:
+    /// re-walks the prefixes to find the first one that is a symlink).
+    fn symlink_error(&self, rel: &str) -> anyhow::Error {
+        let mut prefix = PathBuf::new();
+        for c in Path::new(rel).components() {
+            prefix.push(c);
+            let r = openat2(self.fd.as_fd(), &prefix, opath(), Mode::empty(), CONFINED);
+            if let Err(Errno::LOOP) = r {
+                let shown = self.show(&prefix.to_string_lossy());
+                let to = rustix::fs::readlinkat(self.fd.as_fd(), &prefix, Vec::new())
+                    .map(|t| t.to_string_lossy().into_owned())
+                    .unwrap_or_else(|_| "?".into());
+                return anyhow::anyhow!(
+                    "{shown} is a symlink (to {to}); refusing to follow symlinks in the rootfs"
+                );
+            }
+        }
+        explain(Errno::LOOP, &self.show(rel))
     }
 
     /// mkdir -p (and, for `file`, create the last component as an empty
@@ -137,6 +157,9 @@ impl Root {
                 };
                 match r {
                     Ok(_) | Err(Errno::ISDIR) => {}
+                    Err(Errno::LOOP) if self.confined => {
+                        return Err(self.symlink_error(&done.to_string_lossy()))
+                    }
                     Err(e) => return Err(explain(e, &shown)).context("creating file"),
                 }
             } else {
@@ -150,9 +173,13 @@ impl Root {
             } else {
                 opath() | OFlags::DIRECTORY
             };
-            cur = self
-                .open_rel(cur.as_fd(), &comp.to_string_lossy(), flags)
-                .map_err(|e| explain(e, &shown))?;
+            cur = match self.open_rel(cur.as_fd(), &comp.to_string_lossy(), flags) {
+                Ok(fd) => fd,
+                Err(Errno::LOOP) if self.confined => {
+                    return Err(self.symlink_error(&done.to_string_lossy()))
+                }
+                Err(e) => return Err(explain(e, &shown)),
+            };
         }
         Ok(cur)
     }
@@ -162,7 +189,7 @@ impl Root {
 pub(crate) fn explain(e: Errno, shown: &str) -> anyhow::Error {
     match e {
         Errno::LOOP => anyhow::anyhow!(
-            "{shown} (or a directory on the way) is a symlink; refusing to follow it out of the rootfs ({e})"
+            "{shown} (or a directory on the way) is a symlink; refusing to follow symlinks in the rootfs ({e})"
         ),
         Errno::XDEV => anyhow::anyhow!("{shown} escapes the rootfs ({e})"),
         _ => anyhow::Error::new(std::io::Error::from(e)),

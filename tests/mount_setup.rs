@@ -1,0 +1,457 @@
+//! Integration tests of the mount layer (need root).
+//!
+//! Each test re-runs this test binary as a child (the ignored
+//! `mount_child_entry` test) that unshares a PID namespace and spawns a
+//! grandchild, which unshares a mount namespace and plays the container's
+//! child process: setup_mounts, pivot, then reports what it sees as
+//! `key=value` lines. The test asserts on those lines and, from the host
+//! side, that the host's files and mount table are unchanged.
+
+#[path = "common/rootfs.rs"]
+mod rootfs;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{symlink, FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lxcbox::config::{AutoMode, Config};
+use lxcbox::mount::{bind_into_root, pivot, setup_mounts, MountCtx};
+use rootfs::{busybox_rootfs, TempDir};
+
+const ENV_SCENARIO: &str = "LXCBOX_MT_SCENARIO";
+const ENV_DIR: &str = "LXCBOX_MT_DIR";
+const ENV_STAGE: &str = "LXCBOX_MT_STAGE";
+
+/// Run `scenario` in a child (new PID + mount namespace) with `dir` as its
+/// working area; returns (exit ok, key=value map, raw output).
+fn run_child(scenario: &str, dir: &Path) -> (bool, BTreeMap<String, String>, String) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "mount_child_entry",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(ENV_SCENARIO, scenario)
+        .env(ENV_DIR, dir)
+        .env_remove(ENV_STAGE)
+        .output()
+        .expect("spawning child");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let map = text
+        .lines()
+        // The harness prints "test NAME ... " without a newline first.
+        .filter_map(|l| l.find("KV ").map(|i| &l[i + 3..]))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    (out.status.success(), map, text)
+}
+
+/// Mount table lines that mention `dir` (other tests may mount elsewhere
+/// concurrently, so only our own paths are compared).
+fn host_mounts_under(dir: &Path) -> Vec<String> {
+    let s = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let d = dir.to_string_lossy();
+    s.lines()
+        .filter(|l| l.contains(d.as_ref()))
+        .map(String::from)
+        .collect()
+}
+
+fn host_mountinfo_etc() -> Vec<String> {
+    let s = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    s.lines()
+        .filter(|l| {
+            l.split(' ')
+                .nth(4)
+                .is_some_and(|m| m == "/etc" || m.starts_with("/etc/"))
+        })
+        .map(String::from)
+        .collect()
+}
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+// ---------------------------------------------------------------- tests
+
+#[test]
+fn busybox_rootfs_full_setup() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let t = TempDir::new("mnt-busybox");
+    busybox_rootfs(&t.path().join("rootfs")).unwrap();
+    std::fs::create_dir(t.path().join("hostdir")).unwrap();
+    std::fs::write(t.path().join("hostdir/file"), "host data\n").unwrap();
+    let (ok, kv, out) = run_child("busybox", t.path());
+    assert!(ok, "child failed:\n{out}");
+    assert_eq!(kv.get("pid").map(String::as_str), Some("1"), "{out}");
+    // /proc per mount.auto proc:mixed, /sys per sys:ro.
+    assert_eq!(kv["proc_self"], "true", "{out}");
+    assert_eq!(kv["proc_ro"], "false", "{out}");
+    assert_eq!(kv["proc_sys_ro"], "true", "{out}");
+    assert_eq!(kv["sys_kernel"], "true", "{out}");
+    assert_eq!(kv["sys_ro"], "true", "{out}");
+    // autodev.
+    assert_eq!(kv["dev_null"], "1:3", "{out}");
+    assert_eq!(kv["dev_zero"], "1:5", "{out}");
+    assert_eq!(kv["dev_tty"], "5:0", "{out}");
+    assert_eq!(kv["dev_ptmx"], "pts/ptmx", "{out}");
+    assert_eq!(kv["dev_fd"], "/proc/self/fd", "{out}");
+    assert_eq!(kv["dev_pts_ptmx"], "true", "{out}");
+    assert_eq!(kv["dev_shm_write"], "ok", "{out}");
+    assert_eq!(kv["dev_null_write"], "ok", "{out}");
+    // fstab ro bind of a host dir with create=dir: readable, writes fail.
+    assert_eq!(kv["ro_read"], "host data", "{out}");
+    assert_eq!(kv["ro_write"], "EROFS", "{out}");
+    // mount.entry tmpfs with create=dir, optional entry with missing source skipped.
+    assert_eq!(kv["tmp_write"], "ok", "{out}");
+    assert_eq!(kv["optional_mounted"], "false", "{out}");
+    // The console-style bind made with bind_into_root.
+    assert_eq!(kv["console_bind"], "host data", "{out}");
+    // Old root detached: the host's temp dir is not reachable.
+    assert_eq!(kv["host_visible"], "false", "{out}");
+    // busybox ps in the container sees PID 1 (us) and itself only: no
+    // host process is visible.
+    let pids: Vec<&str> = kv["ps_pids"].split(',').collect();
+    assert_eq!((pids.len(), pids[0]), (2, "1"), "{out}");
+
+    // Host side: file intact, nothing left mounted under our dir, nothing
+    // created in the rootfs other than the create=dir / create=file targets.
+    assert_eq!(
+        std::fs::read_to_string(t.path().join("hostdir/file")).unwrap(),
+        "host data\n"
+    );
+    assert!(host_mounts_under(t.path()).is_empty());
+    assert!(t.path().join("rootfs/mnt/ro").is_dir());
+    assert!(
+        !t.path().join("rootfs/dev/null").exists(),
+        "autodev leaked onto the rootfs"
+    );
+}
+
+#[test]
+fn application_container_host_binds() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let t = TempDir::new("mnt-app");
+    std::fs::create_dir(t.path().join("rootfs")).unwrap();
+    let (ok, kv, out) = run_child("app", t.path());
+    assert!(ok, "child failed:\n{out}");
+    // A host dynamically linked binary runs from the ro binds.
+    assert_eq!(kv["true_status"], "0", "{out}");
+    assert_eq!(kv["usr_write"], "EROFS", "{out}");
+    assert_eq!(kv["bin_ro"], "true", "{out}");
+    assert!(host_mounts_under(t.path()).is_empty());
+}
+
+#[test]
+fn shared_root_gets_private_proc() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let t = TempDir::new("mnt-shared");
+    let (ok, kv, out) = run_child("shared", t.path());
+    assert!(ok, "child failed:\n{out}");
+    assert_eq!(kv["pid"], "1", "{out}");
+    // Only the new PID namespace's processes are in /proc.
+    assert_eq!(kv["proc_pids"], "1", "{out}");
+    assert_eq!(kv["tmpfs_entry"], "tmpfs", "{out}");
+    // The entry mounted on a host path stayed in the private namespace.
+    assert!(host_mounts_under(t.path()).is_empty());
+    assert!(t.path().join("scratch").is_dir());
+}
+
+/// Each hostile rootfs must fail with a clear error and leave `victim`
+/// (a host directory the rootfs points at) untouched.
+fn hostile(scenario: &str, expect: &str) {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let t = TempDir::new(&format!("mnt-{scenario}"));
+    busybox_rootfs(&t.path().join("rootfs")).unwrap();
+    std::fs::create_dir(t.path().join("victim")).unwrap();
+    let etc_before = host_mountinfo_etc();
+    let (ok, kv, out) = run_child(scenario, t.path());
+    assert!(!ok, "hostile rootfs was accepted:\n{out}");
+    let err = kv
+        .get("error")
+        .unwrap_or_else(|| panic!("no error reported:\n{out}"));
+    assert!(err.contains(expect), "error {err:?} lacks {expect:?}");
+    eprintln!("{scenario}: {err}");
+    assert!(
+        err.contains(&t.path().join("rootfs").display().to_string()),
+        "error names no path: {err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(t.path().join("victim")).unwrap().count(),
+        0,
+        "host dir written through the rootfs"
+    );
+    assert_eq!(host_mountinfo_etc(), etc_before);
+    assert!(host_mounts_under(t.path()).is_empty());
+}
+
+#[test]
+fn hostile_symlink_target_to_host_etc() {
+    hostile("hostile_etc", "is a symlink");
+}
+
+#[test]
+fn hostile_symlink_create_into_host_dir() {
+    hostile("hostile_create", "is a symlink");
+}
+
+#[test]
+fn hostile_dotdot_entry() {
+    hostile("hostile_dotdot", "'..'");
+}
+
+#[test]
+fn hostile_proc_symlink() {
+    hostile("hostile_proc", "mounting proc on");
+}
+
+#[test]
+fn hostile_dev_symlink() {
+    hostile("hostile_dev", "is a symlink");
+}
+
+// ---------------------------------------------------------------- child side
+
+/// Not a test of its own: the body of the child processes spawned above.
+#[test]
+#[ignore]
+fn mount_child_entry() {
+    let Ok(scenario) = std::env::var(ENV_SCENARIO) else {
+        return;
+    };
+    let dir = PathBuf::from(std::env::var(ENV_DIR).unwrap());
+    if std::env::var(ENV_STAGE).is_err() {
+        // Stage 1: new PID namespace for our children, then run stage 2.
+        lxcbox::sys::mount::unshare_pid_ns().expect("unshare(CLONE_NEWPID)");
+        let st = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "mount_child_entry",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(ENV_STAGE, "2")
+            .status()
+            .unwrap();
+        std::process::exit(st.code().unwrap_or(99));
+    }
+    lxcbox::sys::mount::unshare_mount_ns().expect("unshare(CLONE_NEWNS)");
+    let code = match stage2(&scenario, &dir) {
+        Ok(()) => 0,
+        Err(e) => {
+            println!("KV error={e:#}");
+            3
+        }
+    };
+    std::process::exit(code);
+}
+
+fn kv(k: &str, v: impl std::fmt::Display) {
+    println!("KV {k}={v}");
+}
+
+fn ctx_run(
+    cfg: &Config,
+    dir: &Path,
+    after: impl FnOnce(&lxcbox::mount::RootFs) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let ctx = MountCtx {
+        cfg,
+        name: "t",
+        lxcpath: dir,
+        container_dir: dir,
+        cgroup_paths: Vec::new(),
+    };
+    if let Some(root) = setup_mounts(&ctx)? {
+        after(&root)?;
+        pivot(root)?;
+    }
+    Ok(())
+}
+
+fn errno_of(r: std::io::Result<()>) -> String {
+    match r {
+        Ok(()) => "ok".into(),
+        Err(e) if e.raw_os_error() == Some(30) => "EROFS".into(),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn is_ro(p: &str) -> bool {
+    rustix::fs::statvfs(p)
+        .map(|s| s.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY))
+        .unwrap_or(false)
+}
+
+fn rdev(p: &str) -> String {
+    match std::fs::metadata(p) {
+        Ok(m) if m.file_type().is_char_device() => {
+            format!(
+                "{}:{}",
+                rustix::fs::major(m.rdev()),
+                rustix::fs::minor(m.rdev())
+            )
+        }
+        Ok(_) => "not a char device".into(),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
+    let rootfs = dir.join("rootfs");
+    let mut cfg = Config::default();
+    cfg.rootfs.path = Some("rootfs".into());
+    match scenario {
+        "busybox" => {
+            cfg.mount_auto.proc = Some(AutoMode::Mixed);
+            cfg.mount_auto.sys = Some(AutoMode::Ro);
+            std::fs::write(
+                dir.join("fstab"),
+                format!(
+                    "{}/hostdir mnt/ro none ro,bind,create=dir 0 0\n",
+                    dir.display()
+                ),
+            )?;
+            cfg.mount_fstab = Some("fstab".into());
+            cfg.mount_entries = vec![
+                "tmpfs /tmp/scratch tmpfs size=1M,create=dir 0 0".into(),
+                format!(
+                    "{}/does-not-exist mnt/opt none bind,optional,create=dir 0 0",
+                    dir.display()
+                ),
+            ];
+            let hostfile = dir.join("hostdir/file");
+            ctx_run(&cfg, dir, |root| {
+                bind_into_root(root, &hostfile, "dev/console", true)
+            })?;
+            kv("pid", std::process::id());
+            kv("proc_self", Path::new("/proc/self/status").exists());
+            kv("proc_ro", is_ro("/proc"));
+            kv("proc_sys_ro", is_ro("/proc/sys"));
+            kv("sys_kernel", Path::new("/sys/kernel").is_dir());
+            kv("sys_ro", is_ro("/sys"));
+            kv("dev_null", rdev("/dev/null"));
+            kv("dev_zero", rdev("/dev/zero"));
+            kv("dev_tty", rdev("/dev/tty"));
+            kv("dev_ptmx", std::fs::read_link("/dev/ptmx")?.display());
+            kv("dev_fd", std::fs::read_link("/dev/fd")?.display());
+            kv("dev_pts_ptmx", Path::new("/dev/pts/ptmx").exists());
+            kv("dev_shm_write", errno_of(std::fs::write("/dev/shm/x", "x")));
+            kv("dev_null_write", errno_of(std::fs::write("/dev/null", "x")));
+            kv("ro_read", std::fs::read_to_string("/mnt/ro/file")?.trim());
+            kv("ro_write", errno_of(std::fs::write("/mnt/ro/new", "x")));
+            kv("tmp_write", errno_of(std::fs::write("/tmp/scratch/x", "x")));
+            let mi = std::fs::read_to_string("/proc/self/mountinfo")?;
+            kv(
+                "optional_mounted",
+                mi.lines().any(|l| l.split(' ').nth(4) == Some("/mnt/opt")),
+            );
+            kv(
+                "console_bind",
+                std::fs::read_to_string("/dev/console")?.trim(),
+            );
+            kv("host_visible", dir.exists());
+            let ps = Command::new("/bin/ps").arg("-o").arg("pid").output()?;
+            let pids: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+                .lines()
+                .skip(1)
+                .map(|l| l.trim().to_string())
+                .collect();
+            kv("ps_pids", pids.join(","));
+        }
+        "app" => {
+            // The classic sshd-style application container: host /bin /lib
+            // /usr /sbin read-only in an empty rootfs.
+            cfg.mount_auto.proc = Some(AutoMode::Mixed);
+            for d in ["bin", "lib", "lib64", "sbin", "usr"] {
+                let opt = if d == "lib64" { ",optional" } else { "" };
+                cfg.mount_entries
+                    .push(format!("/{d} {d} none ro,bind,create=dir{opt} 0 0"));
+            }
+            ctx_run(&cfg, dir, |_| Ok(()))?;
+            let st = Command::new("/bin/true").status()?;
+            kv("true_status", st.code().unwrap_or(-1));
+            kv(
+                "usr_write",
+                errno_of(std::fs::write("/usr/lxcbox-test", "x")),
+            );
+            kv("bin_ro", is_ro("/bin"));
+        }
+        "shared" => {
+            cfg.rootfs.path = None;
+            let scratch = dir.join("scratch");
+            cfg.mount_entries = vec![format!(
+                "tmpfs {} tmpfs size=1M,create=dir 0 0",
+                scratch.display()
+            )];
+            ctx_run(&cfg, dir, |_| Ok(()))?;
+            kv("pid", std::process::id());
+            let pids: Vec<String> = std::fs::read_dir("/proc")?
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
+                .collect();
+            kv("proc_pids", pids.join(","));
+            let fs = rustix::fs::statfs(&scratch)?;
+            kv(
+                "tmpfs_entry",
+                if fs.f_type as i64 == 0x0102_1994 {
+                    "tmpfs"
+                } else {
+                    "other"
+                },
+            );
+        }
+        "hostile_etc" => {
+            std::fs::remove_dir(rootfs.join("mnt"))?;
+            symlink("/etc", rootfs.join("mnt"))?;
+            cfg.mount_entries = vec!["tmpfs mnt tmpfs size=1M 0 0".into()];
+            ctx_run(&cfg, dir, |_| Ok(()))?;
+        }
+        "hostile_create" => {
+            std::fs::remove_dir(rootfs.join("mnt"))?;
+            symlink(dir.join("victim"), rootfs.join("mnt"))?;
+            cfg.mount_entries = vec![format!(
+                "{}/rootfs/etc mnt/x/y none bind,create=file 0 0",
+                dir.display()
+            )];
+            ctx_run(&cfg, dir, |_| Ok(()))?;
+        }
+        "hostile_dotdot" => {
+            cfg.mount_entries = vec!["tmpfs ../victim/x tmpfs create=dir 0 0".into()];
+            ctx_run(&cfg, dir, |_| Ok(()))?;
+        }
+        "hostile_proc" => {
+            std::fs::remove_dir(rootfs.join("proc"))?;
+            symlink(dir.join("victim"), rootfs.join("proc"))?;
+            cfg.mount_auto.proc = Some(AutoMode::Mixed);
+            ctx_run(&cfg, dir, |_| Ok(()))?;
+        }
+        "hostile_dev" => {
+            std::fs::remove_dir(rootfs.join("dev"))?;
+            symlink(dir.join("victim"), rootfs.join("dev"))?;
+            ctx_run(&cfg, dir, |_| Ok(()))?;
+        }
+        other => anyhow::bail!("unknown scenario {other}"),
+    }
+    Ok(())
+}
