@@ -15,7 +15,7 @@ use std::os::unix::fs::{symlink, FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lxcbox::config::{AutoMode, Config};
+use lxcbox::config::{AutoMode, CgroupAuto, Config};
 use lxcbox::mount::{bind_into_root, pivot, setup_mounts, MountCtx};
 use rootfs::{busybox_rootfs, TempDir};
 
@@ -172,6 +172,54 @@ fn shared_root_gets_private_proc() {
     assert!(t.path().join("scratch").is_dir());
 }
 
+#[test]
+fn rootfs_options_mount_point_and_auto_modes() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let t = TempDir::new("mnt-options");
+    busybox_rootfs(&t.path().join("rootfs")).unwrap();
+    std::fs::create_dir(t.path().join("rootfs/mnt/bb")).unwrap();
+    std::fs::create_dir(t.path().join("mp")).unwrap();
+    let (ok, kv, out) = run_child("options", t.path());
+    assert!(ok, "child failed:\n{out}");
+    // lxc.rootfs.options = ro.
+    assert_eq!(kv["root_write"], "EROFS", "{out}");
+    // relative bind: the source is the rootfs's own bin/.
+    assert_eq!(kv["relative_bind"], "true", "{out}");
+    // lxc.autodev.tmpfs.size = 1000000 (bytes, rounded up to pages).
+    let size: u64 = kv["dev_size"].parse().unwrap();
+    assert!((1_000_000..1_010_000).contains(&size), "{out}");
+    // proc:rw leaves /proc/sys writable; sys:mixed: /sys ro.
+    assert_eq!(kv["proc_sys_ro"], "false", "{out}");
+    assert_eq!(kv["sys_ro"], "true", "{out}");
+    // cgroup-full:mixed: the hierarchy read-only, the container's own cgroup writable.
+    assert_eq!(kv["cg_tmpfs_ro"], "true", "{out}");
+    assert_eq!(kv["cg_hier_ro"], "true", "{out}");
+    assert_eq!(kv["cg_own_ro"], "false", "{out}");
+    assert_eq!(kv["cg_own_has_files"], "true", "{out}");
+    assert_eq!(kv["unified_present"], "true", "{out}");
+    // The rootfs was mounted at lxc.rootfs.mount; the host rootfs is unchanged.
+    assert!(host_mounts_under(t.path()).is_empty());
+    assert!(!t.path().join("rootfs/dev/null").exists());
+}
+
+#[test]
+fn cgroup_ro_shows_only_own_cgroup() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let t = TempDir::new("mnt-cgro");
+    busybox_rootfs(&t.path().join("rootfs")).unwrap();
+    let (ok, kv, out) = run_child("cgroup_ro", t.path());
+    assert!(ok, "child failed:\n{out}");
+    assert_eq!(kv["cg_ro"], "true", "{out}");
+    assert_eq!(kv["cg_files"], "true", "{out}");
+    assert_eq!(kv["cg_same_dir"], "true", "{out}");
+}
+
 /// Each hostile rootfs must fail with a clear error and leave `victim`
 /// (a host directory the rootfs points at) untouched.
 fn hostile(scenario: &str, expect: &str) {
@@ -286,6 +334,34 @@ fn ctx_run(
         pivot(root)?;
     }
     Ok(())
+}
+
+fn ctx_run_cg(
+    cfg: &Config,
+    dir: &Path,
+    cgroup_paths: Vec<(String, PathBuf)>,
+    after: impl FnOnce(&lxcbox::mount::RootFs) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let ctx = MountCtx {
+        cfg,
+        name: "t",
+        lxcpath: dir,
+        container_dir: dir,
+        cgroup_paths,
+    };
+    let root = setup_mounts(&ctx)?.ok_or_else(|| anyhow::anyhow!("no rootfs"))?;
+    after(&root)?;
+    pivot(root)
+}
+
+/// This process's memory cgroup path (v1), e.g. "/" or "/a/b".
+fn own_memory_cgroup() -> anyhow::Result<String> {
+    let s = std::fs::read_to_string("/proc/self/cgroup")?;
+    s.lines()
+        .filter_map(|l| l.split_once(':').and_then(|(_, rest)| rest.split_once(':')))
+        .find(|(c, _)| c.split(',').any(|x| x == "memory"))
+        .map(|(_, p)| p.to_string())
+        .ok_or_else(|| anyhow::anyhow!("no memory cgroup"))
 }
 
 fn errno_of(r: std::io::Result<()>) -> String {
@@ -419,6 +495,70 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
                 } else {
                     "other"
                 },
+            );
+        }
+        "options" => {
+            cfg.rootfs.options = Some("ro".into());
+            cfg.rootfs.mount = Some(dir.join("mp").display().to_string());
+            cfg.autodev_tmpfs_size = Some(1_000_000);
+            cfg.mount_auto.proc = Some(AutoMode::Rw);
+            cfg.mount_auto.sys = Some(AutoMode::Mixed);
+            cfg.mount_auto.cgroup = Some(CgroupAuto {
+                full: true,
+                mode: Some(AutoMode::Mixed),
+                force: false,
+            });
+            cfg.mount_entries = vec!["bin mnt/bb none bind,ro,relative 0 0".into()];
+            let own = own_memory_cgroup()?;
+            let paths = vec![
+                (
+                    "memory".to_string(),
+                    PathBuf::from("/sys/fs/cgroup/memory").join(own.trim_start_matches('/')),
+                ),
+                (
+                    "unified".to_string(),
+                    PathBuf::from("/sys/fs/cgroup/unified"),
+                ),
+            ];
+            ctx_run_cg(&cfg, dir, paths, |_| Ok(()))?;
+            kv("root_write", errno_of(std::fs::write("/x", "x")));
+            kv("relative_bind", Path::new("/mnt/bb/busybox").is_file());
+            let st = rustix::fs::statvfs("/dev")?;
+            kv("dev_size", st.f_blocks * st.f_frsize);
+            kv("proc_sys_ro", is_ro("/proc/sys"));
+            kv("sys_ro", is_ro("/sys"));
+            kv("cg_tmpfs_ro", is_ro("/sys/fs/cgroup"));
+            kv("cg_hier_ro", is_ro("/sys/fs/cgroup/memory"));
+            let own_dir = format!("/sys/fs/cgroup/memory{own}");
+            kv("cg_own_ro", is_ro(&own_dir));
+            kv(
+                "cg_own_has_files",
+                Path::new(&own_dir).join("memory.usage_in_bytes").exists(),
+            );
+            kv(
+                "unified_present",
+                Path::new("/sys/fs/cgroup/unified/cgroup.procs").exists(),
+            );
+        }
+        "cgroup_ro" => {
+            cfg.mount_auto.sys = Some(AutoMode::Rw);
+            cfg.mount_auto.cgroup = Some(CgroupAuto {
+                full: false,
+                mode: Some(AutoMode::Ro),
+                force: false,
+            });
+            let own = own_memory_cgroup()?;
+            let host = PathBuf::from("/sys/fs/cgroup/memory").join(own.trim_start_matches('/'));
+            let host_ino = std::fs::metadata(&host)?.ino();
+            ctx_run_cg(&cfg, dir, vec![("memory".to_string(), host)], |_| Ok(()))?;
+            kv("cg_ro", is_ro("/sys/fs/cgroup/memory"));
+            kv(
+                "cg_files",
+                Path::new("/sys/fs/cgroup/memory/memory.usage_in_bytes").exists(),
+            );
+            kv(
+                "cg_same_dir",
+                std::fs::metadata("/sys/fs/cgroup/memory")?.ino() == host_ino,
             );
         }
         "hostile_etc" => {
