@@ -220,6 +220,36 @@ fn cgroup_ro_shows_only_own_cgroup() {
     assert_eq!(kv["cg_same_dir"], "true", "{out}");
 }
 
+#[test]
+fn static_dev_with_devpts_and_shmounts() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let t = TempDir::new("mnt-staticdev");
+    let r = t.path().join("rootfs");
+    busybox_rootfs(&r).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        r.join("dev/ptmx"),
+        rustix::fs::FileType::CharacterDevice,
+        rustix::fs::Mode::from_raw_mode(0o666),
+        rustix::fs::makedev(5, 2),
+    )
+    .unwrap();
+    std::fs::create_dir(t.path().join("shared")).unwrap();
+    std::fs::write(t.path().join("shared/f"), "shared\n").unwrap();
+    let (ok, kv, out) = run_child("static_dev", t.path());
+    assert!(ok, "child failed:\n{out}");
+    assert_eq!(kv["ptmx_on_devpts"], "true", "{out}");
+    assert_eq!(kv["dev_not_tmpfs"], "true", "{out}");
+    assert_eq!(kv["shmounts"], "shared", "{out}");
+    // The rootfs's own device node is untouched (a bind, not a replacement).
+    let m = std::fs::symlink_metadata(r.join("dev/ptmx")).unwrap();
+    assert!(m.file_type().is_char_device());
+    assert!(host_mounts_under(t.path()).is_empty());
+}
+
 /// Each hostile rootfs must fail with a clear error and leave `victim`
 /// (a host directory the rootfs points at) untouched.
 fn hostile(scenario: &str, expect: &str) {
@@ -268,7 +298,7 @@ fn hostile_dotdot_entry() {
 
 #[test]
 fn hostile_proc_symlink() {
-    hostile("hostile_proc", "mounting proc on");
+    hostile("hostile_proc", "mounting /proc on");
 }
 
 #[test]
@@ -560,6 +590,23 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
                 "cg_same_dir",
                 std::fs::metadata("/sys/fs/cgroup/memory")?.ino() == host_ino,
             );
+        }
+        "static_dev" => {
+            cfg.autodev = Some(false);
+            cfg.pty_max = Some(8);
+            cfg.mount_auto.shmounts = Some((
+                dir.join("shared").display().to_string(),
+                Some("/mnt/shared".into()),
+            ));
+            ctx_run(&cfg, dir, |_| Ok(()))?;
+            let pts = std::fs::metadata("/dev/pts")?.dev();
+            kv(
+                "ptmx_on_devpts",
+                std::fs::metadata("/dev/ptmx")?.dev() == pts,
+            );
+            let fs = rustix::fs::statfs("/dev")?;
+            kv("dev_not_tmpfs", fs.f_type as i64 != 0x0102_1994);
+            kv("shmounts", std::fs::read_to_string("/mnt/shared/f")?.trim());
         }
         "hostile_etc" => {
             std::fs::remove_dir(rootfs.join("mnt"))?;

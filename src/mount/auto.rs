@@ -22,7 +22,7 @@ const SAFE: MountFlags = MountFlags::NOSUID
 /// namespace).
 pub fn proc(root: &Root, mode: AutoMode) -> Result<()> {
     let shown = root.show("proc");
-    let step = || format!("mounting proc on {shown}");
+    let step = || format!("mounting /proc on {shown}");
     let t = root.open("proc", Some(Create::Dir)).with_context(step)?;
     let flags = if mode == AutoMode::Ro {
         SAFE | MountFlags::RDONLY
@@ -63,7 +63,7 @@ pub fn proc(root: &Root, mode: AutoMode) -> Result<()> {
 /// /sys/devices/virtual/net, as LXC's sys:mixed).
 pub fn sys(root: &Root, mode: AutoMode) -> Result<()> {
     let shown = root.show("sys");
-    let step = || format!("mounting sysfs on {shown}");
+    let step = || format!("mounting /sys on {shown}");
     let t = root.open("sys", Some(Create::Dir)).with_context(step)?;
     let flags = if mode == AutoMode::Ro {
         SAFE | MountFlags::RDONLY

@@ -34,7 +34,6 @@ const LINKS: &[(&str, &str)] = &[
     ("stdin", "/proc/self/fd/0"),
     ("stdout", "/proc/self/fd/1"),
     ("stderr", "/proc/self/fd/2"),
-    ("ptmx", "pts/ptmx"),
 ];
 
 /// Mount the /dev tmpfs. `size` is lxc.autodev.tmpfs.size, passed to tmpfs
@@ -110,7 +109,28 @@ pub fn fill(root: &Root, pty_max: Option<u32>) -> Result<()> {
             }
         }
     }
-    let pts = root.open("dev/pts", None)?;
+    devpts(root, pty_max)?;
+    let shm = root.open("dev/shm", None)?;
+    ops::mount_fs(
+        shm.as_fd(),
+        "shm",
+        "tmpfs",
+        MountFlags::NOSUID | MountFlags::NODEV,
+        "mode=1777",
+    )
+    .with_context(|| format!("mounting tmpfs on {}", root.show("dev/shm")))
+}
+
+/// A new devpts instance on /dev/pts (`newinstance`: the container's ptys
+/// are its own, not the host's) and /dev/ptmx pointing into it. Done by
+/// autodev, and by the caller-facing [`super::setup_mounts`] when
+/// lxc.pty.max is set on a static /dev.
+///
+/// An existing /dev/ptmx (a device node of a static /dev) gets
+/// /dev/pts/ptmx bound over it, so the rootfs on disk is not modified; a
+/// missing one becomes a `pts/ptmx` symlink.
+pub fn devpts(root: &Root, pty_max: Option<u32>) -> Result<()> {
+    let pts = root.open("dev/pts", Some(Create::Dir))?;
     let mut data = String::from("newinstance,ptmxmode=0666,mode=0620");
     if let Some(max) = pty_max.filter(|m| *m > 0) {
         data.push_str(&format!(",max={max}"));
@@ -128,13 +148,22 @@ pub fn fill(root: &Root, pty_max: Option<u32>) -> Result<()> {
     )
     .or_else(|_| ops::mount_fs(pts.as_fd(), "devpts", "devpts", flags, &data))
     .with_context(step)?;
-    let shm = root.open("dev/shm", None)?;
-    ops::mount_fs(
-        shm.as_fd(),
-        "shm",
-        "tmpfs",
-        MountFlags::NOSUID | MountFlags::NODEV,
-        "mode=1777",
-    )
-    .with_context(|| format!("mounting tmpfs on {}", root.show("dev/shm")))
+    let ptmx = root.show("dev/ptmx");
+    let dev = root.open("dev", None)?;
+    match root.open("dev/ptmx", None) {
+        Ok(t) => {
+            let src = root.open("dev/pts/ptmx", None)?;
+            ops::bind(BindSource::Fd(src.as_fd()), t.as_fd(), false)
+                .with_context(|| format!("mounting {}/pts/ptmx on {ptmx}", root.show("dev")))?;
+        }
+        // Missing, or already a symlink (which we do not follow).
+        Err(_) => match symlinkat("pts/ptmx", dev.as_fd(), "ptmx") {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => {
+                return Err(std::io::Error::from(e))
+                    .with_context(|| format!("symlink {ptmx} -> pts/ptmx"))
+            }
+        },
+    }
+    Ok(())
 }

@@ -131,6 +131,8 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
     }
     if autodev {
         autodev::fill(&root, cfg.pty_max)?;
+    } else if cfg.pty_max.is_some_and(|m| m > 0) {
+        autodev::devpts(&root, cfg.pty_max)?;
     }
     Ok(Some(RootFs { root, mount_point }))
 }
