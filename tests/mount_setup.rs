@@ -1,84 +1,29 @@
-//! Integration tests of the mount layer (need root).
-//!
-//! Each test re-runs this test binary as a child (the ignored
-//! `mount_child_entry` test) that unshares a PID namespace and spawns a
-//! grandchild, which unshares a mount namespace and plays the container's
-//! child process: setup_mounts, pivot, then reports what it sees as
-//! `key=value` lines. The test asserts on those lines and, from the host
-//! side, that the host's files and mount table are unchanged.
+//! Integration tests of the mount layer (need root): a busybox rootfs, the
+//! application container, the shared host root, rootfs options, the
+//! lxc.mount.auto modes and a static /dev. The container side runs in a
+//! child in new PID + mount namespaces (see common/nschild.rs); the
+//! assertions on the host side check that nothing leaked.
 
+#[path = "common/nschild.rs"]
+mod nschild;
 #[path = "common/rootfs.rs"]
 mod rootfs;
 
-use std::collections::BTreeMap;
-use std::os::unix::fs::{symlink, FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use lxcbox::config::{AutoMode, CgroupAuto, Config};
-use lxcbox::mount::{bind_into_root, pivot, setup_mounts, MountCtx};
+use lxcbox::mount::bind_into_root;
+use nschild::*;
 use rootfs::{busybox_rootfs, TempDir};
 
-const ENV_SCENARIO: &str = "LXCBOX_MT_SCENARIO";
-const ENV_DIR: &str = "LXCBOX_MT_DIR";
-const ENV_STAGE: &str = "LXCBOX_MT_STAGE";
-
-/// Run `scenario` in a child (new PID + mount namespace) with `dir` as its
-/// working area; returns (exit ok, key=value map, raw output).
-fn run_child(scenario: &str, dir: &Path) -> (bool, BTreeMap<String, String>, String) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "mount_child_entry",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(ENV_SCENARIO, scenario)
-        .env(ENV_DIR, dir)
-        .env_remove(ENV_STAGE)
-        .output()
-        .expect("spawning child");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let map = text
-        .lines()
-        // The harness prints "test NAME ... " without a newline first.
-        .filter_map(|l| l.find("KV ").map(|i| &l[i + 3..]))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    (out.status.success(), map, text)
+/// Not a test of its own: the body of the child processes (see nschild).
+#[test]
+#[ignore]
+fn mount_child_entry() {
+    child_main(stage2);
 }
-
-/// Mount table lines that mention `dir` (other tests may mount elsewhere
-/// concurrently, so only our own paths are compared).
-fn host_mounts_under(dir: &Path) -> Vec<String> {
-    let s = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let d = dir.to_string_lossy();
-    s.lines()
-        .filter(|l| l.contains(d.as_ref()))
-        .map(String::from)
-        .collect()
-}
-
-fn host_mountinfo_etc() -> Vec<String> {
-    let s = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    s.lines()
-        .filter(|l| {
-            l.split(' ')
-                .nth(4)
-                .is_some_and(|m| m == "/etc" || m.starts_with("/etc/"))
-        })
-        .map(String::from)
-        .collect()
-}
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
-// ---------------------------------------------------------------- tests
 
 #[test]
 fn busybox_rootfs_full_setup() {
@@ -250,180 +195,7 @@ fn static_dev_with_devpts_and_shmounts() {
     assert!(host_mounts_under(t.path()).is_empty());
 }
 
-/// Each hostile rootfs must fail with a clear error and leave `victim`
-/// (a host directory the rootfs points at) untouched.
-fn hostile(scenario: &str, expect: &str) {
-    if !is_root() {
-        eprintln!("skipped: needs root");
-        return;
-    }
-    let t = TempDir::new(&format!("mnt-{scenario}"));
-    busybox_rootfs(&t.path().join("rootfs")).unwrap();
-    std::fs::create_dir(t.path().join("victim")).unwrap();
-    let etc_before = host_mountinfo_etc();
-    let (ok, kv, out) = run_child(scenario, t.path());
-    assert!(!ok, "hostile rootfs was accepted:\n{out}");
-    let err = kv
-        .get("error")
-        .unwrap_or_else(|| panic!("no error reported:\n{out}"));
-    assert!(err.contains(expect), "error {err:?} lacks {expect:?}");
-    eprintln!("{scenario}: {err}");
-    assert!(
-        err.contains(&t.path().join("rootfs").display().to_string()),
-        "error names no path: {err}"
-    );
-    assert_eq!(
-        std::fs::read_dir(t.path().join("victim")).unwrap().count(),
-        0,
-        "host dir written through the rootfs"
-    );
-    assert_eq!(host_mountinfo_etc(), etc_before);
-    assert!(host_mounts_under(t.path()).is_empty());
-}
-
-#[test]
-fn hostile_symlink_target_to_host_etc() {
-    hostile("hostile_etc", "is a symlink");
-}
-
-#[test]
-fn hostile_symlink_create_into_host_dir() {
-    hostile("hostile_create", "is a symlink");
-}
-
-#[test]
-fn hostile_dotdot_entry() {
-    hostile("hostile_dotdot", "'..'");
-}
-
-#[test]
-fn hostile_proc_symlink() {
-    hostile("hostile_proc", "mounting /proc on");
-}
-
-#[test]
-fn hostile_dev_symlink() {
-    hostile("hostile_dev", "is a symlink");
-}
-
-// ---------------------------------------------------------------- child side
-
-/// Not a test of its own: the body of the child processes spawned above.
-#[test]
-#[ignore]
-fn mount_child_entry() {
-    let Ok(scenario) = std::env::var(ENV_SCENARIO) else {
-        return;
-    };
-    let dir = PathBuf::from(std::env::var(ENV_DIR).unwrap());
-    if std::env::var(ENV_STAGE).is_err() {
-        // Stage 1: new PID namespace for our children, then run stage 2.
-        lxcbox::sys::mount::unshare_pid_ns().expect("unshare(CLONE_NEWPID)");
-        let st = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "mount_child_entry",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(ENV_STAGE, "2")
-            .status()
-            .unwrap();
-        std::process::exit(st.code().unwrap_or(99));
-    }
-    lxcbox::sys::mount::unshare_mount_ns().expect("unshare(CLONE_NEWNS)");
-    let code = match stage2(&scenario, &dir) {
-        Ok(()) => 0,
-        Err(e) => {
-            println!("KV error={e:#}");
-            3
-        }
-    };
-    std::process::exit(code);
-}
-
-fn kv(k: &str, v: impl std::fmt::Display) {
-    println!("KV {k}={v}");
-}
-
-fn ctx_run(
-    cfg: &Config,
-    dir: &Path,
-    after: impl FnOnce(&lxcbox::mount::RootFs) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let ctx = MountCtx {
-        cfg,
-        name: "t",
-        lxcpath: dir,
-        container_dir: dir,
-        cgroup_paths: Vec::new(),
-    };
-    if let Some(root) = setup_mounts(&ctx)? {
-        after(&root)?;
-        pivot(root)?;
-    }
-    Ok(())
-}
-
-fn ctx_run_cg(
-    cfg: &Config,
-    dir: &Path,
-    cgroup_paths: Vec<(String, PathBuf)>,
-    after: impl FnOnce(&lxcbox::mount::RootFs) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let ctx = MountCtx {
-        cfg,
-        name: "t",
-        lxcpath: dir,
-        container_dir: dir,
-        cgroup_paths,
-    };
-    let root = setup_mounts(&ctx)?.ok_or_else(|| anyhow::anyhow!("no rootfs"))?;
-    after(&root)?;
-    pivot(root)
-}
-
-/// This process's memory cgroup path (v1), e.g. "/" or "/a/b".
-fn own_memory_cgroup() -> anyhow::Result<String> {
-    let s = std::fs::read_to_string("/proc/self/cgroup")?;
-    s.lines()
-        .filter_map(|l| l.split_once(':').and_then(|(_, rest)| rest.split_once(':')))
-        .find(|(c, _)| c.split(',').any(|x| x == "memory"))
-        .map(|(_, p)| p.to_string())
-        .ok_or_else(|| anyhow::anyhow!("no memory cgroup"))
-}
-
-fn errno_of(r: std::io::Result<()>) -> String {
-    match r {
-        Ok(()) => "ok".into(),
-        Err(e) if e.raw_os_error() == Some(30) => "EROFS".into(),
-        Err(e) => e.to_string(),
-    }
-}
-
-fn is_ro(p: &str) -> bool {
-    rustix::fs::statvfs(p)
-        .map(|s| s.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY))
-        .unwrap_or(false)
-}
-
-fn rdev(p: &str) -> String {
-    match std::fs::metadata(p) {
-        Ok(m) if m.file_type().is_char_device() => {
-            format!(
-                "{}:{}",
-                rustix::fs::major(m.rdev()),
-                rustix::fs::minor(m.rdev())
-            )
-        }
-        Ok(_) => "not a char device".into(),
-        Err(e) => e.to_string(),
-    }
-}
-
 fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
-    let rootfs = dir.join("rootfs");
     let mut cfg = Config::default();
     cfg.rootfs.path = Some("rootfs".into());
     match scenario {
@@ -607,36 +379,6 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
             let fs = rustix::fs::statfs("/dev")?;
             kv("dev_not_tmpfs", fs.f_type as i64 != 0x0102_1994);
             kv("shmounts", std::fs::read_to_string("/mnt/shared/f")?.trim());
-        }
-        "hostile_etc" => {
-            std::fs::remove_dir(rootfs.join("mnt"))?;
-            symlink("/etc", rootfs.join("mnt"))?;
-            cfg.mount_entries = vec!["tmpfs mnt tmpfs size=1M 0 0".into()];
-            ctx_run(&cfg, dir, |_| Ok(()))?;
-        }
-        "hostile_create" => {
-            std::fs::remove_dir(rootfs.join("mnt"))?;
-            symlink(dir.join("victim"), rootfs.join("mnt"))?;
-            cfg.mount_entries = vec![format!(
-                "{}/rootfs/etc mnt/x/y none bind,create=file 0 0",
-                dir.display()
-            )];
-            ctx_run(&cfg, dir, |_| Ok(()))?;
-        }
-        "hostile_dotdot" => {
-            cfg.mount_entries = vec!["tmpfs ../victim/x tmpfs create=dir 0 0".into()];
-            ctx_run(&cfg, dir, |_| Ok(()))?;
-        }
-        "hostile_proc" => {
-            std::fs::remove_dir(rootfs.join("proc"))?;
-            symlink(dir.join("victim"), rootfs.join("proc"))?;
-            cfg.mount_auto.proc = Some(AutoMode::Mixed);
-            ctx_run(&cfg, dir, |_| Ok(()))?;
-        }
-        "hostile_dev" => {
-            std::fs::remove_dir(rootfs.join("dev"))?;
-            symlink(dir.join("victim"), rootfs.join("dev"))?;
-            ctx_run(&cfg, dir, |_| Ok(()))?;
         }
         other => anyhow::bail!("unknown scenario {other}"),
     }
