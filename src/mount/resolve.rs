@@ -214,11 +214,25 @@ mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
 
-    fn tmpdir(tag: &str) -> PathBuf {
+    /// A temp dir removed on drop, even when an assertion fails.
+    struct Tmp(PathBuf);
+    impl Drop for Tmp {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    impl std::ops::Deref for Tmp {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    fn tmpdir(tag: &str) -> Tmp {
         let d = std::env::temp_dir().join(format!("lxcbox-resolve-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
-        d
+        Tmp(d)
     }
 
     fn confined(d: &Path) -> Root {
@@ -234,7 +248,7 @@ mod tests {
     fn symlinks_and_dotdot_refused() {
         let d = tmpdir("sym");
         let outside = tmpdir("sym-outside");
-        symlink(&outside, d.join("mnt")).unwrap();
+        symlink(&*outside, d.join("mnt")).unwrap();
         std::fs::create_dir(d.join("ok")).unwrap();
         let r = confined(&d);
         let err = format!("{:#}", r.open("mnt", Some(Create::Dir)).unwrap_err());
@@ -244,11 +258,9 @@ mod tests {
         let err = format!("{:#}", r.open("ok/../../etc", None).unwrap_err());
         assert!(err.contains("'..'"), "{err}");
         // Nothing was created outside.
-        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(&*outside).unwrap().count(), 0);
         assert!(r.open("ok", None).is_ok());
         assert!(r.open("/ok", None).is_ok());
-        std::fs::remove_dir_all(&d).unwrap();
-        std::fs::remove_dir_all(&outside).unwrap();
     }
 
     #[test]
@@ -260,6 +272,5 @@ mod tests {
         r.open("x/y/file", Some(Create::File)).unwrap();
         assert!(d.join("x/y/file").is_file());
         assert!(r.open("missing", None).is_err());
-        std::fs::remove_dir_all(&d).unwrap();
     }
 }
