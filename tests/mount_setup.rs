@@ -13,7 +13,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lxcbox::config::{AutoMode, CgroupAuto, Config};
+use lxcbox::config::{AutoMode, CgroupAuto, Config, NetDev, NetType};
 use lxcbox::mount::bind_into_root;
 use nschild::*;
 use rootfs::{busybox_rootfs, TempDir};
@@ -42,6 +42,7 @@ fn busybox_rootfs_full_setup() {
     assert_eq!(kv["proc_self"], "true", "{out}");
     assert_eq!(kv["proc_ro"], "false", "{out}");
     assert_eq!(kv["proc_sys_ro"], "true", "{out}");
+    assert_eq!(kv["proc_sys_net_ro"], "false", "{out}");
     assert_eq!(kv["sys_kernel"], "true", "{out}");
     assert_eq!(kv["sys_ro"], "true", "{out}");
     // autodev.
@@ -139,6 +140,7 @@ fn rootfs_options_mount_point_and_auto_modes() {
     // proc:rw leaves /proc/sys writable; sys:mixed: /sys ro.
     assert_eq!(kv["proc_sys_ro"], "false", "{out}");
     assert_eq!(kv["sys_ro"], "true", "{out}");
+    assert_eq!(kv["sys_net_ro"], "false", "{out}");
     // cgroup-full:mixed: the hierarchy read-only, the container's own cgroup writable.
     assert_eq!(kv["cg_tmpfs_ro"], "true", "{out}");
     assert_eq!(kv["cg_hier_ro"], "true", "{out}");
@@ -189,6 +191,8 @@ fn static_dev_with_devpts_and_shmounts() {
     assert_eq!(kv["ptmx_on_devpts"], "true", "{out}");
     assert_eq!(kv["dev_not_tmpfs"], "true", "{out}");
     assert_eq!(kv["shmounts"], "shared", "{out}");
+    assert_eq!(kv["proc_sys_net_ro"], "true", "{out}");
+    assert_eq!(kv["sys_net_ro"], "true", "{out}");
     // The rootfs's own device node is untouched (a bind, not a replacement).
     let m = std::fs::symlink_metadata(r.join("dev/ptmx")).unwrap();
     assert!(m.file_type().is_char_device());
@@ -225,6 +229,7 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
             kv("proc_self", Path::new("/proc/self/status").exists());
             kv("proc_ro", is_ro("/proc"));
             kv("proc_sys_ro", is_ro("/proc/sys"));
+            kv("proc_sys_net_ro", is_ro("/proc/sys/net"));
             kv("sys_kernel", Path::new("/sys/kernel").is_dir());
             kv("sys_ro", is_ro("/sys"));
             kv("dev_null", rdev("/dev/null"));
@@ -329,6 +334,7 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
             kv("dev_size", st.f_blocks * st.f_frsize);
             kv("proc_sys_ro", is_ro("/proc/sys"));
             kv("sys_ro", is_ro("/sys"));
+            kv("sys_net_ro", is_ro("/sys/devices/virtual/net"));
             kv("cg_tmpfs_ro", is_ro("/sys/fs/cgroup"));
             kv("cg_hier_ro", is_ro("/sys/fs/cgroup/memory"));
             let own_dir = format!("/sys/fs/cgroup/memory{own}");
@@ -366,6 +372,14 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
         "static_dev" => {
             cfg.autodev = Some(false);
             cfg.pty_max = Some(8);
+            // lxc.net.0.type = none: the host's network namespace, so the
+            // mixed modes keep its net files read-only too.
+            cfg.net.push(NetDev {
+                kind: NetType::None,
+                ..Default::default()
+            });
+            cfg.mount_auto.proc = Some(AutoMode::Mixed);
+            cfg.mount_auto.sys = Some(AutoMode::Mixed);
             cfg.mount_auto.shmounts = Some((
                 dir.join("shared").display().to_string(),
                 Some("/mnt/shared".into()),
@@ -379,6 +393,8 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
             let fs = rustix::fs::statfs("/dev")?;
             kv("dev_not_tmpfs", fs.f_type as i64 != 0x0102_1994);
             kv("shmounts", std::fs::read_to_string("/mnt/shared/f")?.trim());
+            kv("proc_sys_net_ro", is_ro("/proc/sys/net"));
+            kv("sys_net_ro", is_ro("/sys/devices/virtual/net"));
         }
         other => anyhow::bail!("unknown scenario {other}"),
     }

@@ -18,9 +18,9 @@ const SAFE: MountFlags = MountFlags::NOSUID
 
 /// Mount a fresh procfs on /proc. `Mixed` (LXC's `proc` / `proc:mixed`)
 /// then makes /proc/sys and /proc/sysrq-trigger read-only while keeping
-/// /proc/sys/net writable (it belongs to the container's network
-/// namespace).
-pub fn proc(root: &Root, mode: AutoMode) -> Result<()> {
+/// /proc/sys/net writable when `net_rw` (the container has its own network
+/// namespace, so the files are its own).
+pub fn proc(root: &Root, mode: AutoMode, net_rw: bool) -> Result<()> {
     let shown = root.show("proc");
     let step = || format!("mounting /proc on {shown}");
     let t = root.open("proc", Some(Create::Dir)).with_context(step)?;
@@ -36,13 +36,14 @@ pub fn proc(root: &Root, mode: AutoMode) -> Result<()> {
     let ro = || format!("making {shown}/sys read-only");
     // Clone /proc/sys/net before /proc/sys turns read-only: the clone keeps
     // its own (writable) mount flags when put back on top.
-    let net = root
-        .open("proc/sys/net", None)
-        .and_then(|fd| ops::clone_tree(BindSource::Fd(fd.as_fd()), false));
+    let net = net_rw
+        .then(|| root.open("proc/sys/net", None))
+        .and_then(|r| r.ok())
+        .and_then(|fd| ops::clone_tree(BindSource::Fd(fd.as_fd()), false).ok());
     let sys = root.open("proc/sys", None).with_context(ro)?;
     let mnt = ops::bind(BindSource::Fd(sys.as_fd()), sys.as_fd(), false).with_context(ro)?;
     ops::remount_bind(mnt.as_fd(), MountFlags::RDONLY).with_context(ro)?;
-    if let Ok(net) = net {
+    if let Some(net) = net {
         let r = root
             .open("proc/sys/net", None)
             .and_then(|t| ops::attach(net.as_fd(), t.as_fd()));
@@ -60,8 +61,8 @@ pub fn proc(root: &Root, mode: AutoMode) -> Result<()> {
 }
 
 /// Mount sysfs on /sys: `Rw`, `Ro`, or `Mixed` (read-only except
-/// /sys/devices/virtual/net, as LXC's sys:mixed).
-pub fn sys(root: &Root, mode: AutoMode) -> Result<()> {
+/// /sys/devices/virtual/net when `net_rw`, as LXC's sys:mixed).
+pub fn sys(root: &Root, mode: AutoMode, net_rw: bool) -> Result<()> {
     let shown = root.show("sys");
     let step = || format!("mounting /sys on {shown}");
     let t = root.open("sys", Some(Create::Dir)).with_context(step)?;
@@ -74,13 +75,14 @@ pub fn sys(root: &Root, mode: AutoMode) -> Result<()> {
     if mode != AutoMode::Mixed {
         return Ok(());
     }
-    let net = root
-        .open("sys/devices/virtual/net", None)
-        .and_then(|fd| ops::clone_tree(BindSource::Fd(fd.as_fd()), false));
+    let net = net_rw
+        .then(|| root.open("sys/devices/virtual/net", None))
+        .and_then(|r| r.ok())
+        .and_then(|fd| ops::clone_tree(BindSource::Fd(fd.as_fd()), false).ok());
     let ro = || format!("making {shown} read-only");
     let mnt = root.open("sys", None).with_context(ro)?;
     ops::remount_bind(mnt.as_fd(), MountFlags::RDONLY).with_context(ro)?;
-    if let Ok(net) = net {
+    if let Some(net) = net {
         let r = root
             .open("sys/devices/virtual/net", None)
             .and_then(|t| ops::attach(net.as_fd(), t.as_fd()));

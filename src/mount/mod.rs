@@ -35,7 +35,7 @@ use anyhow::{bail, Context, Result};
 use rustix::fs::{Mode, OFlags};
 use rustix::mount::{mount_change, unmount, MountPropagationFlags, UnmountFlags};
 
-use crate::config::{AutoMode, Config};
+use crate::config::{AutoMode, Config, NetType};
 pub use resolve::Root;
 
 /// Everything the mount layer needs from the launch pipeline.
@@ -81,6 +81,17 @@ fn keeps_sys_admin(cfg: &Config) -> bool {
     !cfg.cap_drop.iter().any(is) && (cfg.cap_keep.is_empty() || cfg.cap_keep.iter().any(is))
 }
 
+/// Whether the container gets its own network namespace, as LXC decides
+/// it: always, unless a `lxc.net.N.type = none` device or
+/// lxc.namespace.keep/share asks to stay in the host's. Only then are
+/// /proc/sys/net and /sys/devices/virtual/net left writable by the `mixed`
+/// modes (otherwise they would be the host's).
+fn own_netns(cfg: &Config) -> bool {
+    !cfg.net.iter().any(|n| n.kind == NetType::None)
+        && !cfg.namespace_keep.iter().any(|n| n == "net")
+        && !cfg.namespace_share.contains_key("net")
+}
+
 /// Do every mount up to (not including) pivot_root. `None`: no rootfs is
 /// configured and the host root is shared.
 pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
@@ -97,7 +108,11 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
     let rootfs = cfg.rootfs.path.as_deref().filter(|p| !p.is_empty());
     let Some(rootfs) = rootfs else {
         let root = Root::host()?;
-        auto::proc(&root, cfg.mount_auto.proc.unwrap_or(AutoMode::Rw))?;
+        auto::proc(
+            &root,
+            cfg.mount_auto.proc.unwrap_or(AutoMode::Rw),
+            own_netns(cfg),
+        )?;
         auto_rest(ctx, &root)?;
         for e in &entries {
             entries::apply(&root, &[], e)?;
@@ -121,7 +136,7 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
         autodev::mount_tmpfs(&root, cfg.autodev_tmpfs_size)?;
     }
     if let Some(mode) = cfg.mount_auto.proc {
-        auto::proc(&root, mode)?;
+        auto::proc(&root, mode, own_netns(cfg))?;
     }
     auto_rest(ctx, &root)?;
     let rootfs_s = rootfs.to_string_lossy();
@@ -141,7 +156,7 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
 fn auto_rest(ctx: &MountCtx, root: &Root) -> Result<()> {
     let ma = &ctx.cfg.mount_auto;
     if let Some(mode) = ma.sys {
-        auto::sys(root, mode)?;
+        auto::sys(root, mode, own_netns(ctx.cfg))?;
     }
     if let Some(ca) = ma.cgroup {
         auto::cgroup(root, ca, &ctx.cgroup_paths, keeps_sys_admin(ctx.cfg))?;
