@@ -9,7 +9,8 @@ use super::fstab::{self, Entry};
 use super::ops::{self, BindSource};
 use super::resolve::{fd_path, Root};
 
-/// Where the entries come from, for `lxc.mount.fstab` relative paths.
+/// All entries in LXC's order: the lxc.mount.fstab file (relative to the
+/// container dir), then the lxc.mount.entry lines.
 pub fn load(cfg: &crate::config::Config, container_dir: &Path) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
     if let Some(f) = cfg.mount_fstab.as_deref().filter(|f| !f.is_empty()) {

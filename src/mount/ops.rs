@@ -56,7 +56,7 @@ pub fn clone_tree(source: BindSource<'_>, recursive: bool) -> Result<OwnedFd> {
         flags |= OpenTreeFlags::AT_RECURSIVE;
     }
     match source {
-        Host(p) => open_tree(CWD, p, flags),
+        BindSource::Host(p) => open_tree(CWD, p, flags),
         BindSource::Fd(fd) => open_tree(fd, "", flags | OpenTreeFlags::AT_EMPTY_PATH),
     }
     .map_err(io)
@@ -82,7 +82,6 @@ pub fn bind(source: BindSource<'_>, target: BorrowedFd<'_>, recursive: bool) -> 
     attach(tree.as_fd(), target)?;
     Ok(tree)
 }
-use BindSource::Host;
 
 /// Remount an attached bind mount with `flags` (ro, nosuid, ...).
 ///
