@@ -120,6 +120,9 @@ pub fn cgroup(
     } else {
         AutoMode::Mixed
     });
+    if paths.is_empty() {
+        log::warn!("lxc.mount.auto = cgroup: no cgroup paths known for the container");
+    }
     let pure_v2 = paths.iter().any(|(c, _)| c.is_empty());
     let base_shown = root.show("sys/fs/cgroup");
     if !pure_v2 {

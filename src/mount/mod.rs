@@ -124,7 +124,11 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
         None | Some("dir") => {}
         Some(b) => bail!("lxc.rootfs.path: storage backend {b:?} is not supported (only dir)"),
     }
-    let rootfs = ctx.container_dir.join(rootfs);
+    // The parser splits off the `type:` prefix; accept a path that still
+    // carries `dir:` all the same.
+    let rootfs = ctx
+        .container_dir
+        .join(rootfs.strip_prefix("dir:").unwrap_or(rootfs));
     let mount_point = match cfg.rootfs.mount.as_deref().filter(|m| !m.is_empty()) {
         Some(m) => PathBuf::from(m),
         None => rootfs.clone(),
