@@ -59,6 +59,8 @@ fn busybox_rootfs_full_setup() {
     assert_eq!(kv["ro_write"], "EROFS", "{out}");
     // mount.entry tmpfs with create=dir, optional entry with missing source skipped.
     assert_eq!(kv["tmp_write"], "ok", "{out}");
+    assert_eq!(kv["abs_tmpfs"], "true", "{out}");
+    assert_eq!(kv["rem_write"], "EROFS", "{out}");
     assert_eq!(kv["optional_mounted"], "false", "{out}");
     // The console-style bind made with bind_into_root.
     assert_eq!(kv["console_bind"], "host data", "{out}");
@@ -220,6 +222,13 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
                     "{}/does-not-exist mnt/opt none bind,optional,create=dir 0 0",
                     dir.display()
                 ),
+                // Absolute target spelled with the host's rootfs path.
+                format!(
+                    "tmpfs {}/rootfs/mnt/abs tmpfs size=1M,create=dir 0 0",
+                    dir.display()
+                ),
+                "tmpfs /mnt/rem tmpfs size=1M,create=dir 0 0".into(),
+                "none /mnt/rem none remount,ro 0 0".into(),
             ];
             let hostfile = dir.join("hostdir/file");
             ctx_run(&cfg, dir, |root| {
@@ -243,6 +252,9 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
             kv("ro_read", std::fs::read_to_string("/mnt/ro/file")?.trim());
             kv("ro_write", errno_of(std::fs::write("/mnt/ro/new", "x")));
             kv("tmp_write", errno_of(std::fs::write("/tmp/scratch/x", "x")));
+            let abs = rustix::fs::statfs("/mnt/abs")?;
+            kv("abs_tmpfs", abs.f_type as i64 == 0x0102_1994);
+            kv("rem_write", errno_of(std::fs::write("/mnt/rem/x", "x")));
             let mi = std::fs::read_to_string("/proc/self/mountinfo")?;
             kv(
                 "optional_mounted",
