@@ -198,6 +198,9 @@ fn mount_rootfs(rootfs: &Path, mount_point: &Path, options: Option<&str>) -> Res
     if !flags.is_empty() {
         ops::remount_bind(tree.as_fd(), flags).with_context(step)?;
     }
+    if !opts.propagation.is_empty() {
+        ops::set_propagation(tree.as_fd(), opts.propagation).with_context(step)?;
+    }
     Ok(Root {
         fd: tree,
         display: rootfs.to_path_buf(),
