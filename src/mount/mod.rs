@@ -113,7 +113,7 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
             cfg.mount_auto.proc.unwrap_or(AutoMode::Rw),
             own_netns(cfg),
         )?;
-        auto_rest(ctx, &root)?;
+        auto_rest(ctx, &root, false)?;
         for e in &entries {
             entries::apply(&root, &[], e)?;
         }
@@ -142,7 +142,7 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
     if let Some(mode) = cfg.mount_auto.proc {
         auto::proc(&root, mode, own_netns(cfg))?;
     }
-    auto_rest(ctx, &root)?;
+    auto_rest(ctx, &root, true)?;
     let rootfs_s = rootfs.to_string_lossy();
     let mp_s = mount_point.to_string_lossy();
     for e in &entries {
@@ -156,8 +156,10 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
     Ok(Some(RootFs { root, mount_point }))
 }
 
-/// sys, cgroup, cgroup2 and shmounts of lxc.mount.auto.
-fn auto_rest(ctx: &MountCtx, root: &Root) -> Result<()> {
+/// sys, cgroup, cgroup2 and shmounts of lxc.mount.auto. shmounts needs a
+/// rootfs: on the shared host root its target would be created in the
+/// host's own /dev.
+fn auto_rest(ctx: &MountCtx, root: &Root, has_rootfs: bool) -> Result<()> {
     let ma = &ctx.cfg.mount_auto;
     if let Some(mode) = ma.sys {
         auto::sys(root, mode, own_netns(ctx.cfg))?;
@@ -167,8 +169,10 @@ fn auto_rest(ctx: &MountCtx, root: &Root) -> Result<()> {
     } else if ma.cgroup2 {
         auto::cgroup2(root)?;
     }
-    if let Some((host, cont)) = &ma.shmounts {
-        auto::shmounts(root, host, cont.as_deref())?;
+    match &ma.shmounts {
+        Some((host, cont)) if has_rootfs => auto::shmounts(root, host, cont.as_deref())?,
+        Some(_) => log::warn!("lxc.mount.auto = shmounts ignored: the container has no rootfs"),
+        None => {}
     }
     Ok(())
 }
