@@ -9,6 +9,7 @@ mod nschild;
 #[path = "common/rootfs.rs"]
 mod rootfs;
 
+use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -170,6 +171,24 @@ fn cgroup_ro_shows_only_own_cgroup() {
 }
 
 #[test]
+fn shmounts_propagate_from_host_into_container() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let t = TempDir::new("mnt-shmounts");
+    busybox_rootfs(&t.path().join("rootfs")).unwrap();
+    let (ok, kv, out) = run_child("shmounts_host", t.path());
+    assert!(ok, "child failed:\n{out}");
+    assert_eq!(kv["host_shared"], "true", "{out}");
+    // A mount made on the host side after start shows up inside...
+    assert_eq!(kv["propagated_in"], "true", "{out}");
+    // ...but one made inside does not leak out.
+    assert_eq!(kv["leaked_out"], "false", "{out}");
+    assert!(host_mounts_under(t.path()).is_empty());
+}
+
+#[test]
 fn static_dev_with_devpts_and_shmounts() {
     if !is_root() {
         eprintln!("skipped: needs root");
@@ -255,7 +274,7 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
             let abs = rustix::fs::statfs("/mnt/abs")?;
             kv("abs_tmpfs", abs.f_type as i64 == 0x0102_1994);
             kv("rem_write", errno_of(std::fs::write("/mnt/rem/x", "x")));
-            let mi = std::fs::read_to_string("/proc/self/mountinfo")?;
+            let mi = std::fs::read_to_string("/proc/thread-self/mountinfo")?;
             kv(
                 "optional_mounted",
                 mi.lines().any(|l| l.split(' ').nth(4) == Some("/mnt/opt")),
@@ -380,6 +399,73 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
                 "cg_same_dir",
                 std::fs::metadata("/sys/fs/cgroup/memory")?.ino() == host_ino,
             );
+        }
+        "shmounts_host" => {
+            // This process's mount namespace plays the host.
+            use rustix::fs::{open, Mode, OFlags};
+            use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
+            let shm = dir.join("shm");
+            let rootfs = dir.join("rootfs");
+            cfg.autodev = Some(false);
+            cfg.mount_auto.shmounts = Some((shm.display().to_string(), Some("/mnt/shared".into())));
+            lxcbox::mount::prepare_shmounts(&cfg)?;
+            let mi = std::fs::read_to_string("/proc/thread-self/mountinfo")?;
+            let shm_s = shm.display().to_string();
+            kv(
+                "host_shared",
+                mi.lines()
+                    .any(|l| l.split(' ').nth(4) == Some(shm_s.as_str()) && l.contains(" shared:")),
+            );
+            let ns = |p: &str| open(p, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty());
+            let host_ns = ns("/proc/thread-self/ns/mnt")?;
+            // Safety net: what plays the host here must not be the real host.
+            anyhow::ensure!(
+                thread_mnt_ns() != host_mnt_ns(),
+                "in the host mount namespace"
+            );
+            lxcbox::sys::mount::unshare_mount_ns()?;
+            let ctx = lxcbox::mount::MountCtx {
+                cfg: &cfg,
+                name: "t",
+                lxcpath: dir,
+                container_dir: dir,
+                cgroup_paths: vec![],
+            };
+            let _root = lxcbox::mount::setup_mounts(&ctx)?;
+            let cont_ns = ns("/proc/thread-self/ns/mnt")?;
+            // Host side mounts something under the shared dir.
+            move_into_link_name_space(host_ns.as_fd(), Some(LinkNameSpaceType::Mount))?;
+            anyhow::ensure!(
+                thread_mnt_ns() != host_mnt_ns(),
+                "in the host mount namespace"
+            );
+            std::fs::create_dir_all(shm.join("late"))?;
+            rustix::mount::mount(
+                "tmpfs",
+                shm.join("late"),
+                "tmpfs",
+                rustix::mount::MountFlags::empty(),
+                None,
+            )?;
+            std::fs::write(shm.join("late/f"), "late")?;
+            // Container side.
+            move_into_link_name_space(cont_ns.as_fd(), Some(LinkNameSpaceType::Mount))?;
+            anyhow::ensure!(
+                thread_mnt_ns() != host_mnt_ns(),
+                "in the host mount namespace"
+            );
+            kv("propagated_in", rootfs.join("mnt/shared/late/f").exists());
+            std::fs::create_dir_all(rootfs.join("mnt/shared/inner"))?;
+            rustix::mount::mount(
+                "tmpfs",
+                rootfs.join("mnt/shared/inner"),
+                "tmpfs",
+                rustix::mount::MountFlags::empty(),
+                None,
+            )?;
+            std::fs::write(rootfs.join("mnt/shared/inner/g"), "g")?;
+            move_into_link_name_space(host_ns.as_fd(), Some(LinkNameSpaceType::Mount))?;
+            kv("leaked_out", shm.join("inner/g").exists());
         }
         "static_dev" => {
             cfg.autodev = Some(false);

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use rustix::fs::{Mode, OFlags};
-use rustix::mount::{mount_change, unmount, MountPropagationFlags, UnmountFlags};
+use rustix::mount::{mount_change, unmount, MountFlags, MountPropagationFlags, UnmountFlags};
 
 use crate::config::{AutoMode, Config, NetType};
 pub use resolve::Root;
@@ -283,4 +283,44 @@ pub fn pivot(root: RootFs) -> Result<()> {
         .with_context(detach)?;
     rustix::process::chdir("/").map_err(io).context("chdir /")?;
     Ok(())
+}
+
+/// Host side of `lxc.mount.auto = shmounts:HOST[:CONT]`, called by the
+/// monitor before the container is spawned (in the host's mount
+/// namespace): like LXC, create HOST, mount a small tmpfs on it and make it
+/// shared, so mounts made under it later propagate into the container's
+/// slave copy. A HOST that is already a mount point (another container set
+/// it up) is only made shared.
+pub fn prepare_shmounts(cfg: &Config) -> Result<()> {
+    use rustix::fs::{statx, AtFlags, StatxAttributes, StatxFlags, CWD};
+    let Some((host, _)) = &cfg.mount_auto.shmounts else {
+        return Ok(());
+    };
+    let step = || format!("mounting tmpfs on {host} (lxc.mount.auto = shmounts)");
+    std::fs::create_dir_all(host).with_context(step)?;
+    let st = statx(
+        CWD,
+        host.as_str(),
+        AtFlags::empty(),
+        StatxFlags::BASIC_STATS,
+    )
+    .map_err(io)
+    .with_context(step)?;
+    if !st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT) {
+        let t = resolve::open_host(Path::new(host)).with_context(step)?;
+        ops::mount_fs(
+            t.as_fd(),
+            "tmpfs",
+            "tmpfs",
+            MountFlags::empty(),
+            "size=100k,mode=0711",
+        )
+        .with_context(step)?;
+    }
+    mount_change(
+        host.as_str(),
+        MountPropagationFlags::SHARED | MountPropagationFlags::REC,
+    )
+    .map_err(io)
+    .with_context(step)
 }

@@ -18,6 +18,22 @@ use lxcbox::mount::{pivot, setup_mounts, MountCtx};
 const ENV_SCENARIO: &str = "LXCBOX_MT_SCENARIO";
 const ENV_DIR: &str = "LXCBOX_MT_DIR";
 const ENV_STAGE: &str = "LXCBOX_MT_STAGE";
+const ENV_HOSTNS: &str = "LXCBOX_MT_HOSTNS";
+
+/// Inode of the calling thread's mount namespace.
+pub fn thread_mnt_ns() -> u64 {
+    std::fs::metadata("/proc/thread-self/ns/mnt")
+        .expect("stat /proc/thread-self/ns/mnt")
+        .ino()
+}
+
+/// Inode of the host's mount namespace, as stage 1 saw it.
+pub fn host_mnt_ns() -> u64 {
+    std::env::var(ENV_HOSTNS)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .expect("LXCBOX_MT_HOSTNS set by stage 1")
+}
 
 /// Run `scenario` in a child (new PID + mount namespace) with `dir` as its
 /// working area; returns (exit ok, key=value map, raw output).
@@ -94,11 +110,21 @@ pub fn child_main(stage2: fn(&str, &Path) -> anyhow::Result<()>) {
                 "--test-threads=1",
             ])
             .env(ENV_STAGE, "2")
+            .env(ENV_HOSTNS, thread_mnt_ns().to_string())
             .status()
             .unwrap();
         std::process::exit(st.code().unwrap_or(99));
     }
     lxcbox::sys::mount::unshare_mount_ns().expect("unshare(CLONE_NEWNS)");
+    // unshare() moves only this thread (the harness runs tests in threads):
+    // tests must look at /proc/thread-self, never /proc/self, for their
+    // namespace. Check we really left the host's (recorded by stage 1)
+    // before mounting anything.
+    assert_ne!(
+        thread_mnt_ns(),
+        host_mnt_ns(),
+        "still in the host mount namespace"
+    );
     let code = match stage2(&scenario, &dir) {
         Ok(()) => 0,
         Err(e) => {
