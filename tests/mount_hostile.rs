@@ -78,6 +78,16 @@ fn hostile_dev_symlink() {
     hostile("hostile_dev", "is a symlink");
 }
 
+#[test]
+fn hostile_console_symlink_for_bind_into_root() {
+    hostile("hostile_console", "is a symlink");
+}
+
+#[test]
+fn hostile_relative_source_symlink() {
+    hostile("hostile_relsrc", "is a symlink");
+}
+
 fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
     let rootfs = dir.join("rootfs");
     let mut cfg = Config::default();
@@ -111,6 +121,23 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
         "hostile_dev" => {
             std::fs::remove_dir(rootfs.join("dev"))?;
             symlink(dir.join("victim"), rootfs.join("dev"))?;
+            ctx_run(&cfg, dir, |_| Ok(()))?;
+        }
+        "hostile_console" => {
+            // Static /dev whose console points out of the rootfs: the
+            // console bind the launch pipeline makes must refuse it (and
+            // not create the file on the host).
+            cfg.autodev = Some(false);
+            symlink(dir.join("victim/console"), rootfs.join("dev/console"))?;
+            let src = rootfs.join("etc/hostname");
+            ctx_run(&cfg, dir, |root| {
+                lxcbox::mount::bind_into_root(root, &src, "/dev/console", true)
+            })?;
+        }
+        "hostile_relsrc" => {
+            // A `relative` bind source that is a symlink to the host.
+            symlink("/etc", rootfs.join("evil"))?;
+            cfg.mount_entries = vec!["evil mnt none bind,relative 0 0".into()];
             ctx_run(&cfg, dir, |_| Ok(()))?;
         }
         other => anyhow::bail!("unknown scenario {other}"),

@@ -324,3 +324,44 @@ pub fn prepare_shmounts(cfg: &Config) -> Result<()> {
     .map_err(io)
     .with_context(step)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NetDev;
+
+    #[test]
+    fn netns_rule_follows_lxc() {
+        let mut cfg = Config::default();
+        assert!(own_netns(&cfg), "no network config: LXC still unshares net");
+        cfg.net.push(NetDev {
+            kind: NetType::Veth,
+            ..Default::default()
+        });
+        assert!(own_netns(&cfg));
+        cfg.net.push(NetDev {
+            kind: NetType::None,
+            ..Default::default()
+        });
+        assert!(!own_netns(&cfg));
+        let mut cfg = Config::default();
+        cfg.namespace_keep.push("net".into());
+        assert!(!own_netns(&cfg));
+        let mut cfg = Config::default();
+        cfg.namespace_share.insert("net".into(), "other".into());
+        assert!(!own_netns(&cfg));
+    }
+
+    #[test]
+    fn cgroup_default_mode_depends_on_sys_admin() {
+        let mut cfg = Config::default();
+        assert!(keeps_sys_admin(&cfg));
+        cfg.cap_drop.push("sys_admin".into());
+        assert!(!keeps_sys_admin(&cfg));
+        let mut cfg = Config::default();
+        cfg.cap_keep.push("net_admin".into());
+        assert!(!keeps_sys_admin(&cfg));
+        cfg.cap_keep.push("SYS_ADMIN".into());
+        assert!(keeps_sys_admin(&cfg));
+    }
+}
