@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod listing;
 pub mod log;
 pub mod monitor;
+pub mod mount;
 pub mod paths;
 pub mod start;
 pub mod sys;

@@ -76,6 +76,8 @@ pub struct LaunchPlan {
     pub uid: Option<u32>,
     pub gid: Option<u32>,
     pub hook_env: hooks::HookEnv,
+    /// (controller mount dir, container cgroup dir) for lxc.mount.auto cgroup.
+    pub cgroup_paths: Vec<(String, PathBuf)>,
 }
 
 /// Start a container. Returns the exit status the applet should exit with
@@ -175,6 +177,7 @@ fn launch_once(
     let cfg = &c.config;
     let plan = make_plan(spec)?;
     hooks::run_hooks(cfg, "pre-start", &plan.hook_env, &[])?;
+    crate::mount::prepare_shmounts(cfg)?;
     let shared = namespaces::open_shared(cfg, &c.lxcpath, &spec.share)?;
     let flags = namespaces::clone_flags(cfg, &shared)?;
     let mut undo = Undo::default();
@@ -334,6 +337,7 @@ fn make_plan(spec: &StartSpec) -> Result<LaunchPlan> {
             version: cfg.hook_version,
             extra_env: Vec::new(),
         },
+        cgroup_paths: Vec::new(),
     })
 }
 
@@ -360,29 +364,30 @@ fn net_child(_plan: &LaunchPlan) -> Result<()> {
     Ok(())
 }
 
-/// Mounts inside the new mount namespace (child side).
+/// Mounts inside the new mount namespace (child side): the mount layer
+/// up to pivot_root, with the pre-mount, mount and autodev hooks at LXC's
+/// points.
 fn mounts_child(plan: &LaunchPlan, flags: i32) -> Result<()> {
-    use rustix::mount::{mount, mount_change, MountFlags, MountPropagationFlags};
     if flags & libc::CLONE_NEWNS == 0 {
         return Ok(());
     }
-    if plan.container.config.rootfs.path.is_some() {
-        bail!("TEMPORARY: rootfs support arrives with the mount layer");
-    }
-    mount_change(
-        "/",
-        MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
-    )
-    .context("making / a recursive slave mount")?;
-    if flags & libc::CLONE_NEWPID != 0 {
-        mount(
-            "proc",
-            "/proc",
-            "proc",
-            MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
-            None,
-        )
-        .context("mounting a fresh /proc")?;
+    let c = &plan.container;
+    let cfg = &c.config;
+    hooks::run_hooks(cfg, "pre-mount", &plan.hook_env, &[])?;
+    let ctx = crate::mount::MountCtx {
+        cfg,
+        name: &c.name,
+        lxcpath: std::path::Path::new(&c.lxcpath),
+        container_dir: &c.dir,
+        cgroup_paths: plan.cgroup_paths.clone(),
+    };
+    let root = crate::mount::setup_mounts(&ctx)?;
+    hooks::run_hooks(cfg, "mount", &plan.hook_env, &[])?;
+    if let Some(root) = root {
+        if cfg.autodev != Some(false) {
+            hooks::run_hooks(cfg, "autodev", &plan.hook_env, &[])?;
+        }
+        crate::mount::pivot(root)?;
     }
     Ok(())
 }

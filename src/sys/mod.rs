@@ -5,4 +5,5 @@
 //! saying why the call is sound.
 #![allow(unsafe_code)]
 
+pub mod mount;
 pub mod process;

@@ -1,0 +1,367 @@
+//! The mount layer of the launch pipeline: rootfs, lxc.mount.auto,
+//! lxc.mount.fstab / lxc.mount.entry, autodev and pivot_root.
+//!
+//! Called in the container's child process, inside its new mount namespace,
+//! in LXC's order:
+//!
+//! 1. `/` becomes recursively slave: nothing we mount propagates to the host.
+//! 2. The rootfs is recursively bound at lxc.rootfs.mount (default: onto
+//!    itself) with lxc.rootfs.options applied.
+//! 3. autodev's tmpfs on /dev, then lxc.mount.auto (proc, sys, cgroup,
+//!    shmounts), then lxc.mount.fstab entries, then lxc.mount.entry lines,
+//!    then /dev is filled.
+//! 4. (the caller binds console/ttys with [`bind_into_root`])
+//! 5. [`pivot`]: pivot_root into the rootfs and detach the old root.
+//!
+//! Without a rootfs the host root is shared: `/` still becomes slave, a
+//! fresh procfs goes on /proc (so the new PID namespace is what /proc
+//! shows) and the entries apply to host paths, all inside the private
+//! mount namespace.
+//!
+//! Every path below the rootfs is resolved by [`resolve::Root`] without
+//! following symlinks or `..`, and mounted through the resolved fd.
+
+mod auto;
+mod autodev;
+mod entries;
+pub mod fstab;
+mod ops;
+mod resolve;
+
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use rustix::fs::{Mode, OFlags};
+use rustix::mount::{mount_change, unmount, MountFlags, MountPropagationFlags, UnmountFlags};
+
+use crate::config::{AutoMode, Config, NetType};
+pub use resolve::Root;
+
+/// Everything the mount layer needs from the launch pipeline.
+pub struct MountCtx<'a> {
+    pub cfg: &'a Config,
+    pub name: &'a str,
+    pub lxcpath: &'a Path,
+    /// LXCPATH/NAME: base for a relative lxc.mount.fstab or rootfs path.
+    pub container_dir: &'a Path,
+    /// (controller dir under /sys/fs/cgroup, e.g. "memory", "cpu,cpuacct"
+    /// or "unified"; "" on a pure cgroup2 host, container cgroup dir on the
+    /// host) for lxc.mount.auto = cgroup*.
+    pub cgroup_paths: Vec<(String, PathBuf)>,
+}
+
+/// The container's root, mounted and populated, waiting for [`pivot`].
+pub struct RootFs {
+    root: Root,
+    mount_point: PathBuf,
+}
+
+impl RootFs {
+    /// Where the rootfs is mounted on the host side (lxc.rootfs.mount).
+    pub fn mount_point(&self) -> &Path {
+        &self.mount_point
+    }
+
+    /// Resolve a path inside the container root (no symlinks, no `..`),
+    /// e.g. to open a file there before pivot_root.
+    pub fn open(&self, path: &str, create: Option<fstab::Create>) -> Result<std::os::fd::OwnedFd> {
+        self.root.open(path, create)
+    }
+}
+
+fn io(e: rustix::io::Errno) -> anyhow::Error {
+    anyhow::Error::new(std::io::Error::from(e))
+}
+
+/// True unless the config drops CAP_SYS_ADMIN (decides the default mode of
+/// a bare `cgroup` token, as LXC does).
+fn keeps_sys_admin(cfg: &Config) -> bool {
+    let is = |c: &String| c.eq_ignore_ascii_case("sys_admin") || c.eq_ignore_ascii_case("all");
+    !cfg.cap_drop.iter().any(is) && (cfg.cap_keep.is_empty() || cfg.cap_keep.iter().any(is))
+}
+
+/// Whether the container gets its own network namespace, as LXC decides
+/// it: always, unless a `lxc.net.N.type = none` device or
+/// lxc.namespace.keep/share asks to stay in the host's. Only then are
+/// /proc/sys/net and /sys/devices/virtual/net left writable by the `mixed`
+/// modes (otherwise they would be the host's).
+fn own_netns(cfg: &Config) -> bool {
+    !cfg.net.iter().any(|n| n.kind == NetType::None)
+        && !cfg.namespace_keep.iter().any(|n| n == "net")
+        && !cfg.namespace_share.contains_key("net")
+}
+
+/// Do every mount up to (not including) pivot_root. `None`: no rootfs is
+/// configured and the host root is shared.
+pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
+    let cfg = ctx.cfg;
+    // Parse everything first: a bad line fails before anything is mounted.
+    let entries = entries::load(cfg, ctx.container_dir)?;
+    mount_change(
+        "/",
+        MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
+    )
+    .map_err(io)
+    .context("making / recursively slave")?;
+
+    let rootfs = cfg.rootfs.path.as_deref().filter(|p| !p.is_empty());
+    let Some(rootfs) = rootfs else {
+        let root = Root::host()?;
+        auto::proc(
+            &root,
+            cfg.mount_auto.proc.unwrap_or(AutoMode::Rw),
+            own_netns(cfg),
+        )?;
+        auto_rest(ctx, &root, false)?;
+        for e in &entries {
+            entries::apply(&root, &[], e)?;
+        }
+        return Ok(None);
+    };
+
+    match cfg.rootfs.backend.as_deref() {
+        None | Some("dir") => {}
+        Some(b) => bail!("lxc.rootfs.path: storage backend {b:?} is not supported (only dir)"),
+    }
+    // The parser splits off the `type:` prefix; accept a path that still
+    // carries `dir:` all the same.
+    let rootfs = ctx
+        .container_dir
+        .join(rootfs.strip_prefix("dir:").unwrap_or(rootfs));
+    let mount_point = match cfg.rootfs.mount.as_deref().filter(|m| !m.is_empty()) {
+        Some(m) => PathBuf::from(m),
+        None => rootfs.clone(),
+    };
+    let root = mount_rootfs(&rootfs, &mount_point, cfg.rootfs.options.as_deref())?;
+
+    let autodev = cfg.autodev.unwrap_or(true);
+    if autodev {
+        autodev::mount_tmpfs(&root, cfg.autodev_tmpfs_size)?;
+    }
+    if let Some(mode) = cfg.mount_auto.proc {
+        auto::proc(&root, mode, own_netns(cfg))?;
+    }
+    auto_rest(ctx, &root, true)?;
+    let rootfs_s = rootfs.to_string_lossy();
+    let mp_s = mount_point.to_string_lossy();
+    for e in &entries {
+        entries::apply(&root, &[&rootfs_s, &mp_s], e)?;
+    }
+    if autodev {
+        autodev::fill(&root, cfg.pty_max)?;
+    } else if cfg.pty_max.is_some_and(|m| m > 0) {
+        autodev::devpts(&root, cfg.pty_max)?;
+    }
+    Ok(Some(RootFs { root, mount_point }))
+}
+
+/// sys, cgroup, cgroup2 and shmounts of lxc.mount.auto. shmounts needs a
+/// rootfs: on the shared host root its target would be created in the
+/// host's own /dev.
+fn auto_rest(ctx: &MountCtx, root: &Root, has_rootfs: bool) -> Result<()> {
+    let ma = &ctx.cfg.mount_auto;
+    if let Some(mode) = ma.sys {
+        auto::sys(root, mode, own_netns(ctx.cfg))?;
+    }
+    if let Some(ca) = ma.cgroup {
+        auto::cgroup(root, ca, &ctx.cgroup_paths, keeps_sys_admin(ctx.cfg))?;
+    } else if ma.cgroup2 {
+        auto::cgroup2(root)?;
+    }
+    match &ma.shmounts {
+        Some((host, cont)) if has_rootfs => auto::shmounts(root, host, cont.as_deref())?,
+        Some(_) => log::warn!("lxc.mount.auto = shmounts ignored: the container has no rootfs"),
+        None => {}
+    }
+    Ok(())
+}
+
+/// Recursively bind the rootfs at its mount point and apply
+/// lxc.rootfs.options. The rootfs and mount point come from the trusted
+/// config; everything below them is not trusted.
+fn mount_rootfs(rootfs: &Path, mount_point: &Path, options: Option<&str>) -> Result<Root> {
+    let step = || {
+        format!(
+            "mounting rootfs {} on {}",
+            rootfs.display(),
+            mount_point.display()
+        )
+    };
+    let opts = fstab::parse_options(options.unwrap_or(""))
+        .context("lxc.rootfs.options")
+        .with_context(step)?;
+    let src = rootfs
+        .to_str()
+        .context("rootfs path is not UTF-8")
+        .with_context(step)?;
+    let tree = ops::clone_tree(ops::BindSource::Host(src), true).with_context(step)?;
+    let target = resolve::open_host(mount_point).with_context(step)?;
+    ops::attach(tree.as_fd(), target.as_fd()).with_context(step)?;
+    let flags = ops::bind_remount_flags(opts.flags);
+    if !flags.is_empty() {
+        ops::remount_bind(tree.as_fd(), flags).with_context(step)?;
+    }
+    if !opts.propagation.is_empty() {
+        ops::set_propagation(tree.as_fd(), opts.propagation).with_context(step)?;
+    }
+    Ok(Root {
+        fd: tree,
+        display: rootfs.to_path_buf(),
+        confined: true,
+    })
+}
+
+/// Bind a host file or directory (console, ttys) onto a path inside the
+/// container root, resolved safely; the target is created (an empty file
+/// when `create_file`, else a directory) when missing.
+pub fn bind_into_root(
+    root: &RootFs,
+    host_src: &Path,
+    target_in_root: &str,
+    create_file: bool,
+) -> Result<()> {
+    let step = || {
+        format!(
+            "mounting {} on {}",
+            host_src.display(),
+            root.root.show(target_in_root)
+        )
+    };
+    let create = if create_file {
+        fstab::Create::File
+    } else {
+        fstab::Create::Dir
+    };
+    let t = root
+        .root
+        .open(target_in_root, Some(create))
+        .with_context(step)?;
+    let src = host_src
+        .to_str()
+        .context("path is not UTF-8")
+        .with_context(step)?;
+    ops::bind(ops::BindSource::Host(src), t.as_fd(), false).with_context(step)?;
+    Ok(())
+}
+
+/// pivot_root into the container root, detach the old root, chdir to `/`.
+///
+/// Uses the `pivot_root(".", ".")` idiom (no put_old directory needed in
+/// the rootfs): the old root ends up stacked on the new one and is then
+/// made slave (so the detach cannot propagate to the host) and lazily
+/// unmounted.
+pub fn pivot(root: RootFs) -> Result<()> {
+    let shown = root.root.display.display().to_string();
+    let step = || format!("pivot_root into {shown}");
+    let old = rustix::fs::open(
+        "/",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(io)
+    .context("opening the old root")
+    .with_context(step)?;
+    rustix::process::fchdir(root.root.fd.as_fd())
+        .map_err(io)
+        .with_context(step)?;
+    rustix::process::pivot_root(".", ".")
+        .map_err(io)
+        .with_context(step)?;
+    let detach = || format!("detaching the old root after pivot_root into {shown}");
+    rustix::process::fchdir(old.as_fd())
+        .map_err(io)
+        .with_context(detach)?;
+    mount_change(
+        ".",
+        MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
+    )
+    .map_err(io)
+    .with_context(detach)?;
+    unmount(".", UnmountFlags::DETACH)
+        .map_err(io)
+        .with_context(detach)?;
+    rustix::process::chdir("/").map_err(io).context("chdir /")?;
+    Ok(())
+}
+
+/// Host side of `lxc.mount.auto = shmounts:HOST[:CONT]`, called by the
+/// monitor before the container is spawned (in the host's mount
+/// namespace): like LXC, create HOST, mount a small tmpfs on it and make it
+/// shared, so mounts made under it later propagate into the container's
+/// slave copy. A HOST that is already a mount point (another container set
+/// it up) is only made shared.
+pub fn prepare_shmounts(cfg: &Config) -> Result<()> {
+    use rustix::fs::{statx, AtFlags, StatxAttributes, StatxFlags, CWD};
+    let Some((host, _)) = &cfg.mount_auto.shmounts else {
+        return Ok(());
+    };
+    let step = || format!("mounting tmpfs on {host} (lxc.mount.auto = shmounts)");
+    std::fs::create_dir_all(host).with_context(step)?;
+    let st = statx(
+        CWD,
+        host.as_str(),
+        AtFlags::empty(),
+        StatxFlags::BASIC_STATS,
+    )
+    .map_err(io)
+    .with_context(step)?;
+    if !st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT) {
+        let t = resolve::open_host(Path::new(host)).with_context(step)?;
+        ops::mount_fs(
+            t.as_fd(),
+            "tmpfs",
+            "tmpfs",
+            MountFlags::empty(),
+            "size=100k,mode=0711",
+        )
+        .with_context(step)?;
+    }
+    mount_change(
+        host.as_str(),
+        MountPropagationFlags::SHARED | MountPropagationFlags::REC,
+    )
+    .map_err(io)
+    .with_context(step)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NetDev;
+
+    #[test]
+    fn netns_rule_follows_lxc() {
+        let mut cfg = Config::default();
+        assert!(own_netns(&cfg), "no network config: LXC still unshares net");
+        cfg.net.push(NetDev {
+            kind: NetType::Veth,
+            ..Default::default()
+        });
+        assert!(own_netns(&cfg));
+        cfg.net.push(NetDev {
+            kind: NetType::None,
+            ..Default::default()
+        });
+        assert!(!own_netns(&cfg));
+        let mut cfg = Config::default();
+        cfg.namespace_keep.push("net".into());
+        assert!(!own_netns(&cfg));
+        let mut cfg = Config::default();
+        cfg.namespace_share.insert("net".into(), "other".into());
+        assert!(!own_netns(&cfg));
+    }
+
+    #[test]
+    fn cgroup_default_mode_depends_on_sys_admin() {
+        let mut cfg = Config::default();
+        assert!(keeps_sys_admin(&cfg));
+        cfg.cap_drop.push("sys_admin".into());
+        assert!(!keeps_sys_admin(&cfg));
+        let mut cfg = Config::default();
+        cfg.cap_keep.push("net_admin".into());
+        assert!(!keeps_sys_admin(&cfg));
+        cfg.cap_keep.push("SYS_ADMIN".into());
+        assert!(keeps_sys_admin(&cfg));
+    }
+}
