@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod log;
+pub mod net;
 pub mod paths;
 pub mod sys;
 

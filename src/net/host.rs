@@ -1,0 +1,385 @@
+//! The host side of a container's network: runs in the host network
+//! namespace (in the monitor) after the container's init exists in its new
+//! namespace.
+//!
+//! Container-side devices are created directly inside the container's
+//! namespace (IFLA_NET_NS_PID on the new link, or on the veth peer), under a
+//! temporary name `lxcnetN`, so no container-side name ever appears on the
+//! host and host names cannot clash with them. `setup_container` renames
+//! them inside.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use anyhow::{anyhow, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::addr;
+use super::link::{self, Change, Kind, Link, Netns, NewLink};
+use super::nl::Socket;
+use super::ns;
+use super::script::{self, ScriptCall};
+use super::spec::{self, key_err, Gateway, Plan};
+use crate::config::{NetDev, NetType};
+
+/// What `setup_host` did, kept by the monitor to undo it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostNet {
+    pub container: String,
+    pub init_pid: i32,
+    pub devs: Vec<HostDev>,
+}
+
+/// One lxc.net.N as set up on the host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostDev {
+    /// N of lxc.net.N.
+    pub index: u32,
+    /// "veth", "macvlan", ... (as in scripts).
+    pub kind: String,
+    pub link: Option<String>,
+    /// The host end of a veth pair, and its ifindex.
+    pub host_ifname: Option<String>,
+    pub host_ifindex: i32,
+    /// The device's name inside the container namespace before
+    /// `setup_container` renames it.
+    pub ns_ifname: Option<String>,
+    /// phys: the device's ifindex on the host before the move, inside the
+    /// container after it, its original MTU and its kind (None = hardware).
+    pub phys_ifindex: i32,
+    pub phys_ns_ifindex: i32,
+    pub phys_mtu: u32,
+    pub phys_kind: Option<String>,
+    /// "auto" gateways, resolved from the link's addresses.
+    pub gateway4: Option<Ipv4Addr>,
+    pub gateway6: Option<Ipv6Addr>,
+    /// l2proxy entries added on the link: (link ifindex, address).
+    pub proxies: Vec<(i32, IpAddr)>,
+    pub script_down: Option<String>,
+}
+
+/// The temporary name of lxc.net.N inside the container namespace.
+pub fn tmp_name(index: u32) -> String {
+    format!("lxcnet{index}")
+}
+
+fn random_veth_name() -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let r = spec::random_bytes(6);
+    let tail: String = r
+        .iter()
+        .map(|b| CHARS[*b as usize % CHARS.len()] as char)
+        .collect();
+    format!("veth{tail}")
+}
+
+fn errno(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(0)
+}
+
+/// Creates the host side of every device; undoes everything on error.
+pub fn setup_host(devs: &[NetDev], container: &str, init_pid: i32) -> Result<HostNet> {
+    let plans = spec::check_all(devs)?;
+    let mut sock = Socket::open().context("opening a netlink socket")?;
+    let mut hn = HostNet {
+        container: container.to_string(),
+        init_pid,
+        devs: Vec::new(),
+    };
+    for (d, plan) in devs.iter().zip(&plans) {
+        if let Err(e) = setup_one(&mut sock, d, plan, &mut hn) {
+            if let Err(u) = hn.teardown() {
+                log::warn!("undoing the network setup: {u:#}");
+            }
+            return Err(e);
+        }
+    }
+    Ok(hn)
+}
+
+fn find_link(s: &mut Socket, d: &NetDev, what: &str) -> Result<Link> {
+    let name = d.link.as_deref().unwrap_or_default();
+    link::by_name(s, name)
+        .with_context(|| format!("lxc.net.{}.link: looking up \"{name}\"", d.index))?
+        .ok_or_else(|| key_err(d, "link", format!("{what} \"{name}\" not found")))
+}
+
+/// The first address of `index` in the family of `v6`.
+fn first_addr(s: &mut Socket, index: i32, v6: bool) -> Result<Option<IpAddr>> {
+    Ok(addr::list(s)?
+        .into_iter()
+        .filter(|a| a.index == index && a.addr.is_ipv6() == v6)
+        .filter(|a| !matches!(a.addr, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80))
+        .map(|a| a.addr)
+        .next())
+}
+
+fn setup_one(s: &mut Socket, d: &NetDev, plan: &Plan, hn: &mut HostNet) -> Result<()> {
+    let kind = spec::type_name(d.kind);
+    let mut hd = HostDev {
+        index: d.index,
+        kind: kind.to_string(),
+        link: d.link.clone(),
+        script_down: d.script_down.clone(),
+        ..HostDev::default()
+    };
+    let netns = Some(Netns::Pid(hn.init_pid));
+    let tmp = tmp_name(d.index);
+    let mut lower: Option<Link> = None;
+    let create_err = |e: std::io::Error, what: &str| -> anyhow::Error {
+        let msg = match errno(&e) {
+            libc::EOPNOTSUPP if d.kind == NetType::Vlan => {
+                "the kernel has no 802.1Q VLAN support (module 8021q missing)".to_string()
+            }
+            libc::EOPNOTSUPP => format!("the kernel does not support {kind} devices"),
+            _ => format!("creating the {what}: {e}"),
+        };
+        key_err(d, "type", msg)
+    };
+    match d.kind {
+        NetType::None | NetType::Empty | NetType::Unset => {}
+        NetType::Veth => {
+            let bridge = match &d.link {
+                Some(_) => {
+                    let b = find_link(s, d, "bridge")?;
+                    if b.kind.as_deref() != Some("bridge") {
+                        return Err(key_err(
+                            d,
+                            "link",
+                            format!("\"{}\" is not a bridge", b.name),
+                        ));
+                    }
+                    Some(b)
+                }
+                None => None,
+            };
+            let mtu = d.mtu.or(bridge.as_ref().map(|b| b.mtu));
+            let mut tries = 0;
+            let host = loop {
+                let name = d.veth_pair.clone().unwrap_or_else(random_veth_name);
+                let nl = NewLink {
+                    name: name.clone(),
+                    kind: Kind::Veth {
+                        peer_name: tmp.clone(),
+                        peer_ns: netns,
+                        peer_mtu: mtu,
+                    },
+                    mtu,
+                    master: bridge.as_ref().map(|b| b.index),
+                    netns: None,
+                    up: true,
+                };
+                match link::create(s, &nl) {
+                    Ok(()) => break name,
+                    Err(e) if errno(&e) == libc::EEXIST && d.veth_pair.is_some() => {
+                        return Err(key_err(
+                            d,
+                            "veth.pair",
+                            format!("interface \"{name}\" already exists"),
+                        ))
+                    }
+                    Err(e) if errno(&e) == libc::EEXIST && tries < 8 => tries += 1,
+                    Err(e) => return Err(create_err(e, &format!("veth pair \"{name}\""))),
+                }
+            };
+            let l = link::by_name(s, &host)?
+                .ok_or_else(|| anyhow!("veth \"{host}\" vanished after creation"))?;
+            hd.host_ifname = Some(host.clone());
+            hd.host_ifindex = l.index;
+            hd.ns_ifname = Some(tmp);
+            hn.devs.push(hd);
+            let hd = hn.devs.last_mut().expect("just pushed");
+            // veth.mode router and veth.ipvN.route: the host reaches the
+            // container's addresses/routes through its veth end.
+            let mut routes: Vec<(IpAddr, u8)> = Vec::new();
+            if d.veth_mode.as_deref() == Some("router") {
+                routes.extend(plan.v4.iter().map(|c| (c.addr, 32)));
+                routes.extend(plan.v6.iter().map(|c| (c.addr, 128)));
+            }
+            routes.extend(
+                plan.routes4
+                    .iter()
+                    .chain(&plan.routes6)
+                    .map(|c| (c.addr, c.prefix)),
+            );
+            for (a, p) in routes {
+                addr::add_route(s, Some((a, p)), None, l.index, a.is_ipv6()).with_context(
+                    || format!("lxc.net.{}: adding route {a}/{p} via {host}", d.index),
+                )?;
+            }
+            lower = bridge;
+            resolve_auto(s, d, plan, lower.as_ref(), hd)?;
+            l2proxy(s, d, plan, lower.as_ref(), hd)?;
+            return run_up(d, hn);
+        }
+        NetType::Macvlan | NetType::Ipvlan | NetType::Vlan => {
+            let l = find_link(s, d, "interface")?;
+            let k = match d.kind {
+                NetType::Macvlan => Kind::Macvlan {
+                    lower: l.index,
+                    mode: spec::macvlan_mode(d.macvlan_mode.as_deref())
+                        .map_err(anyhow::Error::msg)?,
+                },
+                NetType::Ipvlan => Kind::Ipvlan {
+                    lower: l.index,
+                    mode: spec::ipvlan_mode(d.ipvlan_mode.as_deref())
+                        .map_err(anyhow::Error::msg)?,
+                    flags: spec::ipvlan_isolation(d.ipvlan_isolation.as_deref())
+                        .map_err(anyhow::Error::msg)?,
+                },
+                _ => Kind::Vlan {
+                    lower: l.index,
+                    id: d.vlan_id.unwrap_or_default(),
+                },
+            };
+            let nl = NewLink {
+                name: tmp.clone(),
+                kind: k,
+                mtu: d.mtu,
+                master: None,
+                netns,
+                up: false,
+            };
+            link::create(s, &nl)
+                .map_err(|e| create_err(e, &format!("{kind} over \"{}\"", l.name)))?;
+            hd.ns_ifname = Some(tmp);
+            lower = Some(l);
+        }
+        NetType::Phys => {
+            let l = find_link(s, d, "interface")?;
+            if l.is_loopback() {
+                return Err(key_err(d, "link", "cannot move the loopback device"));
+            }
+            link::change(
+                s,
+                l.index,
+                &Change {
+                    netns,
+                    ..Change::default()
+                },
+            )
+            .with_context(|| {
+                format!(
+                    "lxc.net.{}.link: moving \"{}\" into the container",
+                    d.index, l.name
+                )
+            })?;
+            hd.phys_ifindex = l.index;
+            hd.phys_mtu = l.mtu;
+            hd.phys_kind = l.kind.clone();
+            hd.ns_ifname = Some(l.name.clone());
+            // Record it first: from now on teardown must bring it back.
+            hn.devs.push(hd);
+            let pid = hn.init_pid;
+            let name = l.name.clone();
+            let idx = ns::in_netns(pid, move || {
+                let mut s = Socket::open()?;
+                Ok(link::by_name(&mut s, &name)?.map(|l| l.index))
+            })?;
+            let hd = hn.devs.last_mut().expect("just pushed");
+            hd.phys_ns_ifindex = idx.unwrap_or(l.index);
+            return run_up(d, hn);
+        }
+    }
+    hn.devs.push(hd);
+    let hd = hn.devs.last_mut().expect("just pushed");
+    resolve_auto(s, d, plan, lower.as_ref(), hd)?;
+    l2proxy(s, d, plan, lower.as_ref(), hd)?;
+    run_up(d, hn)
+}
+
+/// Resolves `auto` gateways to the first address of the link.
+fn resolve_auto(
+    s: &mut Socket,
+    d: &NetDev,
+    plan: &Plan,
+    l: Option<&Link>,
+    hd: &mut HostDev,
+) -> Result<()> {
+    for v6 in [false, true] {
+        let (g, key) = if v6 {
+            (plan.gw6, "ipv6.gateway")
+        } else {
+            (plan.gw4, "ipv4.gateway")
+        };
+        if g != Some(Gateway::Auto) {
+            continue;
+        }
+        let l = l.ok_or_else(|| key_err(d, key, "\"auto\" needs lxc.net.N.link"))?;
+        match first_addr(s, l.index, v6)? {
+            Some(IpAddr::V4(a)) => hd.gateway4 = Some(a),
+            Some(IpAddr::V6(a)) => hd.gateway6 = Some(a),
+            None => {
+                return Err(key_err(
+                    d,
+                    key,
+                    format!("\"auto\": \"{}\" has no address to use", l.name),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sysctl_on(path: &str) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "1")
+}
+
+/// lxc.net.N.l2proxy: proxy ARP/NDP entries on the link for each address.
+fn l2proxy(
+    s: &mut Socket,
+    d: &NetDev,
+    plan: &Plan,
+    l: Option<&Link>,
+    hd: &mut HostDev,
+) -> Result<()> {
+    if !d.l2proxy {
+        return Ok(());
+    }
+    let l = l.ok_or_else(|| key_err(d, "l2proxy", "needs lxc.net.N.link"))?;
+    if !plan.v4.is_empty() && !sysctl_on(&format!("/proc/sys/net/ipv4/conf/{}/forwarding", l.name))
+    {
+        return Err(key_err(
+            d,
+            "l2proxy",
+            format!("needs net.ipv4.conf.{}.forwarding=1", l.name),
+        ));
+    }
+    let v6_ok = sysctl_on(&format!("/proc/sys/net/ipv6/conf/{}/proxy_ndp", l.name))
+        && sysctl_on(&format!("/proc/sys/net/ipv6/conf/{}/forwarding", l.name));
+    if !plan.v6.is_empty() && !v6_ok {
+        return Err(key_err(
+            d,
+            "l2proxy",
+            format!(
+                "needs net.ipv6.conf.{0}.proxy_ndp=1 and net.ipv6.conf.{0}.forwarding=1",
+                l.name
+            ),
+        ));
+    }
+    for c in plan.v4.iter().chain(&plan.v6) {
+        addr::proxy_neigh(s, l.index, c.addr, true).with_context(|| {
+            format!(
+                "lxc.net.{}.l2proxy: adding proxy entry {} on {}",
+                d.index, c.addr, l.name
+            )
+        })?;
+        hd.proxies.push((l.index, c.addr));
+    }
+    Ok(())
+}
+
+fn run_up(d: &NetDev, hn: &HostNet) -> Result<()> {
+    let Some(sc) = &d.script_up else {
+        return Ok(());
+    };
+    let hd = hn.devs.last().expect("device recorded before its script");
+    script::run(&ScriptCall {
+        script: sc,
+        container: &hn.container,
+        hook: "up",
+        net_type: &hd.kind,
+        parent: hd.link.as_deref(),
+        peer: hd.host_ifname.as_deref(),
+    })
+    .map_err(|e| key_err(d, "script.up", format!("{e:#}")))
+}

@@ -1,0 +1,323 @@
+//! Links: look up, list, create, delete, change (RTM_*LINK).
+
+use std::io;
+
+use super::nl::{self, Msg, Socket};
+
+// ifinfomsg attributes (linux/if_link.h).
+const IFLA_ADDRESS: u16 = 1;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MTU: u16 = 4;
+const IFLA_LINK: u16 = 5;
+const IFLA_MASTER: u16 = 10;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_NET_NS_PID: u16 = 19;
+const IFLA_STATS64: u16 = 23;
+const IFLA_NET_NS_FD: u16 = 28;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const VETH_INFO_PEER: u16 = 1;
+const IFLA_MACVLAN_MODE: u16 = 1;
+const IFLA_IPVLAN_MODE: u16 = 1;
+const IFLA_IPVLAN_FLAGS: u16 = 2;
+const IFLA_VLAN_ID: u16 = 1;
+
+pub const IFF_UP: u32 = 0x1;
+const IFF_LOOPBACK: u32 = 0x8;
+
+/// What the kernel tells about one link.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Link {
+    pub index: i32,
+    pub name: String,
+    pub flags: u32,
+    pub mtu: u32,
+    pub master: Option<i32>,
+    /// IFLA_INFO_KIND: "veth", "bridge", "macvlan", ... (None for hardware).
+    pub kind: Option<String>,
+    pub mac: Vec<u8>,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+}
+
+impl Link {
+    pub fn is_loopback(&self) -> bool {
+        self.flags & IFF_LOOPBACK != 0
+    }
+}
+
+/// `struct ifinfomsg`: family, pad, type, index, flags, change.
+fn ifinfomsg(index: i32, flags: u32, change: u32) -> [u8; 16] {
+    let mut h = [0u8; 16];
+    h[4..8].copy_from_slice(&index.to_ne_bytes());
+    h[8..12].copy_from_slice(&flags.to_ne_bytes());
+    h[12..16].copy_from_slice(&change.to_ne_bytes());
+    h
+}
+
+fn parse_link(body: &[u8]) -> Option<Link> {
+    let hdr = body.get(..16)?;
+    let mut l = Link {
+        index: i32::from_ne_bytes(hdr[4..8].try_into().ok()?),
+        flags: u32::from_ne_bytes(hdr[8..12].try_into().ok()?),
+        ..Link::default()
+    };
+    for (ty, data) in nl::attrs(&body[16..]) {
+        match ty {
+            IFLA_IFNAME => l.name = nl::attr_string(data),
+            IFLA_MTU => l.mtu = nl::attr_u32(data).unwrap_or(0),
+            IFLA_MASTER => l.master = nl::attr_u32(data).map(|v| v as i32),
+            IFLA_ADDRESS => l.mac = data.to_vec(),
+            IFLA_STATS64 if data.len() >= 32 => {
+                // struct rtnl_link_stats64: rx_packets, tx_packets, rx_bytes, tx_bytes, ...
+                l.rx_bytes = u64::from_ne_bytes(data[16..24].try_into().ok()?);
+                l.tx_bytes = u64::from_ne_bytes(data[24..32].try_into().ok()?);
+            }
+            IFLA_LINKINFO => {
+                for (t, d) in nl::attrs(data) {
+                    if t == IFLA_INFO_KIND {
+                        l.kind = Some(nl::attr_string(d));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(l)
+}
+
+fn is_gone(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENOENT))
+}
+
+/// The link named `name`, or `None` if there is none in this namespace.
+pub fn by_name(s: &mut Socket, name: &str) -> io::Result<Option<Link>> {
+    if name.is_empty() || name.len() > 15 {
+        return Ok(None);
+    }
+    let mut m = Msg::new(nl::RTM_GETLINK, 0);
+    m.header(&ifinfomsg(0, 0, 0)).attr_str(IFLA_IFNAME, name);
+    match s.transact(&mut m) {
+        Ok(r) => Ok(r.iter().find_map(|r| parse_link(&r.body))),
+        Err(e) if is_gone(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The link with index `index`, or `None`.
+pub fn by_index(s: &mut Socket, index: i32) -> io::Result<Option<Link>> {
+    let mut m = Msg::new(nl::RTM_GETLINK, 0);
+    m.header(&ifinfomsg(index, 0, 0));
+    match s.transact(&mut m) {
+        Ok(r) => Ok(r.iter().find_map(|r| parse_link(&r.body))),
+        Err(e) if is_gone(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every link of this namespace.
+pub fn list(s: &mut Socket) -> io::Result<Vec<Link>> {
+    let mut m = Msg::new(nl::RTM_GETLINK, nl::NLM_F_DUMP);
+    m.header(&ifinfomsg(0, 0, 0));
+    Ok(s.transact(&mut m)?
+        .iter()
+        .filter(|r| r.ty == nl::RTM_NEWLINK)
+        .filter_map(|r| parse_link(&r.body))
+        .collect())
+}
+
+/// Where a device goes when created or moved.
+#[derive(Debug, Clone, Copy)]
+pub enum Netns {
+    Pid(i32),
+    Fd(i32),
+}
+
+fn put_netns(m: &mut Msg, ns: Netns) {
+    match ns {
+        Netns::Pid(p) => m.attr_u32(IFLA_NET_NS_PID, p as u32),
+        Netns::Fd(fd) => m.attr_u32(IFLA_NET_NS_FD, fd as u32),
+    };
+}
+
+/// The kind-specific part of a new link.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// A veth pair; the peer gets `peer_name`, lives in `peer_ns`.
+    Veth {
+        peer_name: String,
+        peer_ns: Option<Netns>,
+        peer_mtu: Option<u32>,
+    },
+    Macvlan {
+        lower: i32,
+        mode: u32,
+    },
+    Ipvlan {
+        lower: i32,
+        mode: u16,
+        flags: u16,
+    },
+    Vlan {
+        lower: i32,
+        id: u16,
+    },
+    Bridge,
+    Dummy,
+}
+
+/// A link to create.
+#[derive(Debug, Clone)]
+pub struct NewLink {
+    pub name: String,
+    pub kind: Kind,
+    pub mtu: Option<u32>,
+    pub master: Option<i32>,
+    pub netns: Option<Netns>,
+    pub up: bool,
+}
+
+/// Creates a link (fails with EEXIST if the name is taken).
+pub fn create(s: &mut Socket, l: &NewLink) -> io::Result<()> {
+    let mut m = Msg::new(nl::RTM_NEWLINK, nl::NLM_F_CREATE | nl::NLM_F_EXCL);
+    let flags = if l.up { IFF_UP } else { 0 };
+    m.header(&ifinfomsg(0, flags, flags))
+        .attr_str(IFLA_IFNAME, &l.name);
+    if let Some(mtu) = l.mtu {
+        m.attr_u32(IFLA_MTU, mtu);
+    }
+    if let Some(master) = l.master {
+        m.attr_u32(IFLA_MASTER, master as u32);
+    }
+    if let Some(ns) = l.netns {
+        put_netns(&mut m, ns);
+    }
+    let lower = match &l.kind {
+        Kind::Macvlan { lower, .. } | Kind::Ipvlan { lower, .. } | Kind::Vlan { lower, .. } => {
+            Some(*lower)
+        }
+        _ => None,
+    };
+    if let Some(lower) = lower {
+        m.attr_u32(IFLA_LINK, lower as u32);
+    }
+    m.begin(IFLA_LINKINFO);
+    match &l.kind {
+        Kind::Veth {
+            peer_name,
+            peer_ns,
+            peer_mtu,
+        } => {
+            m.attr_str(IFLA_INFO_KIND, "veth").begin(IFLA_INFO_DATA);
+            // VETH_INFO_PEER carries a whole ifinfomsg followed by attributes.
+            m.begin(VETH_INFO_PEER)
+                .header(&ifinfomsg(0, 0, 0))
+                .attr_str(IFLA_IFNAME, peer_name);
+            if let Some(mtu) = peer_mtu {
+                m.attr_u32(IFLA_MTU, *mtu);
+            }
+            if let Some(ns) = peer_ns {
+                put_netns(&mut m, *ns);
+            }
+            m.end().end();
+        }
+        Kind::Macvlan { mode, .. } => {
+            m.attr_str(IFLA_INFO_KIND, "macvlan").begin(IFLA_INFO_DATA);
+            m.attr_u32(IFLA_MACVLAN_MODE, *mode).end();
+        }
+        Kind::Ipvlan { mode, flags, .. } => {
+            m.attr_str(IFLA_INFO_KIND, "ipvlan").begin(IFLA_INFO_DATA);
+            m.attr_u16(IFLA_IPVLAN_MODE, *mode)
+                .attr_u16(IFLA_IPVLAN_FLAGS, *flags)
+                .end();
+        }
+        Kind::Vlan { id, .. } => {
+            m.attr_str(IFLA_INFO_KIND, "vlan").begin(IFLA_INFO_DATA);
+            m.attr_u16(IFLA_VLAN_ID, *id).end();
+        }
+        Kind::Bridge => {
+            m.attr_str(IFLA_INFO_KIND, "bridge");
+        }
+        Kind::Dummy => {
+            m.attr_str(IFLA_INFO_KIND, "dummy");
+        }
+    }
+    m.end();
+    s.exec(&mut m)
+}
+
+/// Deletes link `index`; a link that is already gone is not an error.
+pub fn delete(s: &mut Socket, index: i32) -> io::Result<()> {
+    let mut m = Msg::new(nl::RTM_DELLINK, 0);
+    m.header(&ifinfomsg(index, 0, 0));
+    match s.exec(&mut m) {
+        Err(e) if is_gone(&e) => Ok(()),
+        r => r,
+    }
+}
+
+/// Changes to apply to an existing link; `None` fields are left alone.
+#[derive(Debug, Clone, Default)]
+pub struct Change<'a> {
+    pub name: Option<&'a str>,
+    pub mtu: Option<u32>,
+    pub mac: Option<&'a [u8]>,
+    pub up: Option<bool>,
+    pub master: Option<i32>,
+    pub netns: Option<Netns>,
+}
+
+/// Applies `c` to link `index` with one RTM_NEWLINK (no NLM_F_CREATE).
+pub fn change(s: &mut Socket, index: i32, c: &Change) -> io::Result<()> {
+    let (flags, mask) = match c.up {
+        Some(true) => (IFF_UP, IFF_UP),
+        Some(false) => (0, IFF_UP),
+        None => (0, 0),
+    };
+    let mut m = Msg::new(nl::RTM_NEWLINK, 0);
+    m.header(&ifinfomsg(index, flags, mask));
+    if let Some(n) = c.name {
+        m.attr_str(IFLA_IFNAME, n);
+    }
+    if let Some(mtu) = c.mtu {
+        m.attr_u32(IFLA_MTU, mtu);
+    }
+    if let Some(mac) = c.mac {
+        m.attr(IFLA_ADDRESS, mac);
+    }
+    if let Some(master) = c.master {
+        m.attr_u32(IFLA_MASTER, master as u32);
+    }
+    if let Some(ns) = c.netns {
+        put_netns(&mut m, ns);
+    }
+    s.exec(&mut m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ifinfomsg_and_stats() {
+        let mut m = Msg::new(nl::RTM_NEWLINK, 0);
+        let mut stats = [0u8; 64];
+        stats[16..24].copy_from_slice(&5u64.to_ne_bytes());
+        stats[24..32].copy_from_slice(&9u64.to_ne_bytes());
+        m.header(&ifinfomsg(7, IFF_UP, 0))
+            .attr_str(IFLA_IFNAME, "veth1")
+            .attr_u32(IFLA_MTU, 1400)
+            .attr(IFLA_STATS64, &stats)
+            .begin(IFLA_LINKINFO)
+            .attr_str(IFLA_INFO_KIND, "veth")
+            .end();
+        let bytes = m.finish_for_test();
+        let l = parse_link(&bytes[16..]).unwrap();
+        assert_eq!(
+            (l.index, l.name.as_str(), l.mtu, l.rx_bytes, l.tx_bytes),
+            (7, "veth1", 1400, 5, 9)
+        );
+        assert_eq!(l.kind.as_deref(), Some("veth"));
+        assert!(!l.is_loopback());
+    }
+}
