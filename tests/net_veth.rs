@@ -1,0 +1,161 @@
+//! veth on a test bridge: two namespaces ping each other, auto gateway,
+//! info functions, teardown, and 50 setup/teardown cycles. Needs root.
+
+mod net_support;
+
+use std::net::IpAddr;
+
+use lxcbox::config::{NetDev, NetType};
+use lxcbox::net::{self, raw};
+use net_support::*;
+
+fn veth(index: u32, bridge: &str, addr: &str) -> NetDev {
+    NetDev {
+        index,
+        kind: NetType::Veth,
+        link: Some(bridge.to_string()),
+        up: true,
+        ipv4_addresses: vec![addr.to_string()],
+        ..NetDev::default()
+    }
+}
+
+fn start(ns: &NsThread, devs: &[NetDev], name: &str) -> net::HostNet {
+    let hn = net::setup_host(devs, name, ns.pid()).expect("setup_host");
+    let (d, h) = (devs.to_vec(), hn.clone());
+    ns.run(move || net::setup_container(&d, &h))
+        .expect("setup_container");
+    hn
+}
+
+#[test]
+fn two_containers_on_a_bridge_ping_each_other() {
+    let br = name("br");
+    let _bg = make_link(&br, raw::Kind::Bridge, Some(("10.231.7.1", 24)));
+    let (a, b) = (NsThread::new(), NsThread::new());
+    let mut da = veth(0, &br, "10.231.7.2/24");
+    da.ipv4_gateway = Some("auto".into());
+    da.hwaddr = Some("02:aa:bb:xx:xx:xx".into());
+    let mut db = veth(0, &br, "10.231.7.3/24");
+    db.name = Some("net0".into());
+    db.mtu = Some(1400);
+    let ha = start(&a, std::slice::from_ref(&da), "ct-a");
+    let hb = start(&b, std::slice::from_ref(&db), "ct-b");
+
+    // Host side: veth ends exist, are attached to the bridge, named vethXXXXXX.
+    let mut s = raw::Socket::open().unwrap();
+    let bridx = raw::by_name(&mut s, &br).unwrap().unwrap().index;
+    for h in [&ha, &hb] {
+        let names = h.host_ifnames();
+        assert_eq!(names.len(), 1);
+        assert!(
+            names[0].starts_with("veth") && names[0].len() == 10,
+            "{names:?}"
+        );
+        let l = raw::by_name(&mut s, &names[0]).unwrap().unwrap();
+        assert_eq!(l.master, Some(bridx));
+    }
+    // Container side: eth0 / net0 with lo, the temp name gone; mtu and hwaddr applied.
+    let mut la = a.links();
+    la.sort();
+    assert_eq!(la, vec!["eth0", "lo"]);
+    let mut lb = b.links();
+    lb.sort();
+    assert_eq!(lb, vec!["lo", "net0"]);
+    let mtu = b.run(|| {
+        let mut s = raw::Socket::open().unwrap();
+        raw::by_name(&mut s, "net0").unwrap().unwrap().mtu
+    });
+    assert_eq!(mtu, 1400);
+    let mac = a.run(|| {
+        let mut s = raw::Socket::open().unwrap();
+        raw::by_name(&mut s, "eth0").unwrap().unwrap().mac
+    });
+    assert_eq!(&mac[..3], &[0x02, 0xaa, 0xbb]);
+
+    assert!(a.ping("10.231.7.3"), "a cannot reach b");
+    assert!(b.ping("10.231.7.2"), "b cannot reach a");
+    assert!(a.ping("127.0.0.1"), "loopback is not up");
+    // The auto gateway is the bridge's address: a default route exists.
+    let routes = a.run(|| std::fs::read_to_string("/proc/thread-self/net/route").unwrap());
+    assert!(
+        routes
+            .lines()
+            .any(|l| l.starts_with("eth0\t00000000\t0107E70A")),
+        "{routes}"
+    );
+
+    let addrs = net::addresses_of_pid(a.pid()).unwrap();
+    assert_eq!(
+        addrs,
+        vec![("eth0".to_string(), "10.231.7.2".parse::<IpAddr>().unwrap())]
+    );
+    let (tx, rx) = net::link_stats(&ha.host_ifnames()[0]).unwrap();
+    assert!(tx > 0 && rx > 0, "tx {tx} rx {rx}");
+
+    // HostNet survives a JSON round trip (the monitor keeps it).
+    let json = serde_json::to_string(&ha).unwrap();
+    let back: net::HostNet = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, ha);
+
+    ha.teardown().unwrap();
+    hb.teardown().unwrap();
+    for h in [&ha, &hb] {
+        assert!(!host_has(&h.host_ifnames()[0]));
+    }
+    assert_eq!(a.links(), vec!["lo"]);
+}
+
+#[test]
+fn fifty_cycles_leave_nothing_behind() {
+    let br = name("cy");
+    let _bg = make_link(&br, raw::Kind::Bridge, None);
+    let mut made = Vec::new();
+    for i in 0..50 {
+        let ns = NsThread::new();
+        let mut d = veth(0, &br, "10.232.1.2/24");
+        if i % 2 == 0 {
+            d.veth_pair = Some(name("cp"));
+        }
+        let d2 = NetDev {
+            index: 1,
+            kind: NetType::Veth,
+            ..NetDev::default()
+        };
+        let hn = start(&ns, &[d, d2], "cycle");
+        made.extend(hn.host_ifnames());
+        hn.teardown().unwrap();
+        drop(ns);
+    }
+    assert_eq!(made.len(), 100);
+    let after = host_links();
+    let left: Vec<_> = made.iter().filter(|n| after.contains(n)).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // Nothing is still attached to the test bridge (other tests and other
+    // programs may add host links meanwhile, so counts are not compared).
+    let mut s = raw::Socket::open().unwrap();
+    let bridx = raw::by_name(&mut s, &br).unwrap().unwrap().index;
+    let ports: Vec<_> = raw::list_links(&mut s)
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.master == Some(bridx))
+        .map(|l| l.name)
+        .collect();
+    assert!(ports.is_empty(), "still on the bridge: {ports:?}");
+}
+
+#[test]
+fn teardown_after_the_namespace_died_is_clean() {
+    let br = name("nd");
+    let _bg = make_link(&br, raw::Kind::Bridge, None);
+    let ns = NsThread::new();
+    let hn = start(&ns, &[veth(0, &br, "10.233.1.2/24")], "dead");
+    let host = hn.host_ifnames()[0].clone();
+    drop(ns); // the namespace dies: the kernel destroys the pair
+    hn.teardown().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while host_has(&host) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!host_has(&host));
+}
