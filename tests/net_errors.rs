@@ -178,7 +178,7 @@ fn device_moves_into_a_container_and_back() {
 #[test]
 fn netstat_shows_the_container_sockets() {
     let a = NsThread::new();
-    a.run(|| net::loopback_up()).unwrap();
+    a.run(net::loopback_up).unwrap();
     // A listener created inside the namespace (sockets belong to the
     // namespace of the thread that makes them).
     let (l, port) = a.run(|| {
