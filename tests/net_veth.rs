@@ -159,3 +159,61 @@ fn teardown_after_the_namespace_died_is_clean() {
     }
     assert!(!host_has(&host));
 }
+
+#[test]
+fn ipv6_router_mode_routes_and_l2proxy() {
+    let br = name("v6");
+    let _bg = make_link(&br, raw::Kind::Bridge, Some(("fd23:7::1", 64)));
+    let a = NsThread::new();
+    let d = NetDev {
+        ipv6_addresses: vec!["fd23:7::2/64".into()],
+        ipv6_gateway: Some("auto".into()),
+        veth_ipv4_routes: vec!["10.240.9.0/24".into()],
+        l2proxy: true,
+        ..veth(0, &br, "10.240.8.2/24")
+    };
+    // l2proxy insists on forwarding being enabled on the link.
+    let e = net::setup_host(std::slice::from_ref(&d), "v6", a.pid()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("lxc.net.0.l2proxy: needs net.ipv4.conf.{br}.forwarding=1")
+    );
+    assert_eq!(a.links(), vec!["lo"]);
+    for f in [
+        format!("/proc/sys/net/ipv4/conf/{br}/forwarding"),
+        format!("/proc/sys/net/ipv6/conf/{br}/forwarding"),
+        format!("/proc/sys/net/ipv6/conf/{br}/proxy_ndp"),
+    ] {
+        std::fs::write(&f, "1").unwrap();
+    }
+    let h = start(&a, std::slice::from_ref(&d), "v6");
+    assert_eq!(h.devs[0].proxies.len(), 2);
+    assert_eq!(h.devs[0].gateway6, Some("fd23:7::1".parse().unwrap()));
+    let addrs = net::addresses_of_pid(a.pid()).unwrap();
+    assert_eq!(
+        addrs,
+        vec![
+            ("eth0".to_string(), "10.240.8.2".parse::<IpAddr>().unwrap()),
+            ("eth0".to_string(), "fd23:7::2".parse::<IpAddr>().unwrap()),
+        ]
+    );
+    let r6 = a.run(|| std::fs::read_to_string("/proc/thread-self/net/ipv6_route").unwrap());
+    // default route (::/0) via fd23:7::1 on eth0
+    assert!(
+        r6.lines()
+            .any(|l| l.starts_with("00000000000000000000000000000000 00")
+                && l.contains("fd230007000000000000000000000001")
+                && l.ends_with("eth0")),
+        "{r6}"
+    );
+    // veth.ipv4.route: the host routes 10.240.9.0/24 to the container.
+    let host = h.host_ifnames()[0].clone();
+    let r4 = std::fs::read_to_string("/proc/net/route").unwrap();
+    assert!(
+        r4.lines()
+            .any(|l| l.starts_with(&format!("{host}\t0009F00A"))),
+        "{r4}"
+    );
+    h.teardown().unwrap();
+    assert!(!host_has(&host));
+}

@@ -79,6 +79,14 @@ fn errno(e: &std::io::Error) -> i32 {
 /// Creates the host side of every device; undoes everything on error.
 pub fn setup_host(devs: &[NetDev], container: &str, init_pid: i32) -> Result<HostNet> {
     let plans = spec::check_all(devs)?;
+    let needs_ns = devs
+        .iter()
+        .any(|d| !matches!(d.kind, NetType::None | NetType::Empty));
+    if needs_ns && ns::same_netns(init_pid)? {
+        return Err(anyhow!(
+            "pid {init_pid} shares the host network namespace: nowhere to put the devices"
+        ));
+    }
     let mut sock = Socket::open().context("opening a netlink socket")?;
     let mut hn = HostNet {
         container: container.to_string(),
