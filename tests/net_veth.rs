@@ -90,6 +90,8 @@ fn two_containers_on_a_bridge_ping_each_other() {
         addrs,
         vec![("eth0".to_string(), "10.231.7.2".parse::<IpAddr>().unwrap())]
     );
+    assert_eq!(net::host_veths_of_pid(a.pid()).unwrap(), ha.host_ifnames());
+    assert_eq!(net::host_veths_of_pid(b.pid()).unwrap(), hb.host_ifnames());
     let (tx, rx) = net::link_stats(&ha.host_ifnames()[0]).unwrap();
     assert!(tx > 0 && rx > 0, "tx {tx} rx {rx}");
 

@@ -57,3 +57,22 @@ pub fn links_of_pid(pid: i32) -> Result<Vec<String>> {
     })
     .with_context(|| format!("listing the interfaces of pid {pid}"))
 }
+
+/// The host-side veth ends whose peers live in the namespace of `pid`
+/// (what lxc-info shows as "Link:"), found without the monitor's HostNet:
+/// a veth reports its peer's namespace as an nsid, compared with the nsid
+/// of /proc/PID/ns/net.
+pub fn host_veths_of_pid(pid: i32) -> Result<Vec<String>> {
+    let fd = ns::netns_fd(pid)?;
+    let mut s = Socket::open().context("opening a netlink socket")?;
+    let Some(id) = link::nsid_of(&mut s, std::os::fd::AsRawFd::as_raw_fd(&fd))
+        .with_context(|| format!("getting the nsid of pid {pid}"))?
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(link::list(&mut s)?
+        .into_iter()
+        .filter(|l| l.kind.as_deref() == Some("veth") && l.link_netnsid == Some(id))
+        .map(|l| l.name)
+        .collect())
+}

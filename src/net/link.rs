@@ -14,6 +14,7 @@ const IFLA_LINKINFO: u16 = 18;
 const IFLA_NET_NS_PID: u16 = 19;
 const IFLA_STATS64: u16 = 23;
 const IFLA_NET_NS_FD: u16 = 28;
+const IFLA_LINK_NETNSID: u16 = 37;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 const VETH_INFO_PEER: u16 = 1;
@@ -35,6 +36,8 @@ pub struct Link {
     pub master: Option<i32>,
     /// IFLA_INFO_KIND: "veth", "bridge", "macvlan", ... (None for hardware).
     pub kind: Option<String>,
+    /// IFLA_LINK_NETNSID: the namespace (as an nsid of ours) of the peer.
+    pub link_netnsid: Option<i32>,
     pub mac: Vec<u8>,
     pub rx_bytes: u64,
     pub tx_bytes: u64,
@@ -67,6 +70,7 @@ fn parse_link(body: &[u8]) -> Option<Link> {
             IFLA_IFNAME => l.name = nl::attr_string(data),
             IFLA_MTU => l.mtu = nl::attr_u32(data).unwrap_or(0),
             IFLA_MASTER => l.master = nl::attr_u32(data).map(|v| v as i32),
+            IFLA_LINK_NETNSID => l.link_netnsid = nl::attr_u32(data).map(|v| v as i32),
             IFLA_ADDRESS => l.mac = data.to_vec(),
             IFLA_STATS64 if data.len() >= 32 => {
                 // struct rtnl_link_stats64: rx_packets, tx_packets, rx_bytes, tx_bytes, ...
@@ -124,6 +128,27 @@ pub fn list(s: &mut Socket) -> io::Result<Vec<Link>> {
         .filter(|r| r.ty == nl::RTM_NEWLINK)
         .filter_map(|r| parse_link(&r.body))
         .collect())
+}
+
+/// The nsid this namespace gives to the namespace `fd` (RTM_GETNSID), or
+/// None if it has none (the kernel assigns one when a veth peer goes there).
+pub fn nsid_of(s: &mut Socket, fd: i32) -> io::Result<Option<i32>> {
+    const NETNSA_NSID: u16 = 1;
+    const NETNSA_FD: u16 = 3;
+    let mut m = Msg::new(nl::RTM_GETNSID, 0);
+    // struct rtgenmsg: just the family byte (padded).
+    m.header(&[libc::AF_UNSPEC as u8])
+        .attr_u32(NETNSA_FD, fd as u32);
+    for r in s.transact(&mut m)? {
+        // The reply is a struct rtgenmsg (4 bytes padded) + attributes.
+        for (ty, data) in nl::attrs(r.body.get(4..).unwrap_or_default()) {
+            if ty == NETNSA_NSID {
+                let id = nl::attr_u32(data).map(|v| v as i32).unwrap_or(-1);
+                return Ok((id >= 0).then_some(id));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Where a device goes when created or moved.
