@@ -14,6 +14,7 @@ use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::addr;
+use super::bridge;
 use super::link::{self, Change, Kind, Link, Netns, NewLink};
 use super::nl::Socket;
 use super::ns;
@@ -196,6 +197,7 @@ fn setup_one(s: &mut Socket, d: &NetDev, plan: &Plan, hn: &mut HostNet) -> Resul
             hd.ns_ifname = Some(tmp);
             hn.devs.push(hd);
             let hd = hn.devs.last_mut().expect("just pushed");
+            port_vlans(s, d, bridge.as_ref(), l.index)?;
             // veth.mode router and veth.ipvN.route: the host reaches the
             // container's addresses/routes through its veth end.
             let mut routes: Vec<(IpAddr, u8)> = Vec::new();
@@ -293,6 +295,51 @@ fn setup_one(s: &mut Socket, d: &NetDev, plan: &Plan, hn: &mut HostNet) -> Resul
     resolve_auto(s, d, plan, lower.as_ref(), hd)?;
     l2proxy(s, d, plan, lower.as_ref(), hd)?;
     run_up(d, hn)
+}
+
+/// veth.vlan.id (untagged PVID; 0 stands for LXC's "none": leave the
+/// default VLAN) and veth.vlan.tagged.id on the host end's bridge port.
+fn port_vlans(s: &mut Socket, d: &NetDev, br: Option<&Link>, port: i32) -> Result<()> {
+    if d.veth_vlan_id.is_none() && d.veth_vlan_tagged.is_empty() {
+        return Ok(());
+    }
+    let key = if d.veth_vlan_id.is_some() {
+        "veth.vlan.id"
+    } else {
+        "veth.vlan.tagged.id"
+    };
+    let br = br.ok_or_else(|| key_err(d, key, "needs a bridge in lxc.net.N.link"))?;
+    if !br.vlan_filtering {
+        return Err(key_err(
+            d,
+            key,
+            format!(
+                "bridge \"{}\" does not have vlan_filtering enabled",
+                br.name
+            ),
+        ));
+    }
+    if let Some(id) = d.veth_vlan_id {
+        // The port starts in the bridge's default PVID (1): replace it.
+        bridge::vlan_del(s, port, 1)
+            .or_else(|e| {
+                if e.raw_os_error() == Some(libc::ENOENT) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(|e| key_err(d, "veth.vlan.id", format!("leaving the default VLAN: {e}")))?;
+        if id != 0 {
+            bridge::vlan_add(s, port, id, bridge::VLAN_PVID | bridge::VLAN_UNTAGGED)
+                .map_err(|e| key_err(d, "veth.vlan.id", format!("adding VLAN {id}: {e}")))?;
+        }
+    }
+    for &id in &d.veth_vlan_tagged {
+        bridge::vlan_add(s, port, id, 0)
+            .map_err(|e| key_err(d, "veth.vlan.tagged.id", format!("adding VLAN {id}: {e}")))?;
+    }
+    Ok(())
 }
 
 /// Resolves `auto` gateways to the first address of the link.

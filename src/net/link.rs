@@ -18,6 +18,7 @@ const IFLA_LINK_NETNSID: u16 = 37;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 const VETH_INFO_PEER: u16 = 1;
+const IFLA_BR_VLAN_FILTERING: u16 = 7;
 const IFLA_MACVLAN_MODE: u16 = 1;
 const IFLA_IPVLAN_MODE: u16 = 1;
 const IFLA_IPVLAN_FLAGS: u16 = 2;
@@ -36,6 +37,8 @@ pub struct Link {
     pub master: Option<i32>,
     /// IFLA_INFO_KIND: "veth", "bridge", "macvlan", ... (None for hardware).
     pub kind: Option<String>,
+    /// A bridge's IFLA_BR_VLAN_FILTERING.
+    pub vlan_filtering: bool,
     /// IFLA_LINK_NETNSID: the namespace (as an nsid of ours) of the peer.
     pub link_netnsid: Option<i32>,
     pub mac: Vec<u8>,
@@ -65,6 +68,7 @@ fn parse_link(body: &[u8]) -> Option<Link> {
         flags: u32::from_ne_bytes(hdr[8..12].try_into().ok()?),
         ..Link::default()
     };
+    let mut info_data = None;
     for (ty, data) in nl::attrs(&body[16..]) {
         match ty {
             IFLA_IFNAME => l.name = nl::attr_string(data),
@@ -79,15 +83,34 @@ fn parse_link(body: &[u8]) -> Option<Link> {
             }
             IFLA_LINKINFO => {
                 for (t, d) in nl::attrs(data) {
-                    if t == IFLA_INFO_KIND {
-                        l.kind = Some(nl::attr_string(d));
+                    match t {
+                        IFLA_INFO_KIND => l.kind = Some(nl::attr_string(d)),
+                        IFLA_INFO_DATA => info_data = Some(d),
+                        _ => {}
                     }
                 }
             }
             _ => {}
         }
     }
+    if let (Some("bridge"), Some(d)) = (l.kind.as_deref(), info_data) {
+        l.vlan_filtering =
+            nl::attrs(d).any(|(t, v)| t == IFLA_BR_VLAN_FILTERING && v.first() == Some(&1));
+    }
     Some(l)
+}
+
+/// Turns VLAN filtering of bridge `index` on or off (IFLA_BR_VLAN_FILTERING).
+pub fn set_vlan_filtering(s: &mut Socket, index: i32, on: bool) -> io::Result<()> {
+    let mut m = Msg::new(nl::RTM_NEWLINK, 0);
+    m.header(&ifinfomsg(index, 0, 0))
+        .begin(IFLA_LINKINFO)
+        .attr_str(IFLA_INFO_KIND, "bridge")
+        .begin(IFLA_INFO_DATA)
+        .attr(IFLA_BR_VLAN_FILTERING, &[on as u8])
+        .end()
+        .end();
+    s.exec(&mut m)
 }
 
 fn is_gone(e: &io::Error) -> bool {

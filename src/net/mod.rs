@@ -8,6 +8,7 @@
 //! monitor can [`HostNet::teardown`] it.
 
 mod addr;
+mod bridge;
 mod container;
 mod device;
 mod host;
@@ -31,7 +32,10 @@ pub use ns::{in_netns, same_netns};
 /// (test bridges, dummies): a thin, safe surface over the netlink code.
 pub mod raw {
     pub use super::addr::{add as add_addr, list as list_addrs, Addr};
-    pub use super::link::{by_index, by_name, change, create, delete, list as list_links};
+    pub use super::bridge::{vlans_of, VLAN_PVID, VLAN_UNTAGGED};
+    pub use super::link::{
+        by_index, by_name, change, create, delete, list as list_links, set_vlan_filtering,
+    };
     pub use super::link::{Change, Kind, Link, Netns, NewLink};
     pub use super::nl::Socket;
 }

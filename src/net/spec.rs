@@ -220,6 +220,21 @@ pub fn check(d: &NetDev) -> Result<Plan> {
     if d.kind == NetType::Vlan && d.vlan_id.is_none() {
         return Err(key_err(d, "vlan.id", "required for type vlan"));
     }
+    if d.veth_vlan_id.is_some_and(|v| v > 4094) {
+        return Err(e(
+            "veth.vlan.id",
+            format!("invalid VLAN id {}", d.veth_vlan_id.unwrap_or_default()),
+        ));
+    }
+    if let Some(v) = d.veth_vlan_tagged.iter().find(|&&v| v == 0 || v > 4094) {
+        return Err(e("veth.vlan.tagged.id", format!("invalid VLAN id {v}")));
+    }
+    if d.vlan_id.is_some_and(|v| v > 4094) {
+        return Err(e(
+            "vlan.id",
+            format!("invalid VLAN id {}", d.vlan_id.unwrap_or_default()),
+        ));
+    }
     if let Some(h) = &d.hwaddr {
         parse_hwaddr(h).map_err(|m| e("hwaddr", m))?;
     }
