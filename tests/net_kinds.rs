@@ -99,6 +99,7 @@ fn phys_moves_in_and_back_out() {
     let mut d = over(NetType::Phys, &p, "10.236.1.2/24");
     d.name = Some("phys0".into());
     d.mtu = Some(1280);
+    d.hwaddr = Some("02:00:00:00:00:xx".into());
     let h = start(&a, &[d], "phys");
     assert!(!host_has(&p));
     assert!(a.links().contains(&"phys0".to_string()));
@@ -106,6 +107,8 @@ fn phys_moves_in_and_back_out() {
     let back = raw::by_name(&mut s, &p).unwrap().expect("back on the host");
     assert_eq!(back.index, orig.index);
     assert_eq!(back.mtu, orig.mtu);
+    assert_eq!(back.mac, orig.mac);
+    assert_eq!(back.flags & 1, orig.flags & 1, "up state restored");
     assert_eq!(a.links(), vec!["lo"]);
 }
 

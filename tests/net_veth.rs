@@ -257,3 +257,32 @@ fn bridge_port_vlans_separate_containers() {
         h.teardown().unwrap();
     }
 }
+
+#[test]
+fn router_mode_routes_the_container_addresses_to_the_host_end() {
+    let a = NsThread::new();
+    let d = NetDev {
+        index: 0,
+        kind: NetType::Veth,
+        up: true,
+        veth_mode: Some("router".into()),
+        ipv4_addresses: vec!["10.242.0.2/24".into()],
+        ipv4_gateway: Some("10.242.0.1".into()),
+        ..NetDev::default()
+    };
+    let h = start(&a, &[d], "rt");
+    let host = h.host_ifnames()[0].clone();
+    let r4 = std::fs::read_to_string("/proc/net/route").unwrap();
+    // 10.242.0.2/32 (0200F20A, mask FFFFFFFF) via the host end
+    assert!(
+        r4.lines()
+            .any(|l| l.starts_with(&format!("{host}\t0200F20A")) && l.contains("FFFFFFFF")),
+        "{r4}"
+    );
+    assert_eq!(
+        h.devs[0].proxies,
+        vec![(h.devs[0].host_ifindex, "10.242.0.1".parse().unwrap())]
+    );
+    h.teardown().unwrap();
+    assert!(!host_has(&host));
+}

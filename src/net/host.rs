@@ -50,6 +50,11 @@ pub struct HostDev {
     pub phys_ns_ifindex: i32,
     pub phys_mtu: u32,
     pub phys_kind: Option<String>,
+    /// phys: its MAC and whether it was up on the host, restored at teardown.
+    #[serde(default)]
+    pub phys_mac: Vec<u8>,
+    #[serde(default)]
+    pub phys_up: bool,
     /// "auto" gateways, resolved from the link's addresses.
     pub gateway4: Option<Ipv4Addr>,
     pub gateway6: Option<Ipv6Addr>,
@@ -216,6 +221,18 @@ fn setup_one(s: &mut Socket, d: &NetDev, plan: &Plan, hn: &mut HostNet) -> Resul
                     || format!("lxc.net.{}: adding route {a}/{p} via {host}", d.index),
                 )?;
             }
+            if d.veth_mode.as_deref() == Some("router") {
+                // LXC: proxy ARP/NDP entries for the container's gateways on
+                // the host end, so that the container reaches the host.
+                for g in [plan.gw4, plan.gw6].into_iter().flatten() {
+                    if let Gateway::Addr(a) = g {
+                        addr::proxy_neigh(s, l.index, a, true).with_context(|| {
+                            format!("lxc.net.{}: adding proxy entry {a} on {host}", d.index)
+                        })?;
+                        hd.proxies.push((l.index, a));
+                    }
+                }
+            }
             lower = bridge;
             resolve_auto(s, d, plan, lower.as_ref(), hd)?;
             l2proxy(s, d, plan, lower.as_ref(), hd)?;
@@ -276,6 +293,8 @@ fn setup_one(s: &mut Socket, d: &NetDev, plan: &Plan, hn: &mut HostNet) -> Resul
             hd.phys_ifindex = l.index;
             hd.phys_mtu = l.mtu;
             hd.phys_kind = l.kind.clone();
+            hd.phys_mac = l.mac.clone();
+            hd.phys_up = l.flags & link::IFF_UP != 0;
             hd.ns_ifname = Some(l.name.clone());
             // Record it first: from now on teardown must bring it back.
             hn.devs.push(hd);

@@ -166,6 +166,20 @@ impl HostNet {
                 },
             )?;
         }
+        if hd.phys_mac.len() == 6 && l.mac != hd.phys_mac {
+            let c = Change {
+                mac: Some(&hd.phys_mac),
+                ..Change::default()
+            };
+            link::change(s, l.index, &c).context("restoring the MAC address")?;
+        }
+        if hd.phys_up {
+            let c = Change {
+                up: Some(true),
+                ..Change::default()
+            };
+            link::change(s, l.index, &c).context("bringing it back up")?;
+        }
         Ok(())
     }
 }
