@@ -20,7 +20,10 @@ fn veth(index: u32) -> NetDev {
 /// nor the host kept anything (the first, good device included).
 fn fails_cleanly(devs: Vec<NetDev>, msg: &str) {
     let a = NsThread::new();
-    let good = name("ok");
+    // Unique per call: these tests run in parallel threads of one process.
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let good = name(&format!("k{n}"));
     let mut all = vec![NetDev {
         veth_pair: Some(good.clone()),
         ..veth(0)
@@ -199,4 +202,27 @@ fn netstat_shows_the_container_sockets() {
     let hp = format!("127.0.0.1:{} ", host.local_addr().unwrap().port());
     assert!(!out.contains(&hp), "{out}");
     drop(l);
+}
+
+#[test]
+fn failure_after_a_macvlan_removes_it_from_the_container() {
+    let br = name("ma");
+    let _g = make_link(&br, raw::Kind::Bridge, None);
+    let a = NsThread::new();
+    let d = NetDev {
+        index: 0,
+        kind: NetType::Macvlan,
+        link: Some(br.clone()),
+        up: true,
+        // The bridge has no address: "auto" cannot be resolved, after the
+        // macvlan was already made inside the namespace.
+        ipv4_gateway: Some("auto".into()),
+        ..NetDev::default()
+    };
+    let e = net::setup_host(&[d], "ma", a.pid()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("lxc.net.0.ipv4.gateway: \"auto\": \"{br}\" has no address to use")
+    );
+    assert_eq!(a.links(), vec!["lo"]);
 }

@@ -14,7 +14,7 @@ use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::addr;
-use super::bridge;
+use super::host_opts::{l2proxy, port_vlans, resolve_auto};
 use super::link::{self, Change, Kind, Link, Netns, NewLink};
 use super::nl::Socket;
 use super::ns;
@@ -101,13 +101,41 @@ pub fn setup_host(devs: &[NetDev], container: &str, init_pid: i32) -> Result<Hos
     };
     for (d, plan) in devs.iter().zip(&plans) {
         if let Err(e) = setup_one(&mut sock, d, plan, &mut hn) {
-            if let Err(u) = hn.teardown() {
-                log::warn!("undoing the network setup: {u:#}");
-            }
+            undo(&hn);
             return Err(e);
         }
     }
     Ok(hn)
+}
+
+/// Undoes a partial setup: the teardown, plus the macvlan/ipvlan/vlan
+/// devices already made inside the (still living) container namespace,
+/// which teardown leaves to the namespace's death.
+fn undo(hn: &HostNet) {
+    if let Err(u) = hn.teardown() {
+        log::warn!("undoing the network setup: {u:#}");
+    }
+    let inside: Vec<String> = hn
+        .devs
+        .iter()
+        .filter(|d| matches!(d.kind.as_str(), "macvlan" | "ipvlan" | "vlan"))
+        .filter_map(|d| d.ns_ifname.clone())
+        .collect();
+    if inside.is_empty() || ns::same_netns(hn.init_pid).unwrap_or(true) {
+        return;
+    }
+    let r = ns::in_netns(hn.init_pid, move || {
+        let mut s = Socket::open()?;
+        for n in inside {
+            if let Some(l) = link::by_name(&mut s, &n)? {
+                link::delete(&mut s, l.index)?;
+            }
+        }
+        Ok(())
+    });
+    if let Err(u) = r {
+        log::warn!("undoing the network setup: {u:#}");
+    }
 }
 
 fn find_link(s: &mut Socket, d: &NetDev, what: &str) -> Result<Link> {
@@ -115,16 +143,6 @@ fn find_link(s: &mut Socket, d: &NetDev, what: &str) -> Result<Link> {
     link::by_name(s, name)
         .with_context(|| format!("lxc.net.{}.link: looking up \"{name}\"", d.index))?
         .ok_or_else(|| key_err(d, "link", format!("{what} \"{name}\" not found")))
-}
-
-/// The first address of `index` in the family of `v6`.
-fn first_addr(s: &mut Socket, index: i32, v6: bool) -> Result<Option<IpAddr>> {
-    Ok(addr::list(s)?
-        .into_iter()
-        .filter(|a| a.index == index && a.addr.is_ipv6() == v6)
-        .filter(|a| !matches!(a.addr, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80))
-        .map(|a| a.addr)
-        .next())
 }
 
 fn setup_one(s: &mut Socket, d: &NetDev, plan: &Plan, hn: &mut HostNet) -> Result<()> {
@@ -314,132 +332,6 @@ fn setup_one(s: &mut Socket, d: &NetDev, plan: &Plan, hn: &mut HostNet) -> Resul
     resolve_auto(s, d, plan, lower.as_ref(), hd)?;
     l2proxy(s, d, plan, lower.as_ref(), hd)?;
     run_up(d, hn)
-}
-
-/// veth.vlan.id (untagged PVID; 0 stands for LXC's "none": leave the
-/// default VLAN) and veth.vlan.tagged.id on the host end's bridge port.
-fn port_vlans(s: &mut Socket, d: &NetDev, br: Option<&Link>, port: i32) -> Result<()> {
-    if d.veth_vlan_id.is_none() && d.veth_vlan_tagged.is_empty() {
-        return Ok(());
-    }
-    let key = if d.veth_vlan_id.is_some() {
-        "veth.vlan.id"
-    } else {
-        "veth.vlan.tagged.id"
-    };
-    let br = br.ok_or_else(|| key_err(d, key, "needs a bridge in lxc.net.N.link"))?;
-    if !br.vlan_filtering {
-        return Err(key_err(
-            d,
-            key,
-            format!(
-                "bridge \"{}\" does not have vlan_filtering enabled",
-                br.name
-            ),
-        ));
-    }
-    if let Some(id) = d.veth_vlan_id {
-        // The port starts in the bridge's default PVID (1): replace it.
-        bridge::vlan_del(s, port, 1)
-            .or_else(|e| {
-                if e.raw_os_error() == Some(libc::ENOENT) {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .map_err(|e| key_err(d, "veth.vlan.id", format!("leaving the default VLAN: {e}")))?;
-        if id != 0 {
-            bridge::vlan_add(s, port, id, bridge::VLAN_PVID | bridge::VLAN_UNTAGGED)
-                .map_err(|e| key_err(d, "veth.vlan.id", format!("adding VLAN {id}: {e}")))?;
-        }
-    }
-    for &id in &d.veth_vlan_tagged {
-        bridge::vlan_add(s, port, id, 0)
-            .map_err(|e| key_err(d, "veth.vlan.tagged.id", format!("adding VLAN {id}: {e}")))?;
-    }
-    Ok(())
-}
-
-/// Resolves `auto` gateways to the first address of the link.
-fn resolve_auto(
-    s: &mut Socket,
-    d: &NetDev,
-    plan: &Plan,
-    l: Option<&Link>,
-    hd: &mut HostDev,
-) -> Result<()> {
-    for v6 in [false, true] {
-        let (g, key) = if v6 {
-            (plan.gw6, "ipv6.gateway")
-        } else {
-            (plan.gw4, "ipv4.gateway")
-        };
-        if g != Some(Gateway::Auto) {
-            continue;
-        }
-        let l = l.ok_or_else(|| key_err(d, key, "\"auto\" needs lxc.net.N.link"))?;
-        match first_addr(s, l.index, v6)? {
-            Some(IpAddr::V4(a)) => hd.gateway4 = Some(a),
-            Some(IpAddr::V6(a)) => hd.gateway6 = Some(a),
-            None => {
-                return Err(key_err(
-                    d,
-                    key,
-                    format!("\"auto\": \"{}\" has no address to use", l.name),
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
-fn sysctl_on(path: &str) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "1")
-}
-
-/// lxc.net.N.l2proxy: proxy ARP/NDP entries on the link for each address.
-fn l2proxy(
-    s: &mut Socket,
-    d: &NetDev,
-    plan: &Plan,
-    l: Option<&Link>,
-    hd: &mut HostDev,
-) -> Result<()> {
-    if !d.l2proxy {
-        return Ok(());
-    }
-    let l = l.ok_or_else(|| key_err(d, "l2proxy", "needs lxc.net.N.link"))?;
-    if !plan.v4.is_empty() && !sysctl_on(&format!("/proc/sys/net/ipv4/conf/{}/forwarding", l.name))
-    {
-        return Err(key_err(
-            d,
-            "l2proxy",
-            format!("needs net.ipv4.conf.{}.forwarding=1", l.name),
-        ));
-    }
-    let v6_ok = sysctl_on(&format!("/proc/sys/net/ipv6/conf/{}/proxy_ndp", l.name))
-        && sysctl_on(&format!("/proc/sys/net/ipv6/conf/{}/forwarding", l.name));
-    if !plan.v6.is_empty() && !v6_ok {
-        return Err(key_err(
-            d,
-            "l2proxy",
-            format!(
-                "needs net.ipv6.conf.{0}.proxy_ndp=1 and net.ipv6.conf.{0}.forwarding=1",
-                l.name
-            ),
-        ));
-    }
-    for c in plan.v4.iter().chain(&plan.v6) {
-        addr::proxy_neigh(s, l.index, c.addr, true).with_context(|| {
-            format!(
-                "lxc.net.{}.l2proxy: adding proxy entry {} on {}",
-                d.index, c.addr, l.name
-            )
-        })?;
-        hd.proxies.push((l.index, c.addr));
-    }
-    Ok(())
 }
 
 fn run_up(d: &NetDev, hn: &HostNet) -> Result<()> {

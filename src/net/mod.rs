@@ -12,6 +12,7 @@ mod bridge;
 mod container;
 mod device;
 mod host;
+mod host_opts;
 mod info;
 mod link;
 mod netstat;
