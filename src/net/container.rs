@@ -92,7 +92,7 @@ fn rename(s: &mut Socket, it: &Item) -> Result<()> {
         },
     )
     .map_err(|e| {
-        if e.raw_os_error() == Some(libc::EEXIST) {
+        if super::nl::errno(&e) == Some(libc::EEXIST) {
             key_err(
                 it.d,
                 "name",
@@ -180,7 +180,7 @@ fn configure(s: &mut Socket, it: &Item) -> Result<()> {
 /// link route of its own (as LXC does).
 fn add_default(s: &mut Socket, idx: i32, gw: Option<IpAddr>, v6: bool) -> Result<()> {
     match addr::add_route(s, None, gw, idx, v6) {
-        Err(e) if e.raw_os_error() == Some(libc::ENETUNREACH) => {
+        Err(e) if super::nl::errno(&e) == Some(libc::ENETUNREACH) => {
             let g = gw.ok_or(e)?;
             let plen = if v6 { 128 } else { 32 };
             addr::add_route(s, Some((g, plen)), None, idx, v6)

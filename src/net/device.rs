@@ -12,7 +12,7 @@ use super::nl::Socket;
 use super::ns;
 
 fn rename_err(e: std::io::Error, name: &str, where_: &str) -> anyhow::Error {
-    if e.raw_os_error() == Some(libc::EEXIST) {
+    if super::nl::errno(&e) == Some(libc::EEXIST) {
         anyhow!("interface \"{name}\" already exists {where_}")
     } else {
         anyhow!("renaming to \"{name}\" {where_}: {e}")
@@ -75,7 +75,7 @@ pub fn move_out(pid: i32, ifname: &str, newname: Option<&str>) -> Result<()> {
             ..Change::default()
         };
         link::change(&mut s, l.index, &c).map_err(|e| {
-            if e.raw_os_error() == Some(libc::EEXIST) {
+            if super::nl::errno(&e) == Some(libc::EEXIST) {
                 anyhow!("interface \"{name}\" already exists on the host")
             } else {
                 anyhow!("moving \"{name}\" out of the container: {e}")

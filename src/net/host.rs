@@ -79,7 +79,7 @@ fn random_veth_name() -> String {
 }
 
 fn errno(e: &std::io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(0)
+    super::nl::errno(e).unwrap_or(0)
 }
 
 /// Creates the host side of every device; undoes everything on error.

@@ -49,7 +49,7 @@ pub(super) fn port_vlans(s: &mut Socket, d: &NetDev, br: Option<&Link>, port: i3
         // The port starts in the bridge's default PVID (1): replace it.
         bridge::vlan_del(s, port, 1)
             .or_else(|e| {
-                if e.raw_os_error() == Some(libc::ENOENT) {
+                if super::nl::errno(&e) == Some(libc::ENOENT) {
                     Ok(())
                 } else {
                     Err(e)

@@ -114,7 +114,7 @@ pub fn set_vlan_filtering(s: &mut Socket, index: i32, on: bool) -> io::Result<()
 }
 
 fn is_gone(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENOENT))
+    matches!(super::nl::errno(e), Some(libc::ENODEV) | Some(libc::ENOENT))
 }
 
 /// The link named `name`, or `None` if there is none in this namespace.

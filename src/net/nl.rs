@@ -160,6 +160,54 @@ pub fn attr_u32(data: &[u8]) -> Option<u32> {
     Some(u32::from_ne_bytes(data.get(..4)?.try_into().ok()?))
 }
 
+const NLM_F_ACK_TLVS: u16 = 0x200;
+const NLMSGERR_ATTR_MSG: u16 = 1;
+
+/// A kernel error with the extended-ack message, when the kernel gave one.
+#[derive(Debug)]
+pub struct NlError {
+    pub errno: i32,
+    pub msg: String,
+}
+
+impl std::fmt::Display for NlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let base = io::Error::from_raw_os_error(self.errno);
+        write!(f, "{} ({base})", self.msg)
+    }
+}
+
+impl std::error::Error for NlError {}
+
+/// The errno of an error returned by this module (plain or extended).
+pub fn errno(e: &io::Error) -> Option<i32> {
+    e.raw_os_error().or_else(|| {
+        e.get_ref()
+            .and_then(|i| i.downcast_ref::<NlError>())
+            .map(|n| n.errno)
+    })
+}
+
+/// Builds the error of an NLMSG_ERROR body: errno, the (capped) request
+/// header, then, with NLM_F_ACK_TLVS, attributes holding the message.
+fn error_of(errno: i32, flags: u16, body: &[u8]) -> io::Error {
+    let plain = io::Error::from_raw_os_error(errno);
+    if flags & NLM_F_ACK_TLVS == 0 {
+        return plain;
+    }
+    let tlvs = body.get(4 + HDR_LEN..).unwrap_or_default();
+    match attrs(tlvs).find(|(t, _)| *t == NLMSGERR_ATTR_MSG) {
+        Some((_, m)) => io::Error::new(
+            plain.kind(),
+            NlError {
+                errno,
+                msg: attr_string(m),
+            },
+        ),
+        None => plain,
+    }
+}
+
 /// One reply message: its type and the bytes after `nlmsghdr`.
 pub struct Reply {
     pub ty: u16,
@@ -183,6 +231,9 @@ impl Socket {
             None,
         )?;
         bind(&fd, &SocketAddrNetlink::new(0, 0))?;
+        // Optional: older kernels lack extended acks; errors then carry
+        // only the errno.
+        let _ = crate::sys::net::netlink_ext_ack(std::os::fd::AsFd::as_fd(&fd));
         Ok(Socket { fd, seq: 1 })
     }
 
@@ -205,6 +256,7 @@ impl Socket {
                 let h = &buf[off..];
                 let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
                 let ty = u16::from_ne_bytes([h[4], h[5]]);
+                let flags = u16::from_ne_bytes([h[6], h[7]]);
                 let rseq = u32::from_ne_bytes([h[8], h[9], h[10], h[11]]);
                 if len < HDR_LEN || off + len > n {
                     return Err(io::Error::from_raw_os_error(libc::EBADMSG));
@@ -224,7 +276,7 @@ impl Socket {
                         if err == 0 {
                             return Ok(out);
                         }
-                        return Err(io::Error::from_raw_os_error(-err));
+                        return Err(error_of(-err, flags, body));
                     }
                     _ => out.push(Reply {
                         ty,
@@ -260,6 +312,24 @@ mod tests {
         assert_eq!(got[1].0, 18);
         let inner: Vec<_> = attrs(got[1].1).collect();
         assert_eq!(inner, vec![(1, &b"veth\0"[..])]);
+    }
+
+    #[test]
+    fn extended_ack_message_is_kept_with_its_errno() {
+        let mut body = (-libc::ENETDOWN).to_ne_bytes().to_vec();
+        body.extend_from_slice(&[0u8; HDR_LEN]);
+        let msg = b"Nexthop device is not up\0";
+        body.extend_from_slice(&((4 + msg.len()) as u16).to_ne_bytes());
+        body.extend_from_slice(&NLMSGERR_ATTR_MSG.to_ne_bytes());
+        body.extend_from_slice(msg);
+        let e = error_of(libc::ENETDOWN, NLM_F_ACK_TLVS, &body);
+        assert_eq!(errno(&e), Some(libc::ENETDOWN));
+        assert!(
+            e.to_string().starts_with("Nexthop device is not up ("),
+            "{e}"
+        );
+        let e = error_of(libc::EEXIST, 0, &body);
+        assert_eq!(e.raw_os_error(), Some(libc::EEXIST));
     }
 
     #[test]

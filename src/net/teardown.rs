@@ -186,7 +186,14 @@ impl HostNet {
 
 fn remove_proxy(s: &mut Socket, idx: i32, a: IpAddr) -> Result<()> {
     match addr::proxy_neigh(s, idx, a, false) {
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENODEV)) => Ok(()),
+        Err(e)
+            if matches!(
+                super::nl::errno(&e),
+                Some(libc::ENOENT) | Some(libc::ENODEV)
+            ) =>
+        {
+            Ok(())
+        }
         r => Ok(r?),
     }
 }
