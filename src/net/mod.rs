@@ -26,7 +26,7 @@ pub use container::{loopback_up, setup_container};
 pub use device::{move_into, move_out};
 pub use host::{setup_host, tmp_name, HostDev, HostNet};
 pub use info::{addresses_of_pid, host_veths_of_pid, link_stats, links_of_pid};
-pub use netstat::netstat;
+pub use netstat::{netstat, netstat_with, NetstatOpts, Show};
 pub use ns::{in_netns, same_netns};
 
 /// Low-level helpers for tests and tools that need to make their own links

@@ -49,8 +49,47 @@ fn endpoint(ip: IpAddr, port: u16) -> String {
     format!("{ip}:{p}")
 }
 
+/// Which sockets to show, as netstat's -a / -l / default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Show {
+    /// -a: servers and established.
+    #[default]
+    All,
+    /// -l: only servers.
+    Listening,
+    /// neither: without servers.
+    Connected,
+}
+
+impl Show {
+    fn keeps(self, server: bool) -> bool {
+        match self {
+            Show::All => true,
+            Show::Listening => server,
+            Show::Connected => !server,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Show::All => "(servers and established)",
+            Show::Listening => "(only servers)",
+            Show::Connected => "(w/o servers)",
+        }
+    }
+}
+
+/// netstat's selection options: -t -u -x (none = all) and -a / -l.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NetstatOpts {
+    pub tcp: bool,
+    pub udp: bool,
+    pub unix: bool,
+    pub show: Show,
+}
+
 /// Formats the lines of one /proc/net/{tcp,tcp6,udp,udp6} file.
-pub fn format_inet(proto: &str, content: &str, out: &mut String) {
+pub fn format_inet(proto: &str, content: &str, show: Show, out: &mut String) {
     for line in content.lines().skip(1) {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() < 5 {
@@ -59,6 +98,16 @@ pub fn format_inet(proto: &str, content: &str, out: &mut String) {
         let (Some(local), Some(remote)) = (parse_endpoint(f[1]), parse_endpoint(f[2])) else {
             continue;
         };
+        // net-tools: a TCP server has no remote port, a UDP one no remote
+        // address.
+        let server = if proto.starts_with("udp") {
+            remote.0.is_unspecified()
+        } else {
+            remote.1 == 0
+        };
+        if !show.keeps(server) {
+            continue;
+        }
         let st = usize::from_str_radix(f[3], 16).unwrap_or(0);
         let (tx, rx) = f[4].split_once(':').unwrap_or(("0", "0"));
         let tx = u64::from_str_radix(tx, 16).unwrap_or(0);
@@ -87,7 +136,7 @@ pub fn format_inet(proto: &str, content: &str, out: &mut String) {
 }
 
 /// Formats /proc/net/unix like net-tools.
-pub fn format_unix(content: &str, out: &mut String) {
+pub fn format_unix(content: &str, show: Show, out: &mut String) {
     const SO_ACCEPTCON: u64 = 1 << 16;
     for line in content.lines().skip(1) {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -96,6 +145,9 @@ pub fn format_unix(content: &str, out: &mut String) {
         }
         let refcnt = u64::from_str_radix(f[1], 16).unwrap_or(0);
         let flags = u64::from_str_radix(f[3], 16).unwrap_or(0);
+        if !show.keeps(flags & SO_ACCEPTCON != 0) {
+            continue;
+        }
         let ty = match u32::from_str_radix(f[4], 16).unwrap_or(0) {
             1 => "STREAM",
             2 => "DGRAM",
@@ -129,26 +181,42 @@ pub fn format_unix(content: &str, out: &mut String) {
 
 /// `netstat -an` for the network namespace of `pid`.
 pub fn netstat(pid: i32) -> Result<String> {
-    let mut out = String::from(
-        "Active Internet connections (servers and established)\n\
-         Proto Recv-Q Send-Q Local Address           Foreign Address         State      \n",
-    );
-    for proto in ["tcp", "tcp6", "udp", "udp6"] {
+    netstat_with(pid, &NetstatOpts::default())
+}
+
+/// `netstat -n` with -t/-u/-x and -a/-l for the network namespace of `pid`.
+pub fn netstat_with(pid: i32, o: &NetstatOpts) -> Result<String> {
+    let every = !(o.tcp || o.udp || o.unix);
+    let mut out = String::new();
+    let mut protos = Vec::new();
+    if every || o.tcp {
+        protos.extend(["tcp", "tcp6"]);
+    }
+    if every || o.udp {
+        protos.extend(["udp", "udp6"]);
+    }
+    if !protos.is_empty() {
+        let _ = writeln!(out, "Active Internet connections {}", o.show.title());
+        out.push_str(
+            "Proto Recv-Q Send-Q Local Address           Foreign Address         State      \n",
+        );
+    }
+    for proto in protos {
         let path = format!("/proc/{pid}/net/{proto}");
         match std::fs::read_to_string(&path) {
-            Ok(c) => format_inet(proto, &c, &mut out),
+            Ok(c) => format_inet(proto, &c, o.show, &mut out),
             // No IPv6 in this kernel: nothing to show.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && proto.ends_with('6') => {}
             Err(e) => return Err(e).with_context(|| format!("reading {path}")),
         }
     }
-    out.push_str(
-        "Active UNIX domain sockets (servers and established)\n\
-         Proto RefCnt Flags       Type       State         I-Node   Path\n",
-    );
-    let path = format!("/proc/{pid}/net/unix");
-    let c = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    format_unix(&c, &mut out);
+    if every || o.unix {
+        let _ = writeln!(out, "Active UNIX domain sockets {}", o.show.title());
+        out.push_str("Proto RefCnt Flags       Type       State         I-Node   Path\n");
+        let path = format!("/proc/{pid}/net/unix");
+        let c = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        format_unix(&c, o.show, &mut out);
+    }
     Ok(out)
 }
 
@@ -160,7 +228,7 @@ mod tests {
     fn formats_tcp_like_net_tools() {
         let c = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 123 1\n";
         let mut out = String::new();
-        format_inet("tcp", c, &mut out);
+        format_inet("tcp", c, Show::All, &mut out);
         assert_eq!(
             out,
             "tcp        0      0 127.0.0.1:22            0.0.0.0:*               LISTEN     \n"
@@ -171,16 +239,29 @@ mod tests {
     fn formats_ipv6_and_udp() {
         let c = "hdr\n 0: 00000000000000000000000001000000:0035 00000000000000000000000000000000:0000 07 00000000:00000002 00:0 0 0 0 5\n";
         let mut out = String::new();
-        format_inet("udp6", c, &mut out);
+        format_inet("udp6", c, Show::All, &mut out);
         assert!(out.starts_with("udp6       2      0 ::1:53 "), "{out:?}");
         assert!(out.contains(":::*"));
+    }
+
+    #[test]
+    fn listening_and_connected_selections() {
+        let c = "hdr\n 0: 0100007F:0016 00000000:0000 0A 00000000:00000000 0 0 0\n 1: 0100007F:0016 0100007F:9C40 01 00000000:00000000 0 0 0\n";
+        let mut l = String::new();
+        format_inet("tcp", c, Show::Listening, &mut l);
+        assert_eq!(l.lines().count(), 1);
+        assert!(l.contains("LISTEN"));
+        let mut e = String::new();
+        format_inet("tcp", c, Show::Connected, &mut e);
+        assert_eq!(e.lines().count(), 1);
+        assert!(e.contains("127.0.0.1:40000") && e.contains("ESTABLISHED"));
     }
 
     #[test]
     fn formats_unix_sockets() {
         let c = "Num       RefCount Protocol Flags    Type St Inode Path\n0000000000000000: 00000002 00000000 00010000 0001 01 12345 /run/x.sock\n0000000000000000: 00000003 00000000 00000000 0001 03 999\n";
         let mut out = String::new();
-        format_unix(c, &mut out);
+        format_unix(c, Show::All, &mut out);
         assert_eq!(
             out,
             "unix  2      [ ACC ]     STREAM     LISTENING     12345    /run/x.sock\n\

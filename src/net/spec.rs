@@ -287,6 +287,16 @@ pub fn check(d: &NetDev) -> Result<Plan> {
 /// container-side names, and phys links).
 pub fn check_all(devs: &[NetDev]) -> Result<Vec<Plan>> {
     let plans = devs.iter().map(check).collect::<Result<Vec<_>>>()?;
+    // LXC: sharing the host stack excludes any device of the container's own.
+    if devs.len() > 1 {
+        if let Some(d) = devs.iter().find(|d| d.kind == NetType::None) {
+            return Err(key_err(
+                d,
+                "type",
+                "\"none\" cannot be combined with other network devices",
+            ));
+        }
+    }
     let mut pairs: Vec<&str> = Vec::new();
     let mut names: Vec<&str> = Vec::new();
     let mut phys: Vec<&str> = Vec::new();
@@ -409,6 +419,25 @@ mod tests {
         assert_eq!(
             check_all(&[a, b]).unwrap_err().to_string(),
             "lxc.net.1.name: duplicate interface name \"eth0\""
+        );
+    }
+
+    #[test]
+    fn none_stands_alone() {
+        let none = NetDev {
+            index: 1,
+            kind: NetType::None,
+            ..Default::default()
+        };
+        assert!(check_all(std::slice::from_ref(&none)).is_ok());
+        let veth = NetDev {
+            index: 0,
+            kind: NetType::Veth,
+            ..Default::default()
+        };
+        assert_eq!(
+            check_all(&[veth, none]).unwrap_err().to_string(),
+            "lxc.net.1.type: \"none\" cannot be combined with other network devices"
         );
     }
 
