@@ -205,3 +205,50 @@ fn scripts_get_lxc_arguments_and_environment() {
     assert!(!host_has(&name("sf")));
     assert_eq!(a.links(), vec!["lo"]);
 }
+
+/// A real process as init (not a thread): when it dies without any
+/// teardown (the monitor was killed), the kernel removes the host veth end.
+#[test]
+fn host_veth_goes_away_with_the_init_process() {
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let ns = NsThread::new();
+    let child = ns.run(|| {
+        std::process::Command::new("/bin/busybox")
+            .args(["sleep", "60"])
+            .spawn()
+            .unwrap()
+    });
+    drop(ns); // from now on only the child holds the namespace
+    let mut init = Kill(child);
+    let pid = init.0.id() as i32;
+    let d = NetDev {
+        index: 0,
+        kind: NetType::Veth,
+        up: true,
+        ipv4_addresses: vec!["10.243.0.2/24".into()],
+        ..NetDev::default()
+    };
+    let h = net::setup_host(std::slice::from_ref(&d), "proc", pid).unwrap();
+    let h2 = h.clone();
+    net::in_netns(pid, move || net::setup_container(&[d], &h2)).unwrap();
+    assert_eq!(
+        net::addresses_of_pid(pid).unwrap(),
+        vec![("eth0".into(), "10.243.0.2".parse().unwrap())]
+    );
+    let host = h.host_ifnames()[0].clone();
+    assert!(host_has(&host));
+    let _ = init.0.kill();
+    let _ = init.0.wait();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while host_has(&host) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!host_has(&host), "{host} outlived its namespace");
+    h.teardown().unwrap(); // late teardown is harmless
+}
