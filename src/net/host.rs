@@ -146,199 +146,212 @@ fn find_link(s: &mut Socket, d: &NetDev, what: &str) -> Result<Link> {
 }
 
 fn setup_one(s: &mut Socket, d: &NetDev, plan: &Plan, hn: &mut HostNet) -> Result<()> {
-    let kind = spec::type_name(d.kind);
-    let mut hd = HostDev {
+    let hd = HostDev {
         index: d.index,
-        kind: kind.to_string(),
+        kind: spec::type_name(d.kind).to_string(),
         link: d.link.clone(),
         script_down: d.script_down.clone(),
         ..HostDev::default()
     };
-    let netns = Some(Netns::Pid(hn.init_pid));
-    let tmp = tmp_name(d.index);
-    let mut lower: Option<Link> = None;
-    let create_err = |e: std::io::Error, what: &str| -> anyhow::Error {
-        let msg = match errno(&e) {
-            libc::EOPNOTSUPP if d.kind == NetType::Vlan => {
-                "the kernel has no 802.1Q VLAN support (module 8021q missing)".to_string()
-            }
-            libc::EOPNOTSUPP => format!("the kernel does not support {kind} devices"),
-            _ => format!("creating the {what}: {e}"),
-        };
-        key_err(d, "type", msg)
-    };
-    match d.kind {
-        NetType::None | NetType::Empty | NetType::Unset => {}
-        NetType::Veth => {
-            let bridge = match &d.link {
-                Some(_) => {
-                    let b = find_link(s, d, "bridge")?;
-                    if b.kind.as_deref() != Some("bridge") {
-                        return Err(key_err(
-                            d,
-                            "link",
-                            format!("\"{}\" is not a bridge", b.name),
-                        ));
-                    }
-                    Some(b)
-                }
-                None => None,
-            };
-            let mtu = d.mtu.or(bridge.as_ref().map(|b| b.mtu));
-            let mut tries = 0;
-            let host = loop {
-                let name = d.veth_pair.clone().unwrap_or_else(random_veth_name);
-                let nl = NewLink {
-                    name: name.clone(),
-                    kind: Kind::Veth {
-                        peer_name: tmp.clone(),
-                        peer_ns: netns,
-                        peer_mtu: mtu,
-                    },
-                    mtu,
-                    master: bridge.as_ref().map(|b| b.index),
-                    netns: None,
-                    up: true,
-                };
-                match link::create(s, &nl) {
-                    Ok(()) => break name,
-                    Err(e) if errno(&e) == libc::EEXIST && d.veth_pair.is_some() => {
-                        return Err(key_err(
-                            d,
-                            "veth.pair",
-                            format!("interface \"{name}\" already exists"),
-                        ))
-                    }
-                    Err(e) if errno(&e) == libc::EEXIST && tries < 8 => tries += 1,
-                    Err(e) => return Err(create_err(e, &format!("veth pair \"{name}\""))),
-                }
-            };
-            let l = link::by_name(s, &host)?
-                .ok_or_else(|| anyhow!("veth \"{host}\" vanished after creation"))?;
-            hd.host_ifname = Some(host.clone());
-            hd.host_ifindex = l.index;
-            hd.ns_ifname = Some(tmp);
-            hn.devs.push(hd);
-            let hd = hn.devs.last_mut().expect("just pushed");
-            port_vlans(s, d, bridge.as_ref(), l.index)?;
-            // veth.mode router and veth.ipvN.route: the host reaches the
-            // container's addresses/routes through its veth end.
-            let mut routes: Vec<(IpAddr, u8)> = Vec::new();
-            if d.veth_mode.as_deref() == Some("router") {
-                routes.extend(plan.v4.iter().map(|c| (c.addr, 32)));
-                routes.extend(plan.v6.iter().map(|c| (c.addr, 128)));
-            }
-            routes.extend(
-                plan.routes4
-                    .iter()
-                    .chain(&plan.routes6)
-                    .map(|c| (c.addr, c.prefix)),
-            );
-            for (a, p) in routes {
-                addr::add_route(s, Some((a, p)), None, l.index, a.is_ipv6()).with_context(
-                    || format!("lxc.net.{}: adding route {a}/{p} via {host}", d.index),
-                )?;
-            }
-            if d.veth_mode.as_deref() == Some("router") {
-                // LXC: proxy ARP/NDP entries for the container's gateways on
-                // the host end, so that the container reaches the host.
-                for g in [plan.gw4, plan.gw6].into_iter().flatten() {
-                    if let Gateway::Addr(a) = g {
-                        addr::proxy_neigh(s, l.index, a, true).with_context(|| {
-                            format!("lxc.net.{}: adding proxy entry {a} on {host}", d.index)
-                        })?;
-                        hd.proxies.push((l.index, a));
-                    }
-                }
-            }
-            lower = bridge;
-            resolve_auto(s, d, plan, lower.as_ref(), hd)?;
-            l2proxy(s, d, plan, lower.as_ref(), hd)?;
-            return run_up(d, hn);
-        }
-        NetType::Macvlan | NetType::Ipvlan | NetType::Vlan => {
-            let l = find_link(s, d, "interface")?;
-            let k = match d.kind {
-                NetType::Macvlan => Kind::Macvlan {
-                    lower: l.index,
-                    mode: spec::macvlan_mode(d.macvlan_mode.as_deref())
-                        .map_err(anyhow::Error::msg)?,
-                },
-                NetType::Ipvlan => Kind::Ipvlan {
-                    lower: l.index,
-                    mode: spec::ipvlan_mode(d.ipvlan_mode.as_deref())
-                        .map_err(anyhow::Error::msg)?,
-                    flags: spec::ipvlan_isolation(d.ipvlan_isolation.as_deref())
-                        .map_err(anyhow::Error::msg)?,
-                },
-                _ => Kind::Vlan {
-                    lower: l.index,
-                    id: d.vlan_id.unwrap_or_default(),
-                },
-            };
-            let nl = NewLink {
-                name: tmp.clone(),
-                kind: k,
-                mtu: d.mtu,
-                master: None,
-                netns,
-                up: false,
-            };
-            link::create(s, &nl)
-                .map_err(|e| create_err(e, &format!("{kind} over \"{}\"", l.name)))?;
-            hd.ns_ifname = Some(tmp);
-            lower = Some(l);
-        }
+    // Each creator records `hd` in `hn` as soon as something exists that
+    // teardown must undo, so a later failure still cleans it up.
+    let i = hn.devs.len();
+    let lower = match d.kind {
+        NetType::Veth => create_veth(s, d, plan, hn, hd)?,
+        NetType::Macvlan | NetType::Ipvlan | NetType::Vlan => Some(create_over(s, d, hn, hd)?),
         NetType::Phys => {
-            let l = find_link(s, d, "interface")?;
-            if l.is_loopback() {
-                return Err(key_err(d, "link", "cannot move the loopback device"));
-            }
-            link::change(
-                s,
-                l.index,
-                &Change {
-                    netns,
-                    ..Change::default()
-                },
-            )
-            .with_context(|| {
-                format!(
-                    "lxc.net.{}.link: moving \"{}\" into the container",
-                    d.index, l.name
-                )
-            })?;
-            hd.phys_ifindex = l.index;
-            hd.phys_mtu = l.mtu;
-            hd.phys_kind = l.kind.clone();
-            hd.phys_mac = l.mac.clone();
-            hd.phys_up = l.flags & link::IFF_UP != 0;
-            hd.ns_ifname = Some(l.name.clone());
-            // Record it first: from now on teardown must bring it back.
-            hn.devs.push(hd);
-            let pid = hn.init_pid;
-            let name = l.name.clone();
-            let idx = ns::in_netns(pid, move || {
-                let mut s = Socket::open()?;
-                Ok(link::by_name(&mut s, &name)?.map(|l| l.index))
-            })?;
-            let hd = hn.devs.last_mut().expect("just pushed");
-            hd.phys_ns_ifindex = idx.unwrap_or(l.index);
-            return run_up(d, hn);
+            move_phys(s, d, hn, hd)?;
+            None
         }
+        NetType::None | NetType::Empty | NetType::Unset => {
+            hn.devs.push(hd);
+            None
+        }
+    };
+    if let Some(hd) = hn.devs.get_mut(i) {
+        resolve_auto(s, d, plan, lower.as_ref(), hd)?;
+        l2proxy(s, d, plan, lower.as_ref(), hd)?;
     }
-    hn.devs.push(hd);
-    let hd = hn.devs.last_mut().expect("just pushed");
-    resolve_auto(s, d, plan, lower.as_ref(), hd)?;
-    l2proxy(s, d, plan, lower.as_ref(), hd)?;
-    run_up(d, hn)
+    run_up(d, hn, i)
 }
 
-fn run_up(d: &NetDev, hn: &HostNet) -> Result<()> {
-    let Some(sc) = &d.script_up else {
+/// The error of a failed creation, naming lxc.net.N.type.
+fn create_err(d: &NetDev, e: std::io::Error, what: &str) -> anyhow::Error {
+    let kind = spec::type_name(d.kind);
+    let msg = match errno(&e) {
+        libc::EOPNOTSUPP if d.kind == NetType::Vlan => {
+            "the kernel has no 802.1Q VLAN support (module 8021q missing)".to_string()
+        }
+        libc::EOPNOTSUPP => format!("the kernel does not support {kind} devices"),
+        _ => format!("creating the {what}: {e}"),
+    };
+    key_err(d, "type", msg)
+}
+
+/// veth: the pair, its host end on the bridge, host routes, VLANs; returns
+/// the bridge.
+fn create_veth(
+    s: &mut Socket,
+    d: &NetDev,
+    plan: &Plan,
+    hn: &mut HostNet,
+    mut hd: HostDev,
+) -> Result<Option<Link>> {
+    let bridge = match &d.link {
+        Some(_) => {
+            let b = find_link(s, d, "bridge")?;
+            if b.kind.as_deref() != Some("bridge") {
+                let msg = format!("\"{}\" is not a bridge", b.name);
+                return Err(key_err(d, "link", msg));
+            }
+            Some(b)
+        }
+        None => None,
+    };
+    let tmp = tmp_name(d.index);
+    let mtu = d.mtu.or(bridge.as_ref().map(|b| b.mtu));
+    let mut tries = 0;
+    let host = loop {
+        let name = d.veth_pair.clone().unwrap_or_else(random_veth_name);
+        let nl = NewLink {
+            name: name.clone(),
+            kind: Kind::Veth {
+                peer_name: tmp.clone(),
+                peer_ns: Some(Netns::Pid(hn.init_pid)),
+                peer_mtu: mtu,
+            },
+            mtu,
+            master: bridge.as_ref().map(|b| b.index),
+            netns: None,
+            up: true,
+        };
+        match link::create(s, &nl) {
+            Ok(()) => break name,
+            Err(e) if errno(&e) == libc::EEXIST && d.veth_pair.is_some() => {
+                let msg = format!("interface \"{name}\" already exists");
+                return Err(key_err(d, "veth.pair", msg));
+            }
+            // A clash of two random names: draw again.
+            Err(e) if errno(&e) == libc::EEXIST && tries < 8 => tries += 1,
+            Err(e) => return Err(create_err(d, e, &format!("veth pair \"{name}\""))),
+        }
+    };
+    let l = link::by_name(s, &host)?
+        .ok_or_else(|| anyhow!("veth \"{host}\" vanished after creation"))?;
+    hd.host_ifname = Some(host.clone());
+    hd.host_ifindex = l.index;
+    hd.ns_ifname = Some(tmp);
+    let i = hn.devs.len();
+    hn.devs.push(hd);
+    port_vlans(s, d, bridge.as_ref(), l.index)?;
+    let router = d.veth_mode.as_deref() == Some("router");
+    // veth.mode router and veth.ipvN.route: the host reaches the
+    // container's addresses/routes through its veth end.
+    let mut routes: Vec<(IpAddr, u8)> = Vec::new();
+    if router {
+        routes.extend(plan.v4.iter().map(|c| (c.addr, 32)));
+        routes.extend(plan.v6.iter().map(|c| (c.addr, 128)));
+    }
+    let extra = plan.routes4.iter().chain(&plan.routes6);
+    routes.extend(extra.map(|c| (c.addr, c.prefix)));
+    for (a, p) in routes {
+        addr::add_route(s, Some((a, p)), None, l.index, a.is_ipv6())
+            .with_context(|| format!("lxc.net.{}: adding route {a}/{p} via {host}", d.index))?;
+    }
+    if router {
+        // LXC: proxy ARP/NDP entries for the container's gateways on the
+        // host end, so that the container reaches the host.
+        for g in [plan.gw4, plan.gw6].into_iter().flatten() {
+            if let Gateway::Addr(a) = g {
+                addr::proxy_neigh(s, l.index, a, true).with_context(|| {
+                    format!("lxc.net.{}: adding proxy entry {a} on {host}", d.index)
+                })?;
+                hn.devs[i].proxies.push((l.index, a));
+            }
+        }
+    }
+    Ok(bridge)
+}
+
+/// macvlan, ipvlan, vlan: made over `link`, directly in the container's
+/// namespace; returns the lower link.
+fn create_over(s: &mut Socket, d: &NetDev, hn: &mut HostNet, mut hd: HostDev) -> Result<Link> {
+    let l = find_link(s, d, "interface")?;
+    let k = match d.kind {
+        NetType::Macvlan => Kind::Macvlan {
+            lower: l.index,
+            mode: spec::macvlan_mode(d.macvlan_mode.as_deref()).map_err(anyhow::Error::msg)?,
+        },
+        NetType::Ipvlan => Kind::Ipvlan {
+            lower: l.index,
+            mode: spec::ipvlan_mode(d.ipvlan_mode.as_deref()).map_err(anyhow::Error::msg)?,
+            flags: spec::ipvlan_isolation(d.ipvlan_isolation.as_deref())
+                .map_err(anyhow::Error::msg)?,
+        },
+        _ => Kind::Vlan {
+            lower: l.index,
+            id: d.vlan_id.unwrap_or_default(),
+        },
+    };
+    let tmp = tmp_name(d.index);
+    let nl = NewLink {
+        name: tmp.clone(),
+        kind: k,
+        mtu: d.mtu,
+        master: None,
+        netns: Some(Netns::Pid(hn.init_pid)),
+        up: false,
+    };
+    let what = format!("{} over \"{}\"", spec::type_name(d.kind), l.name);
+    link::create(s, &nl).map_err(|e| create_err(d, e, &what))?;
+    hd.ns_ifname = Some(tmp);
+    hn.devs.push(hd);
+    Ok(l)
+}
+
+/// phys: moves `link` into the container, remembering how to restore it.
+fn move_phys(s: &mut Socket, d: &NetDev, hn: &mut HostNet, mut hd: HostDev) -> Result<()> {
+    let l = find_link(s, d, "interface")?;
+    if l.is_loopback() {
+        return Err(key_err(d, "link", "cannot move the loopback device"));
+    }
+    let c = Change {
+        netns: Some(Netns::Pid(hn.init_pid)),
+        ..Change::default()
+    };
+    link::change(s, l.index, &c).with_context(|| {
+        let n = &l.name;
+        format!(
+            "lxc.net.{}.link: moving \"{n}\" into the container",
+            d.index
+        )
+    })?;
+    hd.phys_ifindex = l.index;
+    hd.phys_ns_ifindex = l.index;
+    hd.phys_mtu = l.mtu;
+    hd.phys_kind = l.kind.clone();
+    hd.phys_mac = l.mac.clone();
+    hd.phys_up = l.flags & link::IFF_UP != 0;
+    hd.ns_ifname = Some(l.name.clone());
+    // Record it first: from now on teardown must bring it back.
+    let i = hn.devs.len();
+    hn.devs.push(hd);
+    // The kernel keeps the ifindex across the move unless it is taken there.
+    let name = l.name.clone();
+    let idx = ns::in_netns(hn.init_pid, move || {
+        let mut s = Socket::open()?;
+        Ok(link::by_name(&mut s, &name)?.map(|l| l.index))
+    })?;
+    if let Some(idx) = idx {
+        hn.devs[i].phys_ns_ifindex = idx;
+    }
+    Ok(())
+}
+
+fn run_up(d: &NetDev, hn: &HostNet, i: usize) -> Result<()> {
+    let (Some(sc), Some(hd)) = (&d.script_up, hn.devs.get(i)) else {
         return Ok(());
     };
-    let hd = hn.devs.last().expect("device recorded before its script");
     script::run(&ScriptCall {
         script: sc,
         container: &hn.container,
