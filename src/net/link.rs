@@ -347,6 +347,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn random_replies_never_panic() {
+        let noise = crate::net::spec::random_bytes(64 * 1024);
+        for n in 0..2000 {
+            let start = (n * 31) % noise.len();
+            let len = (n * 7) % 200;
+            let b = &noise[start..(start + len).min(noise.len())];
+            let _ = parse_link(b);
+            let _ = nl::attrs(b).count();
+        }
+    }
+
+    #[test]
     fn parses_ifinfomsg_and_stats() {
         let mut m = Msg::new(nl::RTM_NEWLINK, 0);
         let mut stats = [0u8; 64];
