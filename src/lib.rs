@@ -13,6 +13,7 @@ pub mod listing;
 pub mod log;
 pub mod monitor;
 pub mod mount;
+pub mod net;
 pub mod paths;
 pub mod start;
 pub mod sys;

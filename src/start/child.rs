@@ -43,7 +43,7 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
                 .with_context(|| format!("joining the shared {ns} namespace"))?;
         }
     }
-    sync::wait_go(a.sync)?;
+    let host_net = sync::wait_go(a.sync)?;
     // A cgroup namespace rooted at the container's own cgroup: only now that
     // the parent has moved us there.
     if a.clone_flags & libc::CLONE_NEWCGROUP != 0 {
@@ -52,7 +52,7 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     rustix::process::setsid().context("creating a session for init")?;
 
     if a.clone_flags & libc::CLONE_NEWNET != 0 {
-        super::net_child(plan).context("configuring the network inside the container")?;
+        super::net_child(plan, &host_net)?;
     }
     if let Some(h) = &cfg.uts_name {
         rustix::system::sethostname(h.as_bytes())

@@ -223,7 +223,15 @@ fn launch_once(
         let mut env = plan.hook_env.clone();
         env.extra_env.push(("LXC_PID".into(), pid.to_string()));
         hooks::run_hooks(cfg, "start-host", &env, &[])?;
-        sync::send_msg(sync_parent.as_fd(), b'G', "")?;
+        let net_json = if flags & libc::CLONE_NEWNET != 0 && !cfg.net.is_empty() {
+            let host = crate::net::setup_host(&cfg.net, &c.name, pid)?;
+            let j = serde_json::to_string(&host).context("encoding the host network state")?;
+            undo.net = Some(host);
+            j
+        } else {
+            String::new()
+        };
+        sync::send_msg(sync_parent.as_fd(), b'G', &net_json)?;
         let mut ready = false;
         loop {
             match sync::recv_msg(&sync_parent)? {
@@ -252,7 +260,10 @@ fn launch_once(
     if let Some(n) = notify {
         n.ok();
     }
-    let out = serve::serve(spec, listener, publisher, running)?;
+    let out = serve::serve(spec, listener, publisher, running, undo.net.as_ref());
+    // Init is gone: undo what the start made (network devices, ...).
+    undo.run();
+    let out = out?;
     hooks::run_hooks(cfg, "post-stop", &plan.hook_env, &[])
         .unwrap_or_else(|e| log::error!("{e:#}"));
     Ok(out)
@@ -262,13 +273,20 @@ fn launch_once(
 #[derive(Default)]
 struct Undo {
     init: Option<(i32, OwnedFd)>,
+    net: Option<crate::net::HostNet>,
 }
 
 impl Undo {
+    /// Take everything back, in reverse order of creation.
     fn run(&mut self) {
         if let Some((pid, pidfd)) = self.init.take() {
             let _ = process::pidfd_kill(pidfd.as_fd(), libc::SIGKILL);
             let _ = process::waitpid(pid, false);
+        }
+        if let Some(n) = self.net.take() {
+            if let Err(e) = n.teardown() {
+                log::error!("removing the container's network devices: {e:#}");
+            }
         }
     }
 }
@@ -358,10 +376,15 @@ fn write_idmaps(pid: i32, cfg: &crate::config::Config) -> Result<()> {
     Ok(())
 }
 
-/// Network set-up inside the new network namespace (child side).
-fn net_child(_plan: &LaunchPlan) -> Result<()> {
-    // TEMPORARY until the network layer lands: loopback is brought up there.
-    Ok(())
+/// Network set-up inside the new network namespace (child side): what the
+/// monitor made on the host side arrives as JSON with the go message.
+fn net_child(plan: &LaunchPlan, host_json: &str) -> Result<()> {
+    if host_json.is_empty() {
+        return crate::net::loopback_up();
+    }
+    let host: crate::net::HostNet =
+        serde_json::from_str(host_json).context("decoding the host network state")?;
+    crate::net::setup_container(&plan.container.config.net, &host)
 }
 
 /// Mounts inside the new mount namespace (child side): the mount layer

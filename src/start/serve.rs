@@ -39,6 +39,8 @@ struct Monitor<'a> {
     init: Running,
     state: State,
     reboot: bool,
+    /// Host-side interface names (lxc-info Link:).
+    interfaces: Vec<String>,
 }
 
 /// Serve until init exits; returns its status and whether to reboot.
@@ -47,6 +49,7 @@ pub fn serve(
     listener: &UnixListener,
     publisher: &Publisher,
     init: Running,
+    net: Option<&crate::net::HostNet>,
 ) -> Result<(ExitStatus, bool)> {
     listener
         .set_nonblocking(true)
@@ -60,6 +63,7 @@ pub fn serve(
         init,
         state: State::Running,
         reboot: false,
+        interfaces: net.map(|n| n.host_ifnames()).unwrap_or_default(),
     };
     let mut clients: Vec<UnixStream> = Vec::new();
     loop {
@@ -154,6 +158,7 @@ impl Monitor<'_> {
             Request::Info => Response {
                 state: Some(self.state),
                 pid: Some(self.init.pid),
+                interfaces: self.interfaces.clone(),
                 ..Default::default()
             },
             Request::Signal { signal } => self.signal(signal),

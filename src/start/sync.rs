@@ -12,6 +12,9 @@ use rustix::net::{
     recv, send, socketpair, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType,
 };
 
+/// Longest text carried by one message.
+const MAX_TEXT: usize = 60_000;
+
 pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
     socketpair(
         AddressFamily::UNIX,
@@ -25,14 +28,14 @@ pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
 pub fn send_msg(fd: BorrowedFd<'_>, tag: u8, text: &str) -> Result<()> {
     let mut b = Vec::with_capacity(1 + text.len());
     b.push(tag);
-    b.extend_from_slice(&text.as_bytes()[..text.len().min(4000)]);
+    b.extend_from_slice(&text.as_bytes()[..text.len().min(MAX_TEXT)]);
     send(fd, &b, SendFlags::NOSIGNAL).context("writing to the sync socket")?;
     Ok(())
 }
 
 /// Next message: `None` on EOF.
 pub fn recv_msg(fd: impl AsFd) -> Result<Option<(u8, String)>> {
-    let mut buf = [0u8; 4096];
+    let mut buf = vec![0u8; MAX_TEXT + 1];
     loop {
         match recv(fd.as_fd(), &mut buf, RecvFlags::empty()) {
             Ok((0, _)) => return Ok(None),
@@ -48,10 +51,11 @@ pub fn recv_msg(fd: impl AsFd) -> Result<Option<(u8, String)>> {
     }
 }
 
-/// Child side: wait for the parent's go.
-pub fn wait_go(fd: BorrowedFd<'_>) -> Result<()> {
+/// Child side: wait for the parent's go; returns its payload (the host
+/// network state as JSON, or empty).
+pub fn wait_go(fd: BorrowedFd<'_>) -> Result<String> {
     match recv_msg(fd)? {
-        Some((b'G', _)) => Ok(()),
+        Some((b'G', payload)) => Ok(payload),
         Some((t, _)) => bail!("unexpected sync message {t}"),
         None => bail!("the monitor went away during start"),
     }

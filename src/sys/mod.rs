@@ -6,4 +6,5 @@
 #![allow(unsafe_code)]
 
 pub mod mount;
+pub mod net;
 pub mod process;
