@@ -1,6 +1,142 @@
 //! Container configuration: the typed [`Config`], its parser (both key
-//! generations) and its writer.
+//! generations), its writer and the legacy-key updater.
+//!
+//! One key table ([`keys::KEYS`]) drives parsing, getting and writing;
+//! legacy spellings are mapped onto it by [`legacy`].
 
+mod keys;
+mod legacy;
+mod lexer;
+mod load;
+mod net;
 mod types;
+mod update;
+mod values;
+mod writer;
 
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+
+pub use lexer::strip_quotes;
 pub use types::*;
+pub use update::update_legacy;
+pub use values::{CAPS, NAMESPACES};
+pub use writer::write;
+
+/// A signal by name (`SIGPWR`, `SIGRTMIN+3`) or number (`30`), as LXC
+/// accepts them in lxc.signal.* and `lxc-stop`/`lxc-kill -s`.
+pub fn parse_signal(s: &str) -> Result<i32> {
+    values::signal(s.trim()).map_err(|e| anyhow!(e))
+}
+
+/// Every modern key (families end in `.<...>`), in writer order: for
+/// `lxc-config`-style listings and the docs test.
+pub fn modern_keys() -> impl Iterator<Item = String> {
+    keys::KEYS
+        .iter()
+        .filter(|k| !legacy::DROPPED.contains(&k.name))
+        .map(|k| {
+            if k.family {
+                format!("{}.<...>", k.name)
+            } else {
+                k.name.to_string()
+            }
+        })
+}
+
+impl Config {
+    /// Read a config file, following lxc.include.
+    pub fn load(path: &Path) -> Result<Config> {
+        let mut c = Config::default();
+        load::load_file(&mut c, path, &mut Vec::new())?;
+        Ok(c)
+    }
+
+    /// Parse config text; `origin` names it in errors, relative
+    /// lxc.include paths are resolved against `base_dir`.
+    pub fn parse_str(text: &str, origin: &str, base_dir: &Path) -> Result<Config> {
+        let mut c = Config::default();
+        load::parse_into(&mut c, text, origin, base_dir, &mut Vec::new())?;
+        Ok(c)
+    }
+
+    /// Apply more config text on top of this one (e.g. a container config
+    /// over /etc/lxc/default.conf).
+    pub fn merge_str(&mut self, text: &str, origin: &str, base_dir: &Path) -> Result<()> {
+        load::parse_into(self, text, origin, base_dir, &mut Vec::new())
+    }
+
+    /// `-s KEY=VALUE` / `--define`: one assignment, same validation as a file
+    /// line (value trimmed, one pair of quotes stripped).
+    pub fn set_item(&mut self, key: &str, value: &str) -> Result<()> {
+        let value = strip_quotes(value.trim());
+        if value.contains(['\n', '\r']) {
+            return Err(anyhow!("{key}: a value cannot contain a line break"));
+        }
+        self.apply(key.trim(), value).map_err(|e| anyhow!(e))
+    }
+
+    /// The value of `key` as `lxc-info -c KEY` prints it: list keys joined
+    /// by '\n', unset keys as "" (or "0" for numbers and flags). A family
+    /// name (`lxc.cgroup`, `lxc.net.0`) gives all its lines as `k = v`.
+    pub fn get_item(&self, key: &str) -> Result<String> {
+        let key = key.trim();
+        let modern = legacy::modernize(self, key)
+            .map_err(|e| anyhow!(e))?
+            .unwrap_or_else(|| key.to_string());
+        let Some((row, sub)) = keys::lookup(&modern) else {
+            return Err(anyhow!("unsupported config key \"{key}\""));
+        };
+        let mut out = keys::Out::default();
+        (row.emit)(self, row.name, &mut out);
+        let prefix = format!("{modern}.");
+        let whole_family = row.family
+            && (sub.is_empty() || (modern.starts_with("lxc.net.") && !sub.contains('.')));
+        let vals: Vec<String> = if whole_family {
+            out.0
+                .into_iter()
+                .filter(|(k, _)| sub.is_empty() || k.starts_with(&prefix))
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect()
+        } else {
+            out.0
+                .into_iter()
+                .filter(|(k, _)| *k == modern)
+                .map(|(_, v)| v)
+                .collect()
+        };
+        if vals.is_empty() {
+            return Ok(if whole_family {
+                String::new()
+            } else {
+                row.unset.to_string()
+            });
+        }
+        Ok(vals.join("\n"))
+    }
+
+    /// Set one (already unquoted) key. `Err` is the message after `FILE:LINE: `.
+    fn apply(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let modern = legacy::modernize(self, key)?;
+        let mkey = modern.as_deref().unwrap_or(key);
+        let Some((row, sub)) = keys::lookup(mkey) else {
+            return Err(format!("unsupported config key \"{key}\""));
+        };
+        (row.set)(self, sub, value).map_err(|e| format!("{key}: {e}"))
+    }
+}
+
+/// The base configuration for new containers: `lxc.default_config` of the
+/// global config (normally /etc/lxc/default.conf); empty when the file
+/// does not exist.
+pub fn load_default_conf(global: &crate::paths::GlobalConfig) -> Result<Config> {
+    let p = global
+        .get("lxc.default_config")
+        .unwrap_or_else(|| crate::paths::DEFAULT_CONFIG.to_string());
+    let p = Path::new(&p);
+    if !p.exists() {
+        return Ok(Config::default());
+    }
+    Config::load(p)
+}

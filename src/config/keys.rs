@@ -1,0 +1,638 @@
+//! THE key table: one row per modern key (or key family), driving parsing
+//! (`set`), getting and writing (`emit`). Legacy spellings are mapped onto
+//! these rows by [`super::legacy`].
+
+use std::collections::HashMap;
+
+use once_cell::sync::Lazy;
+
+use super::net;
+use super::types::{Config, Hook, HOOK_TYPES};
+use super::values::{self as val, VResult};
+
+/// Lines produced by an emitter: (full key, value).
+#[derive(Default)]
+pub struct Out(pub Vec<(String, String)>);
+
+impl Out {
+    pub fn push(&mut self, k: impl Into<String>, v: impl Into<String>) {
+        self.0.push((k.into(), v.into()));
+    }
+}
+
+/// Sets a value. `sub` is what follows the family name ("" for exact keys
+/// and for the bare family name, e.g. `lxc.cgroup`).
+pub type Setter = fn(&mut Config, &str, &str) -> VResult<()>;
+/// Emits the lines that reproduce the key's state; `name` is the row's name.
+pub type Emitter = fn(&Config, &'static str, &mut Out);
+
+pub struct Key {
+    pub name: &'static str,
+    /// A family: `name.<anything>` is handled by this row.
+    pub family: bool,
+    pub set: Setter,
+    pub emit: Emitter,
+    /// What get_item prints when the key emits nothing.
+    pub unset: &'static str,
+}
+
+/// How a field's value is printed.
+pub trait Text {
+    fn text(&self) -> String;
+}
+macro_rules! text_display {
+    ($($t:ty),*) => { $(impl Text for $t { fn text(&self) -> String { self.to_string() } })* };
+}
+text_display!(String, u16, u32, u64, i32);
+impl Text for super::types::IdMap {
+    fn text(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.kind, self.ns_id, self.host_id, self.range
+        )
+    }
+}
+impl Text for bool {
+    fn text(&self) -> String {
+        if *self { "1" } else { "0" }.to_string()
+    }
+}
+
+fn string(v: &str) -> VResult<String> {
+    Ok(v.to_string())
+}
+
+/// Option<T>: empty value resets to None.
+macro_rules! opt {
+    ($name:literal, $($f:ident).+, $parse:expr) => {
+        Key {
+            name: $name,
+            family: false,
+            unset: "",
+            set: |c, _, v| {
+                c.$($f).+ = if v.is_empty() { None } else { Some(($parse)(v)?) };
+                Ok(())
+            },
+            emit: |c, k, o| {
+                if let Some(x) = &c.$($f).+ {
+                    o.push(k, x.text())
+                }
+            },
+        }
+    };
+}
+
+/// Plain value with a zero default (bool false, number 0): empty resets it.
+macro_rules! plain {
+    ($name:literal, $($f:ident).+, $parse:expr) => {
+        Key {
+            name: $name,
+            family: false,
+            unset: "0",
+            set: |c, _, v| {
+                c.$($f).+ = if v.is_empty() { Default::default() } else { ($parse)(v)? };
+                Ok(())
+            },
+            emit: |c, k, o| {
+                if c.$($f).+ != Default::default() {
+                    o.push(k, c.$($f).+.text())
+                }
+            },
+        }
+    };
+}
+
+/// Vec<String>, one item per line: empty value clears.
+macro_rules! list {
+    ($name:literal, $($f:ident).+, $parse:expr) => {
+        Key {
+            name: $name,
+            family: false,
+            unset: "",
+            set: |c, _, v| {
+                if v.is_empty() {
+                    c.$($f).+.clear();
+                } else {
+                    let x = ($parse)(v)?;
+                    c.$($f).+.push(x);
+                }
+                Ok(())
+            },
+            emit: |c, k, o| {
+                for x in &c.$($f).+ {
+                    o.push(k, x.text())
+                }
+            },
+        }
+    };
+}
+
+/// Vec<String> of whitespace-separated tokens (caps, namespaces): lines
+/// add tokens, empty value clears, written as one line.
+macro_rules! words {
+    ($name:literal, $($f:ident).+, $parse:expr) => {
+        Key {
+            name: $name,
+            family: false,
+            unset: "",
+            set: |c, _, v| {
+                if v.is_empty() {
+                    c.$($f).+.clear();
+                    return Ok(());
+                }
+                for w in v.split_whitespace() {
+                    let t = ($parse)(&*c, w)?;
+                    if !c.$($f).+.contains(&t) {
+                        c.$($f).+.push(t);
+                    }
+                }
+                Ok(())
+            },
+            emit: |c, k, o| {
+                if !c.$($f).+.is_empty() {
+                    o.push(k, c.$($f).+.join(" "))
+                }
+            },
+        }
+    };
+}
+
+/// A `name.<sub> = value` family stored as Vec<(sub, value)>. `append`:
+/// repeated subkeys accumulate (cgroup device rules); otherwise a later
+/// value replaces the earlier one in place (prlimit, sysctl, proc).
+/// `name = ` clears the family, `name.<sub> = ` removes that subkey.
+macro_rules! family {
+    ($name:literal, $f:ident, $check_sub:expr, $check_val:expr, $append:expr) => {
+        Key {
+            name: $name,
+            family: true,
+            unset: "",
+            set: |c, sub, v| {
+                if sub.is_empty() {
+                    if !v.is_empty() {
+                        return Err(format!(
+                            "expected {}.<name>, or an empty value to clear",
+                            $name
+                        ));
+                    }
+                    c.$f.clear();
+                    return Ok(());
+                }
+                ($check_sub)(sub)?;
+                if v.is_empty() {
+                    c.$f.retain(|(k, _)| k != sub);
+                    return Ok(());
+                }
+                let v: String = ($check_val)(v)?;
+                match c.$f.iter_mut().find(|(k, _)| k == sub) {
+                    Some(slot) if !$append => slot.1 = v,
+                    _ => c.$f.push((sub.to_string(), v)),
+                }
+                Ok(())
+            },
+            emit: |c, k, o| {
+                for (s, v) in &c.$f {
+                    o.push(format!("{k}.{s}"), v.clone())
+                }
+            },
+        }
+    };
+}
+
+fn any_sub(_: &str) -> VResult<()> {
+    Ok(())
+}
+
+fn prlimit_sub(s: &str) -> VResult<()> {
+    if val::RLIMITS.contains(&s) {
+        Ok(())
+    } else {
+        Err(format!(
+            "unknown resource limit \"{s}\" (expected one of {})",
+            val::RLIMITS.join(" ")
+        ))
+    }
+}
+
+fn rootfs_path_set(c: &mut Config, _: &str, v: &str) -> VResult<()> {
+    if v.is_empty() {
+        c.rootfs.path = None;
+        c.rootfs.backend = None;
+        return Ok(());
+    }
+    match v.split_once(':') {
+        Some((t, rest)) if ROOTFS_BACKENDS.contains(&t) => {
+            c.rootfs.backend = Some(t.to_string());
+            c.rootfs.path = Some(rest.to_string());
+        }
+        _ => c.rootfs.path = Some(v.to_string()),
+    }
+    Ok(())
+}
+
+fn rootfs_path_emit(c: &Config, k: &'static str, o: &mut Out) {
+    match (&c.rootfs.backend, &c.rootfs.path) {
+        (Some(b), Some(p)) => o.push(k, format!("{b}:{p}")),
+        (Some(b), None) => o.push(k, format!("{b}:")),
+        (None, Some(p)) => o.push(k, p.clone()),
+        (None, None) => {}
+    }
+}
+
+/// Storage backends that may prefix lxc.rootfs.path as `type:`.
+pub const ROOTFS_BACKENDS: &[&str] = &[
+    "dir",
+    "overlay",
+    "overlayfs",
+    "btrfs",
+    "lvm",
+    "zfs",
+    "loop",
+    "nbd",
+    "rbd",
+    "aufs",
+];
+
+fn hook_set(c: &mut Config, sub: &str, v: &str) -> VResult<()> {
+    if sub.is_empty() {
+        if !v.is_empty() {
+            return Err("expected lxc.hook.<type>, or an empty value to clear".into());
+        }
+        c.hooks.clear();
+        return Ok(());
+    }
+    if !HOOK_TYPES.contains(&sub) {
+        return Err(format!(
+            "unknown hook type \"{sub}\" (expected one of {})",
+            HOOK_TYPES.join(" ")
+        ));
+    }
+    if v.is_empty() {
+        c.hooks.retain(|h| h.kind != sub);
+    } else {
+        c.hooks.push(Hook {
+            kind: sub.to_string(),
+            command: v.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn hook_emit(c: &Config, k: &'static str, o: &mut Out) {
+    for h in &c.hooks {
+        o.push(format!("{k}.{}", h.kind), h.command.clone());
+    }
+}
+
+fn share_set(c: &mut Config, sub: &str, v: &str) -> VResult<()> {
+    if sub.is_empty() {
+        if !v.is_empty() {
+            return Err("expected lxc.namespace.share.<namespace>".into());
+        }
+        c.namespace_share.clear();
+        return Ok(());
+    }
+    let ns = val::namespace(sub)?;
+    if v.is_empty() {
+        c.namespace_share.remove(&ns);
+    } else {
+        c.namespace_share.insert(ns, v.to_string());
+    }
+    Ok(())
+}
+
+fn share_emit(c: &Config, k: &'static str, o: &mut Out) {
+    for (ns, v) in &c.namespace_share {
+        o.push(format!("{k}.{ns}"), v.clone());
+    }
+}
+
+fn cap(c: &Config, w: &str, keep: bool) -> VResult<String> {
+    let other = if keep { &c.cap_drop } else { &c.cap_keep };
+    if !other.is_empty() {
+        return Err("lxc.cap.drop and lxc.cap.keep are mutually exclusive".into());
+    }
+    let t = val::capability(w)?;
+    if t == "none" && !keep {
+        return Err("\"none\" is only valid in lxc.cap.keep".into());
+    }
+    Ok(t)
+}
+
+fn mount_auto_set(c: &mut Config, _: &str, v: &str) -> VResult<()> {
+    if v.is_empty() {
+        c.mount_auto = Default::default();
+        return Ok(());
+    }
+    // Validate all tokens before changing anything.
+    let mut m = c.mount_auto.clone();
+    val::mount_auto(&mut m, v)?;
+    c.mount_auto = m;
+    Ok(())
+}
+
+fn mount_auto_emit(c: &Config, k: &'static str, o: &mut Out) {
+    let t = val::mount_auto_tokens(&c.mount_auto);
+    if !t.is_empty() {
+        o.push(k, t.join(" "));
+    }
+}
+
+fn groups_set(c: &mut Config, _: &str, v: &str) -> VResult<()> {
+    if v.is_empty() {
+        c.init_groups.clear();
+        return Ok(());
+    }
+    let gids = v
+        .split(',')
+        .map(|g| val::number::<u32>(g.trim()))
+        .collect::<VResult<Vec<u32>>>()?;
+    c.init_groups.extend(gids);
+    Ok(())
+}
+
+fn groups_emit(c: &Config, k: &'static str, o: &mut Out) {
+    if !c.init_groups.is_empty() {
+        let s: Vec<String> = c.init_groups.iter().map(u32::to_string).collect();
+        o.push(k, s.join(","));
+    }
+}
+
+fn console_size(v: &str) -> VResult<Option<u64>> {
+    if v == "auto" {
+        Ok(None)
+    } else {
+        val::byte_size(v).map(Some)
+    }
+}
+
+fn ignored(_: &mut Config, _: &str, _: &str) -> VResult<()> {
+    Ok(())
+}
+
+fn no_emit(_: &Config, _: &'static str, _: &mut Out) {}
+
+fn backend_set(c: &mut Config, _: &str, v: &str) -> VResult<()> {
+    if v.is_empty() {
+        c.rootfs.backend = None;
+    } else if ROOTFS_BACKENDS.contains(&v) {
+        c.rootfs.backend = Some(v.to_string());
+    } else {
+        return Err(format!("unknown rootfs backend \"{v}\""));
+    }
+    Ok(())
+}
+
+fn hook_version(v: &str) -> VResult<u32> {
+    match v {
+        "0" => Ok(0),
+        "1" => Ok(1),
+        _ => Err(format!("expected 0 or 1, got \"{v}\"")),
+    }
+}
+
+/// Every key, in the order the writer emits them.
+pub static KEYS: &[Key] = &[
+    // general
+    opt!("lxc.arch", arch, val::arch),
+    opt!("lxc.uts.name", uts_name, string),
+    plain!("lxc.ephemeral", ephemeral, val::boolean),
+    opt!("lxc.keyring.session", keyring_session, val::boolean),
+    plain!("lxc.sched.core", sched_core, val::boolean),
+    opt!("lxc.time.offset.boot", time_offset_boot, val::time_offset),
+    opt!(
+        "lxc.time.offset.monotonic",
+        time_offset_monotonic,
+        val::time_offset
+    ),
+    // init
+    opt!("lxc.init.cmd", init_cmd, string),
+    opt!("lxc.init.cwd", init_cwd, string),
+    opt!("lxc.init.uid", init_uid, val::number::<u32>),
+    opt!("lxc.init.gid", init_gid, val::number::<u32>),
+    Key {
+        name: "lxc.init.groups",
+        family: false,
+        unset: "",
+        set: groups_set,
+        emit: groups_emit,
+    },
+    opt!("lxc.execute.cmd", execute_cmd, string),
+    // signals
+    opt!("lxc.signal.halt", signal_halt, val::signal),
+    opt!("lxc.signal.reboot", signal_reboot, val::signal),
+    opt!("lxc.signal.stop", signal_stop, val::signal),
+    // rootfs
+    Key {
+        name: "lxc.rootfs.path",
+        family: false,
+        unset: "",
+        set: rootfs_path_set,
+        emit: rootfs_path_emit,
+    },
+    opt!("lxc.rootfs.mount", rootfs.mount, string),
+    opt!("lxc.rootfs.options", rootfs.options, string),
+    opt!("lxc.rootfs.managed", rootfs.managed, val::boolean),
+    // mounts
+    opt!("lxc.mount.fstab", mount_fstab, string),
+    Key {
+        name: "lxc.mount.auto",
+        family: false,
+        unset: "",
+        set: mount_auto_set,
+        emit: mount_auto_emit,
+    },
+    list!("lxc.mount.entry", mount_entries, string),
+    opt!("lxc.autodev", autodev, val::boolean),
+    opt!(
+        "lxc.autodev.tmpfs.size",
+        autodev_tmpfs_size,
+        val::number::<u64>
+    ),
+    // tty / pty / console
+    plain!("lxc.tty.max", tty_max, val::number::<u32>),
+    opt!("lxc.tty.dir", tty_dir, string),
+    opt!("lxc.pty.max", pty_max, val::number::<u32>),
+    opt!("lxc.console.path", console.path, string),
+    opt!("lxc.console.logfile", console.logfile, string),
+    plain!("lxc.console.rotate", console.rotate, val::boolean),
+    Key {
+        name: "lxc.console.size",
+        family: false,
+        unset: "",
+        set: |c, _, v| {
+            c.console.size = if v.is_empty() { None } else { console_size(v)? };
+            Ok(())
+        },
+        emit: |c, k, o| {
+            if let Some(s) = c.console.size {
+                o.push(k, s.to_string())
+            }
+        },
+    },
+    Key {
+        name: "lxc.console.buffer.size",
+        family: false,
+        unset: "",
+        set: |c, _, v| {
+            c.console.buffer_size = if v.is_empty() { None } else { console_size(v)? };
+            Ok(())
+        },
+        emit: |c, k, o| {
+            if let Some(s) = c.console.buffer_size {
+                o.push(k, s.to_string())
+            }
+        },
+    },
+    // user namespace
+    list!("lxc.idmap", idmap, val::idmap),
+    // capabilities
+    words!("lxc.cap.drop", cap_drop, |c: &Config, w| cap(c, w, false)),
+    words!("lxc.cap.keep", cap_keep, |c: &Config, w| cap(c, w, true)),
+    // namespaces
+    words!("lxc.namespace.clone", namespace_clone, |_: &Config, w| {
+        val::namespace(w)
+    }),
+    words!("lxc.namespace.keep", namespace_keep, |_: &Config, w| {
+        val::namespace(w)
+    }),
+    Key {
+        name: "lxc.namespace.share",
+        family: true,
+        unset: "",
+        set: share_set,
+        emit: share_emit,
+    },
+    // network
+    Key {
+        name: "lxc.net",
+        family: true,
+        unset: "",
+        set: net::set,
+        emit: net::emit,
+    },
+    // cgroups
+    opt!("lxc.cgroup.dir", cgroup_dir, string),
+    opt!("lxc.cgroup.dir.monitor", cgroup_dir_monitor, string),
+    opt!(
+        "lxc.cgroup.dir.monitor.pivot",
+        cgroup_dir_monitor_pivot,
+        string
+    ),
+    opt!("lxc.cgroup.dir.container", cgroup_dir_container, string),
+    opt!(
+        "lxc.cgroup.dir.container.inner",
+        cgroup_dir_container_inner,
+        string
+    ),
+    plain!("lxc.cgroup.relative", cgroup_relative, val::boolean),
+    family!("lxc.cgroup", cgroup_v1, any_sub, string, true),
+    family!("lxc.cgroup2", cgroup_v2, any_sub, string, true),
+    // limits, sysctl, /proc
+    family!(
+        "lxc.prlimit",
+        prlimit,
+        prlimit_sub,
+        val::prlimit_value,
+        false
+    ),
+    family!("lxc.sysctl", sysctl, any_sub, string, false),
+    family!("lxc.proc", proc, any_sub, string, false),
+    // LSM / seccomp
+    opt!("lxc.apparmor.profile", apparmor_profile, string),
+    plain!(
+        "lxc.apparmor.allow_incomplete",
+        apparmor_allow_incomplete,
+        val::boolean
+    ),
+    plain!(
+        "lxc.apparmor.allow_nesting",
+        apparmor_allow_nesting,
+        val::boolean
+    ),
+    list!("lxc.apparmor.raw", apparmor_raw, string),
+    opt!("lxc.selinux.context", selinux_context, string),
+    opt!(
+        "lxc.selinux.context.keyring",
+        selinux_context_keyring,
+        string
+    ),
+    opt!("lxc.seccomp.profile", seccomp_profile, string),
+    plain!(
+        "lxc.seccomp.allow_nesting",
+        seccomp_allow_nesting,
+        val::boolean
+    ),
+    opt!("lxc.seccomp.notify.proxy", seccomp_notify_proxy, string),
+    opt!("lxc.seccomp.notify.cookie", seccomp_notify_cookie, string),
+    plain!("lxc.no_new_privs", no_new_privs, val::boolean),
+    // hooks
+    plain!("lxc.hook.version", hook_version, hook_version),
+    Key {
+        name: "lxc.hook",
+        family: true,
+        unset: "",
+        set: hook_set,
+        emit: hook_emit,
+    },
+    // environment
+    list!("lxc.environment", environment, string),
+    list!("lxc.environment.runtime", environment_runtime, string),
+    list!("lxc.environment.hooks", environment_hooks, string),
+    // autostart
+    plain!("lxc.start.auto", start_auto, val::boolean),
+    plain!("lxc.start.delay", start_delay, val::number::<u32>),
+    plain!("lxc.start.order", start_order, val::number::<i32>),
+    list!("lxc.group", groups, string),
+    // logging
+    opt!("lxc.log.level", log_level, val::log_level),
+    opt!("lxc.log.file", log_file, string),
+    opt!("lxc.log.syslog", log_syslog, val::syslog_facility),
+    // monitor
+    plain!("lxc.monitor.unshare", monitor_unshare, val::boolean),
+    opt!(
+        "lxc.monitor.signal.pdeath",
+        monitor_signal_pdeath,
+        val::signal
+    ),
+    // legacy-only keys with no modern spelling: accepted, never written.
+    Key {
+        name: "lxc.rootfs.backend",
+        family: false,
+        unset: "",
+        set: backend_set,
+        emit: no_emit,
+    },
+    Key {
+        name: "lxc.pivotdir",
+        family: false,
+        unset: "",
+        set: ignored,
+        emit: no_emit,
+    },
+    Key {
+        name: "lxc.kmsg",
+        family: false,
+        unset: "",
+        set: ignored,
+        emit: no_emit,
+    },
+];
+
+static EXACT: Lazy<HashMap<&'static str, &'static Key>> =
+    Lazy::new(|| KEYS.iter().map(|k| (k.name, k)).collect());
+
+/// Find the row of a modern key and the sub-key part for families.
+pub fn lookup(key: &str) -> Option<(&'static Key, &str)> {
+    if let Some(k) = EXACT.get(key) {
+        return Some((k, ""));
+    }
+    // Longest family name wins (lxc.cgroup2.x is not lxc.cgroup's).
+    KEYS.iter()
+        .filter(|k| k.family)
+        .filter_map(|k| {
+            let rest = key.strip_prefix(k.name)?.strip_prefix('.')?;
+            (!rest.is_empty()).then_some((k, rest))
+        })
+        .max_by_key(|(k, _)| k.name.len())
+}

@@ -1,0 +1,683 @@
+//! Value parsers shared by the key table: numbers, booleans, signals,
+//! capabilities, id maps, mount.auto tokens, hardware addresses, sizes.
+//!
+//! Every parser returns `Err(message)` with the message part of
+//! `FILE:LINE: KEY: message`; the caller adds the location and the key.
+
+use super::types::{AutoMode, CgroupAuto, IdMap, MountAuto, NetType};
+
+/// The message-only error of a value parser.
+pub type VResult<T> = Result<T, String>;
+
+pub fn number<T: std::str::FromStr>(v: &str) -> VResult<T> {
+    // Rust's FromStr accepts a leading '+', LXC's lxc_safe_uint does not.
+    if v.starts_with('+') {
+        return Err(format!("expected a number, got \"{v}\""));
+    }
+    v.parse::<T>()
+        .map_err(|_| format!("expected a number, got \"{v}\""))
+}
+
+pub fn boolean(v: &str) -> VResult<bool> {
+    match v {
+        "1" => Ok(true),
+        "0" => Ok(false),
+        _ => Err(format!("expected 0 or 1, got \"{v}\"")),
+    }
+}
+
+/// glibc's SIGRTMIN as seen by programs (the kernel's is 32; glibc keeps two
+/// for its threading). systemd's SIGRTMIN+3 means 37 under this convention,
+/// and LXC (built against glibc) computes it the same way. A musl build's
+/// libc::SIGRTMIN() would say 35, so the value is fixed here on purpose.
+const SIGRTMIN: i32 = 34;
+const SIGRTMAX: i32 = 64;
+
+const SIGNALS: &[(&str, i32)] = &[
+    ("HUP", 1),
+    ("INT", 2),
+    ("QUIT", 3),
+    ("ILL", 4),
+    ("TRAP", 5),
+    ("ABRT", 6),
+    ("IOT", 6),
+    ("BUS", 7),
+    ("FPE", 8),
+    ("KILL", 9),
+    ("USR1", 10),
+    ("SEGV", 11),
+    ("USR2", 12),
+    ("PIPE", 13),
+    ("ALRM", 14),
+    ("TERM", 15),
+    ("STKFLT", 16),
+    ("CHLD", 17),
+    ("CLD", 17),
+    ("CONT", 18),
+    ("STOP", 19),
+    ("TSTP", 20),
+    ("TTIN", 21),
+    ("TTOU", 22),
+    ("URG", 23),
+    ("XCPU", 24),
+    ("XFSZ", 25),
+    ("VTALRM", 26),
+    ("PROF", 27),
+    ("WINCH", 28),
+    ("IO", 29),
+    ("POLL", 29),
+    ("PWR", 30),
+    ("SYS", 31),
+];
+
+/// A signal by name (`SIGPWR`, `pwr`, `SIGRTMIN+3`, `RTMAX-1`) or number
+/// (1..=64), as LXC's sig_parse accepts them.
+pub fn signal(s: &str) -> VResult<i32> {
+    let bad = || format!("expected a signal name or number, got \"{s}\"");
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return match s.parse::<i32>() {
+            Ok(n) if (1..=SIGRTMAX).contains(&n) => Ok(n),
+            _ => Err(bad()),
+        };
+    }
+    let up = s.to_ascii_uppercase();
+    let name = up.strip_prefix("SIG").unwrap_or(&up);
+    let rt = |rest: &str, base: i32, sign: i32| -> VResult<i32> {
+        if rest.is_empty() {
+            return Ok(base);
+        }
+        let want = if sign > 0 { '+' } else { '-' };
+        let n = rest
+            .strip_prefix(want)
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse::<i32>().ok())
+            .ok_or_else(bad)?;
+        let sig = base + sign * n;
+        if (SIGRTMIN..=SIGRTMAX).contains(&sig) {
+            Ok(sig)
+        } else {
+            Err(bad())
+        }
+    };
+    if let Some(rest) = name.strip_prefix("RTMIN") {
+        return rt(rest, SIGRTMIN, 1);
+    }
+    if let Some(rest) = name.strip_prefix("RTMAX") {
+        return rt(rest, SIGRTMAX, -1);
+    }
+    SIGNALS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+        .ok_or_else(bad)
+}
+
+/// Capability names in kernel order (index = number), without CAP_.
+pub const CAPS: &[&str] = &[
+    "chown",
+    "dac_override",
+    "dac_read_search",
+    "fowner",
+    "fsetid",
+    "kill",
+    "setgid",
+    "setuid",
+    "setpcap",
+    "linux_immutable",
+    "net_bind_service",
+    "net_broadcast",
+    "net_admin",
+    "net_raw",
+    "ipc_lock",
+    "ipc_owner",
+    "sys_module",
+    "sys_rawio",
+    "sys_chroot",
+    "sys_ptrace",
+    "sys_pacct",
+    "sys_admin",
+    "sys_boot",
+    "sys_nice",
+    "sys_resource",
+    "sys_time",
+    "sys_tty_config",
+    "mknod",
+    "lease",
+    "audit_write",
+    "audit_control",
+    "setfcap",
+    "mac_override",
+    "mac_admin",
+    "syslog",
+    "wake_alarm",
+    "block_suspend",
+    "audit_read",
+    "perfmon",
+    "bpf",
+    "checkpoint_restore",
+];
+
+/// One capability token: a name (any case, CAP_ prefix optional), a number,
+/// or `none` (lxc.cap.keep only, checked by the caller). Returns the
+/// normalised lower-case name without prefix, or the number as text.
+pub fn capability(tok: &str) -> VResult<String> {
+    let low = tok.to_ascii_lowercase();
+    let name = low.strip_prefix("cap_").unwrap_or(&low);
+    if CAPS.contains(&name) || name == "none" {
+        return Ok(name.to_string());
+    }
+    if let Ok(n) = name.parse::<usize>() {
+        if n < 64 && !name.starts_with('+') {
+            return Ok(n.to_string());
+        }
+    }
+    Err(format!("unknown capability \"{tok}\""))
+}
+
+/// `u|g NSID HOSTID RANGE`.
+pub fn idmap(v: &str) -> VResult<IdMap> {
+    let bad = || format!("expected \"u|g NSID HOSTID RANGE\", got \"{v}\"");
+    let f: Vec<&str> = v.split_whitespace().collect();
+    let [k, ns, host, range] = f[..] else {
+        return Err(bad());
+    };
+    let kind = match k {
+        "u" => 'u',
+        "g" => 'g',
+        _ => return Err(bad()),
+    };
+    let n = |s: &str| number::<u32>(s).map_err(|_| bad());
+    let (ns_id, host_id, range) = (n(ns)?, n(host)?, n(range)?);
+    if range == 0
+        || ns_id.checked_add(range - 1).is_none()
+        || host_id.checked_add(range - 1).is_none()
+    {
+        return Err(format!("id range out of bounds in \"{v}\""));
+    }
+    Ok(IdMap {
+        kind,
+        ns_id,
+        host_id,
+        range,
+    })
+}
+
+fn mode(s: &str) -> Option<AutoMode> {
+    match s {
+        "ro" => Some(AutoMode::Ro),
+        "mixed" => Some(AutoMode::Mixed),
+        "rw" => Some(AutoMode::Rw),
+        _ => None,
+    }
+}
+
+/// Add the whitespace-separated lxc.mount.auto tokens of `v` to `m`
+/// (a later token of the same family replaces the earlier one).
+pub fn mount_auto(m: &mut MountAuto, v: &str) -> VResult<()> {
+    for tok in v.split_whitespace() {
+        let bad = || format!("unknown lxc.mount.auto token \"{tok}\"");
+        let (family, rest) = tok.split_once(':').unwrap_or((tok, ""));
+        match family {
+            "proc" => {
+                m.proc = Some(match rest {
+                    "" | "mixed" => AutoMode::Mixed,
+                    "rw" => AutoMode::Rw,
+                    _ => return Err(bad()),
+                })
+            }
+            "sys" => {
+                m.sys = Some(match rest {
+                    "" => AutoMode::Mixed,
+                    r => mode(r).ok_or_else(bad)?,
+                })
+            }
+            "cgroup" | "cgroup-full" => {
+                let (md, force) = match rest.split_once(':') {
+                    Some((md, "force")) => (mode(md).ok_or_else(bad)?, true),
+                    Some(_) => return Err(bad()),
+                    None if rest.is_empty() => {
+                        m.cgroup = Some(CgroupAuto {
+                            full: family == "cgroup-full",
+                            mode: None,
+                            force: false,
+                        });
+                        continue;
+                    }
+                    None if rest == "force" => {
+                        m.cgroup = Some(CgroupAuto {
+                            full: family == "cgroup-full",
+                            mode: None,
+                            force: true,
+                        });
+                        continue;
+                    }
+                    None => (mode(rest).ok_or_else(bad)?, false),
+                };
+                m.cgroup = Some(CgroupAuto {
+                    full: family == "cgroup-full",
+                    mode: Some(md),
+                    force,
+                });
+            }
+            "shmounts" => {
+                let (host, cont) = match rest.split_once(':') {
+                    Some((h, c)) => (h, Some(c.to_string())),
+                    None => (rest, None),
+                };
+                if host.is_empty() || cont.as_deref() == Some("") {
+                    return Err(format!(
+                        "expected shmounts:HOSTPATH[:CONTAINERPATH], got \"{tok}\""
+                    ));
+                }
+                m.shmounts = Some((host.to_string(), cont));
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok(())
+}
+
+/// The tokens that reproduce `m`, in a fixed order.
+pub fn mount_auto_tokens(m: &MountAuto) -> Vec<String> {
+    let name = |md: AutoMode| match md {
+        AutoMode::Ro => "ro",
+        AutoMode::Mixed => "mixed",
+        AutoMode::Rw => "rw",
+    };
+    let mut out = Vec::new();
+    if let Some(p) = m.proc {
+        out.push(format!("proc:{}", name(p)));
+    }
+    if let Some(s) = m.sys {
+        out.push(format!("sys:{}", name(s)));
+    }
+    if let Some(c) = m.cgroup {
+        let mut t = String::from(if c.full { "cgroup-full" } else { "cgroup" });
+        if let Some(md) = c.mode {
+            t.push(':');
+            t.push_str(name(md));
+        }
+        if c.force {
+            t.push_str(":force");
+        }
+        out.push(t);
+    }
+    if let Some((h, c)) = &m.shmounts {
+        match c {
+            Some(c) => out.push(format!("shmounts:{h}:{c}")),
+            None => out.push(format!("shmounts:{h}")),
+        }
+    }
+    out
+}
+
+pub fn net_type(v: &str) -> VResult<NetType> {
+    Ok(match v {
+        "empty" => NetType::Empty,
+        "veth" => NetType::Veth,
+        "macvlan" => NetType::Macvlan,
+        "ipvlan" => NetType::Ipvlan,
+        "vlan" => NetType::Vlan,
+        "phys" => NetType::Phys,
+        "none" => NetType::None,
+        _ => {
+            return Err(format!(
+                "unknown network type \"{v}\" (expected empty, veth, macvlan, ipvlan, vlan, phys or none)"
+            ))
+        }
+    })
+}
+
+pub fn net_type_name(t: NetType) -> Option<&'static str> {
+    Some(match t {
+        NetType::Unset => return None,
+        NetType::Empty => "empty",
+        NetType::Veth => "veth",
+        NetType::Macvlan => "macvlan",
+        NetType::Ipvlan => "ipvlan",
+        NetType::Vlan => "vlan",
+        NetType::Phys => "phys",
+        NetType::None => "none",
+    })
+}
+
+/// `xx:xx:xx:xx:xx:xx`, hex digits or `x` (randomised at start).
+pub fn hwaddr(v: &str) -> VResult<String> {
+    let parts: Vec<&str> = v.split(':').collect();
+    let ok = parts.len() == 6
+        && parts.iter().all(|p| {
+            p.len() == 2
+                && p.bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b'x' || b == b'X')
+        });
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(format!(
+            "expected a MAC address like 00:16:3e:xx:xx:xx, got \"{v}\""
+        ))
+    }
+}
+
+/// `ADDR/PREFIX [BROADCAST]` for IPv4 (`ADDR/PREFIX` for IPv6); the prefix
+/// is optional as in LXC.
+pub fn ip_address(v: &str, v6: bool) -> VResult<String> {
+    let bad = || {
+        let fam = if v6 { "IPv6" } else { "IPv4" };
+        format!("expected an {fam} address[/prefix], got \"{v}\"")
+    };
+    let mut words = v.split_whitespace();
+    let addr = words.next().ok_or_else(bad)?;
+    let (ip, prefix) = match addr.split_once('/') {
+        Some((ip, p)) => (ip, Some(p)),
+        None => (addr, None),
+    };
+    let max = if v6 {
+        ip.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
+        128
+    } else {
+        ip.parse::<std::net::Ipv4Addr>().map_err(|_| bad())?;
+        32
+    };
+    if let Some(p) = prefix {
+        match number::<u8>(p) {
+            Ok(n) if n <= max => {}
+            _ => return Err(bad()),
+        }
+    }
+    if let Some(b) = words.next() {
+        if v6 || b.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(bad());
+        }
+    }
+    if words.next().is_some() {
+        return Err(bad());
+    }
+    Ok(v.to_string())
+}
+
+/// A gateway: `auto`, `dev` or an address of the family.
+pub fn gateway(v: &str, v6: bool) -> VResult<String> {
+    if v == "auto" || v == "dev" {
+        return Ok(v.to_string());
+    }
+    let ok = if v6 {
+        v.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        v.parse::<std::net::Ipv4Addr>().is_ok()
+    };
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(format!("expected auto, dev or an address, got \"{v}\""))
+    }
+}
+
+/// A byte size with an optional B/kB/MB/GB suffix (LXC's
+/// parse_byte_size_string), returned in bytes.
+pub fn byte_size(v: &str) -> VResult<u64> {
+    let bad = || format!("expected a size like 4096, 64kB or 1MB, got \"{v}\"");
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: u64 = number(num).map_err(|_| bad())?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1 << 10,
+        "mb" => 1 << 20,
+        "gb" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(mult).ok_or_else(bad)
+}
+
+/// Namespace short names as lxc.namespace.* uses them.
+pub const NAMESPACES: &[&str] = &["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
+
+pub fn namespace(tok: &str) -> VResult<String> {
+    if NAMESPACES.contains(&tok) {
+        Ok(tok.to_string())
+    } else {
+        Err(format!(
+            "unknown namespace \"{tok}\" (expected one of {})",
+            NAMESPACES.join(" ")
+        ))
+    }
+}
+
+/// The resources of lxc.prlimit.<name> (setrlimit(2) without RLIMIT_).
+pub const RLIMITS: &[&str] = &[
+    "as",
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
+
+/// A prlimit value: `N`, `unlimited`, or `SOFT:HARD` of those.
+pub fn prlimit_value(v: &str) -> VResult<String> {
+    let one = |s: &str| s == "unlimited" || number::<u64>(s).is_ok();
+    let ok = match v.split_once(':') {
+        Some((a, b)) => one(a) && one(b),
+        None => one(v),
+    };
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(format!("expected N, unlimited or SOFT:HARD, got \"{v}\""))
+    }
+}
+
+/// LXC's log levels (names or their numbers 0..=8).
+pub const LOG_LEVELS: &[&str] = &[
+    "TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL",
+];
+
+pub fn log_level(v: &str) -> VResult<String> {
+    let up = v.to_ascii_uppercase();
+    if LOG_LEVELS.contains(&up.as_str()) {
+        return Ok(up);
+    }
+    match number::<usize>(v) {
+        Ok(n) if n < LOG_LEVELS.len() => Ok(LOG_LEVELS[n].to_string()),
+        _ => Err(format!(
+            "expected a log level ({}) or 0-8, got \"{v}\"",
+            LOG_LEVELS.join(" ")
+        )),
+    }
+}
+
+/// Syslog facilities of lxc.log.syslog.
+pub fn syslog_facility(v: &str) -> VResult<String> {
+    const F: &[&str] = &[
+        "daemon", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+    ];
+    if F.contains(&v) {
+        Ok(v.to_string())
+    } else {
+        Err(format!(
+            "expected a syslog facility ({}), got \"{v}\"",
+            F.join(" ")
+        ))
+    }
+}
+
+/// lxc.arch values LXC knows (personality(2): 32- or 64-bit).
+pub fn arch(v: &str) -> VResult<String> {
+    const A: &[&str] = &[
+        "arm",
+        "armel",
+        "armhf",
+        "armv7l",
+        "athlon",
+        "i386",
+        "i486",
+        "i586",
+        "i686",
+        "linux32",
+        "mips",
+        "mipsel",
+        "ppc",
+        "powerpc",
+        "x86",
+        "aarch64",
+        "amd64",
+        "arm64",
+        "linux64",
+        "mips64",
+        "mips64el",
+        "ppc64",
+        "ppc64el",
+        "ppc64le",
+        "powerpc64",
+        "riscv64",
+        "s390x",
+        "x86_64",
+    ];
+    if A.contains(&v) {
+        Ok(v.to_string())
+    } else {
+        Err(format!("unknown architecture \"{v}\""))
+    }
+}
+
+/// A time offset for lxc.time.offset.*: an integer with an h/m/s/ms/us/ns unit.
+pub fn time_offset(v: &str) -> VResult<String> {
+    let digits = v.trim_start_matches('-');
+    let split = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let (num, unit) = digits.split_at(split);
+    if !num.is_empty() && matches!(unit, "h" | "m" | "s" | "ms" | "us" | "ns") {
+        Ok(v.to_string())
+    } else {
+        Err(format!(
+            "expected an offset like 10s, -1h or 500ms, got \"{v}\""
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals() {
+        assert_eq!(signal("SIGPWR"), Ok(30));
+        assert_eq!(signal("pwr"), Ok(30));
+        assert_eq!(signal("30"), Ok(30));
+        assert_eq!(signal("SIGRTMIN+3"), Ok(37));
+        assert_eq!(signal("RTMIN"), Ok(34));
+        assert_eq!(signal("SIGRTMAX-2"), Ok(62));
+        for bad in [
+            "",
+            "0",
+            "65",
+            "SIGFOO",
+            "RTMIN+40",
+            "RTMIN-1",
+            "RTMIN+",
+            "+3",
+            "SIGRTMAX+1",
+        ] {
+            assert!(signal(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn caps_and_idmap() {
+        assert_eq!(capability("CAP_SYS_ADMIN").unwrap(), "sys_admin");
+        assert_eq!(capability("mknod").unwrap(), "mknod");
+        assert_eq!(capability("21").unwrap(), "21");
+        assert!(capability("sys_foo").is_err());
+        let m = idmap("u 0 100000 65536").unwrap();
+        assert_eq!(
+            (m.kind, m.ns_id, m.host_id, m.range),
+            ('u', 0, 100000, 65536)
+        );
+        assert!(idmap("x 0 1 1").is_err());
+        assert!(idmap("u 0 1").is_err());
+        assert!(idmap("u 0 4294967295 2").is_err());
+        assert!(idmap("g 0 1 0").is_err());
+    }
+
+    #[test]
+    fn mount_auto_all_tokens() {
+        let mut m = MountAuto::default();
+        for t in [
+            "proc",
+            "proc:mixed",
+            "proc:rw",
+            "sys",
+            "sys:ro",
+            "sys:mixed",
+            "sys:rw",
+            "cgroup",
+            "cgroup:force",
+            "cgroup:mixed",
+            "cgroup:ro",
+            "cgroup:rw",
+            "cgroup:mixed:force",
+            "cgroup:ro:force",
+            "cgroup:rw:force",
+            "cgroup-full",
+            "cgroup-full:force",
+            "cgroup-full:mixed",
+            "cgroup-full:ro",
+            "cgroup-full:rw",
+            "cgroup-full:mixed:force",
+            "cgroup-full:ro:force",
+            "cgroup-full:rw:force",
+            "shmounts:/a",
+            "shmounts:/a:/b",
+        ] {
+            mount_auto(&mut m, t).unwrap_or_else(|e| panic!("{t}: {e}"));
+            // each token survives a write/parse round trip
+            let mut again = MountAuto::default();
+            mount_auto(&mut again, &mount_auto_tokens(&m).join(" ")).unwrap();
+            assert_eq!(again, m, "{t}");
+        }
+        for bad in [
+            "proc:ro",
+            "sys:x",
+            "cgroup:force:rw",
+            "cgroup2",
+            "shmounts:",
+            "nope",
+        ] {
+            assert!(mount_auto(&mut m, bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn misc_values() {
+        assert!(hwaddr("00:16:3e:xx:xx:xx").is_ok());
+        assert!(hwaddr("00:16:3e:xx:xx").is_err());
+        assert!(hwaddr("00:16:3e:xx:xx:zz").is_err());
+        assert!(ip_address("10.0.2.16/24", false).is_ok());
+        assert!(ip_address("10.0.2.16/24 10.0.2.255", false).is_ok());
+        assert!(ip_address("10.0.2.16/33", false).is_err());
+        assert!(ip_address("fd00::1/64", true).is_ok());
+        assert!(ip_address("fd00::1/64", false).is_err());
+        assert_eq!(byte_size("64kB"), Ok(65536));
+        assert_eq!(byte_size("2MB"), Ok(2 << 20));
+        assert!(byte_size("1TB").is_err());
+        assert_eq!(log_level("3").unwrap(), "NOTICE");
+        assert_eq!(log_level("debug").unwrap(), "DEBUG");
+        assert!(prlimit_value("1024:unlimited").is_ok());
+        assert!(prlimit_value("lots").is_err());
+        assert!(number::<u32>("+1").is_err());
+        assert!(time_offset("-1h").is_ok());
+        assert!(time_offset("1x").is_err());
+    }
+}
