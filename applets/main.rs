@@ -4,6 +4,7 @@
 mod common;
 mod install;
 mod lxc_config;
+mod lxc_update_config;
 mod lxc_version;
 
 use std::ffi::OsString;
@@ -25,6 +26,11 @@ pub static APPLETS: &[Applet] = &[
         name: "lxc-config",
         main: lxc_config::main,
         about: "query LXC system configuration",
+    },
+    Applet {
+        name: "lxc-update-config",
+        main: lxc_update_config::main,
+        about: "update a container configuration to the current key names",
     },
     Applet {
         name: "lxc-version",

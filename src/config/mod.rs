@@ -20,7 +20,7 @@ use anyhow::{anyhow, Result};
 
 pub use lexer::strip_quotes;
 pub use types::*;
-pub use update::update_legacy;
+pub use update::{update_file, update_legacy};
 pub use values::{CAPS, NAMESPACES};
 pub use writer::write;
 

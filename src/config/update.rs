@@ -79,15 +79,13 @@ pub fn update_legacy(text: &str, origin: &str) -> Result<String> {
 
 /// The last active `lxc.rootfs.backend` value, if any.
 fn find_backend(text: &str) -> Option<String> {
-    text.lines()
-        .rev()
-        .find_map(|l| match lexer::line(l) {
-            Ok(Line::Pair {
-                key: "lxc.rootfs.backend",
-                value,
-            }) if !value.is_empty() => Some(value.to_string()),
-            _ => None,
-        })
+    text.lines().rev().find_map(|l| match lexer::line(l) {
+        Ok(Line::Pair {
+            key: "lxc.rootfs.backend",
+            value,
+        }) if !value.is_empty() => Some(value.to_string()),
+        _ => None,
+    })
 }
 
 fn has_backend(v: &str) -> bool {
@@ -101,4 +99,19 @@ fn indexed_net(key: &str) -> Option<u32> {
         .strip_prefix("lxc.net.")
         .or_else(|| key.strip_prefix("lxc.network."))?;
     rest.split('.').next()?.parse().ok()
+}
+
+/// Update `path` in place: convert with [`update_legacy`] (nothing is
+/// touched if that fails), copy the original to `PATH.backup`, then replace
+/// the file's contents (same inode, so its mode and owner stay).
+pub fn update_file(path: &std::path::Path) -> Result<()> {
+    use anyhow::Context;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let new = update_legacy(&text, &path.display().to_string())?;
+    let mut backup = path.as_os_str().to_owned();
+    backup.push(".backup");
+    std::fs::copy(path, &backup)
+        .with_context(|| format!("saving {} to {}", path.display(), backup.to_string_lossy()))?;
+    std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
 }
