@@ -340,8 +340,10 @@ fn set_and_get_items() {
 
 #[test]
 fn writer_quotes_and_empty_interfaces_roundtrip() {
-    let mut c = Config::default();
-    c.uts_name = Some("\"quoted\"".into());
+    let mut c = Config {
+        uts_name: Some("\"quoted\"".into()),
+        ..Default::default()
+    };
     c.set_item("lxc.net.2.type", "").unwrap();
     roundtrip(&c);
     assert!(write(&c).contains("lxc.uts.name = \"\"quoted\"\""));
