@@ -357,3 +357,85 @@ fn signals_public() {
     assert_eq!(parse_signal("30").unwrap(), 30);
     assert!(parse_signal("99").is_err());
 }
+
+#[test]
+fn hostile_input_errors_never_panics() {
+    let nasty = [
+        "lxc.net.4294967295.type = veth\nlxc.network.type = veth\n",
+        "lxc.net.99999999999.type = veth\n",
+        "lxc.signal.halt = RTMIN+2147483647\n",
+        "lxc.idmap = u 4294967295 0 1\nlxc.idmap = u 1 2 4294967295\n",
+        "lxc.console.size = 99999999999999999999GB\n",
+        "lxc.console.size = 18014398509481984GB\n",
+        "lxc.net.0.ipv4.address = /\n",
+        "lxc.mount.auto = shmounts::\n",
+        "lxc. = x\nlxc.=\n",
+        "lxc.net.0.type = véth\nlxc.uts.name = ünï\n",
+        "lxc.rootfs.path = dir:\n",
+        "lxc.cgroup. = x\n",
+        "lxc.hook. = x\n",
+        "lxc.include = \0\n",
+    ];
+    for text in nasty {
+        // Either outcome is fine; a panic fails the test.
+        let _ = Config::parse_str(text, "t.conf", Path::new("/nonexistent"));
+        let _ = lxcbox::config::update_legacy(text, "t.conf");
+    }
+    let e = parse_err("lxc.net.4294967295.type = veth\nlxc.network.type = veth\n");
+    assert!(
+        e.starts_with("t.conf:2: lxc.network.type: no interface index left"),
+        "{e}"
+    );
+}
+
+/// A deterministic stand-in for the fuzz target: shuffled and mutated
+/// fixture lines must never panic, and whatever parses must round trip.
+#[test]
+fn mutated_configs_roundtrip_or_error() {
+    let mut lines: Vec<String> = Vec::new();
+    for f in ["modern_all.conf", "legacy_all.conf", "classic_app.conf"] {
+        let text = std::fs::read_to_string(fixture(f)).unwrap();
+        lines.extend(text.lines().map(str::to_string));
+    }
+    let noise = [
+        " ", "\"", "'", "=", ":", "0", "9", "-", ".", "x", "\t", "#", "é",
+    ];
+    let mut seed: u64 = 0x5eed;
+    let mut rnd = |n: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % n
+    };
+    let (mut parsed, mut failed) = (0, 0);
+    for _ in 0..3000 {
+        let mut text = String::new();
+        for _ in 0..rnd(12) + 1 {
+            let mut l = lines[rnd(lines.len())].clone();
+            if rnd(2) == 0 && !l.is_empty() {
+                let mut pos = rnd(l.len() + 1);
+                while !l.is_char_boundary(pos) {
+                    pos -= 1;
+                }
+                l.insert_str(pos, noise[rnd(noise.len())]);
+            }
+            text.push_str(&l);
+            text.push('\n');
+        }
+        let _ = lxcbox::config::update_legacy(&text, "m");
+        match Config::parse_str(&text, "m", Path::new("/nonexistent")) {
+            Ok(c) => {
+                parsed += 1;
+                let again = Config::parse_str(&write(&c), "w", Path::new("/"))
+                    .unwrap_or_else(|e| panic!("written form of {text:?} fails: {e:#}"));
+                assert_eq!(again, c, "round trip of {text:?}");
+            }
+            Err(_) => failed += 1,
+        }
+    }
+    // Both outcomes must actually occur for this test to mean anything.
+    assert!(
+        parsed > 100 && failed > 100,
+        "parsed {parsed}, failed {failed}"
+    );
+}

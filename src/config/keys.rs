@@ -223,7 +223,7 @@ fn rootfs_path_set(c: &mut Config, _: &str, v: &str) -> VResult<()> {
     match v.split_once(':') {
         Some((t, rest)) if ROOTFS_BACKENDS.contains(&t) => {
             c.rootfs.backend = Some(t.to_string());
-            c.rootfs.path = Some(rest.to_string());
+            c.rootfs.path = (!rest.is_empty()).then(|| rest.to_string());
         }
         _ => c.rootfs.path = Some(v.to_string()),
     }
@@ -375,6 +375,11 @@ fn no_emit(_: &Config, _: &'static str, _: &mut Out) {}
 fn backend_set(c: &mut Config, _: &str, v: &str) -> VResult<()> {
     if v.is_empty() {
         c.rootfs.backend = None;
+        // Keep "no backend" meaning "the path has no type: prefix", so the
+        // written lxc.rootfs.path reads back the same.
+        if let Some(p) = c.rootfs.path.take() {
+            rootfs_path_set(c, "", &p)?;
+        }
     } else if ROOTFS_BACKENDS.contains(&v) {
         c.rootfs.backend = Some(v.to_string());
     } else {

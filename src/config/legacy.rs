@@ -83,7 +83,14 @@ pub fn modernize(cfg: &Config, key: &str) -> Result<Option<String>, String> {
     let idx = match idx {
         Some(i) => i.to_string(),
         None => match net_target(&sub) {
-            NetTarget::New => cfg.net.last().map_or(0, |n| n.index + 1).to_string(),
+            NetTarget::New => match cfg.net.last() {
+                None => "0".to_string(),
+                Some(n) => n
+                    .index
+                    .checked_add(1)
+                    .ok_or_else(|| format!("{key}: no interface index left after {}", n.index))?
+                    .to_string(),
+            },
             NetTarget::Last => match cfg.net.last() {
                 Some(n) => n.index.to_string(),
                 None => {

@@ -36,7 +36,12 @@ pub fn update_legacy(text: &str, origin: &str) -> Result<String> {
         } else if let Some((None, sub)) = legacy::network_key(key) {
             let idx = match legacy::net_target(&sub) {
                 NetTarget::New => {
-                    let n = max.map_or(0, |m| m + 1);
+                    let n = match max {
+                        None => 0,
+                        Some(m) => m.checked_add(1).ok_or_else(|| {
+                            at(format!("{key}: no interface index left after {m}"))
+                        })?,
+                    };
                     (max, cur) = (Some(n), Some(n));
                     n
                 }

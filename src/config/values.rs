@@ -92,11 +92,9 @@ pub fn signal(s: &str) -> VResult<i32> {
             .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|d| d.parse::<i32>().ok())
             .ok_or_else(bad)?;
-        let sig = base + sign * n;
-        if (SIGRTMIN..=SIGRTMAX).contains(&sig) {
-            Ok(sig)
-        } else {
-            Err(bad())
+        match base.checked_add(sign * n) {
+            Some(sig) if (SIGRTMIN..=SIGRTMAX).contains(&sig) => Ok(sig),
+            _ => Err(bad()),
         }
     };
     if let Some(rest) = name.strip_prefix("RTMIN") {

@@ -15,9 +15,10 @@ pub fn write(cfg: &Config) -> String {
     for (k, v) in out.0 {
         s.push_str(&k);
         s.push_str(" = ");
-        // A value that itself looks quoted would lose its quotes on
-        // reading; one more pair keeps it intact.
-        if strip_quotes(&v).len() != v.len() {
+        // A value that itself looks quoted, or has outer blanks (possible
+        // after quote stripping), would change on reading; one more pair
+        // of quotes keeps it intact.
+        if strip_quotes(&v).len() != v.len() || v.trim().len() != v.len() {
             s.push('"');
             s.push_str(&v);
             s.push('"');
