@@ -45,6 +45,19 @@ pub fn modern_keys() -> impl Iterator<Item = String> {
         })
 }
 
+/// The legacy key renames (legacy, modern), plus the legacy-only keys that
+/// are accepted and dropped on conversion (paired with "").
+pub fn legacy_keys() -> impl Iterator<Item = (&'static str, &'static str)> {
+    legacy::RENAMES
+        .iter()
+        .copied()
+        .chain(std::iter::once((
+            "lxc.limit.<resource>",
+            "lxc.prlimit.<resource>",
+        )))
+        .chain(legacy::DROPPED.iter().map(|k| (*k, "")))
+}
+
 impl Config {
     /// Read a config file, following lxc.include.
     pub fn load(path: &Path) -> Result<Config> {
