@@ -282,7 +282,7 @@ fn set_and_get_items() {
     assert_eq!(c.get_item("lxc.utsname").unwrap(), "bb1");
     assert_eq!(
         c.get_item("lxc.rootfs.path").unwrap(),
-        "dir:/var/lib/lxc/bb1/rootfs"
+        "/var/lib/lxc/bb1/rootfs"
     );
     assert_eq!(
         c.get_item("lxc.idmap").unwrap(),
@@ -304,8 +304,17 @@ fn set_and_get_items() {
     );
     assert_eq!(
         c.get_item("lxc.cap.drop").unwrap(),
-        "mac_admin mac_override sys_time sys_module"
+        "mac_admin\nmac_override\nsys_time\nsys_module"
     );
+    // Values and forms checked against LXC 5.0.2's `lxc-info -c`.
+    assert_eq!(c.get_item("lxc.namespace.clone").unwrap(), "mnt\npid");
+    assert_eq!(
+        c.get_item("lxc.net").unwrap(),
+        "veth\nmacvlan\nipvlan\nvlan\nphys\nempty\nnone"
+    );
+    assert_eq!(c.get_item("lxc.net.1.hwaddr").unwrap(), "");
+    assert!(c.get_item("lxc.net.6.type").is_err());
+    assert_eq!(c.get_item("lxc.log.level").unwrap(), "DEBUG");
     assert_eq!(c.get_item("lxc.hook.start").unwrap(), "/bin/start");
     assert_eq!(c.get_item("lxc.execute.cmd").unwrap(), "/bin/sh");
     assert!(c
@@ -317,6 +326,21 @@ fn set_and_get_items() {
     let mut fresh = Config::default();
     assert_eq!(fresh.get_item("lxc.tty.max").unwrap(), "0");
     assert_eq!(fresh.get_item("lxc.uts.name").unwrap(), "");
+    for (k, v) in [
+        ("lxc.pty.max", "0"),
+        ("lxc.init.uid", "0"),
+        ("lxc.signal.halt", "0"),
+        ("lxc.autodev", "1"),
+        ("lxc.rootfs.managed", "1"),
+        ("lxc.monitor.signal.pdeath", "9"),
+        ("lxc.log.level", "NOTSET"),
+        ("lxc.console.size", "0"),
+        ("lxc.arch", ""),
+        ("lxc.idmap", ""),
+        ("lxc.net", ""),
+    ] {
+        assert_eq!(fresh.get_item(k).unwrap(), v, "{k}");
+    }
     fresh.set_item("lxc.tty.max", " 5 ").unwrap();
     fresh.set_item("lxc.uts.name", "\"q\"").unwrap();
     fresh.set_item("lxc.network.type", "veth").unwrap();

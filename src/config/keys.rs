@@ -62,13 +62,17 @@ fn string(v: &str) -> VResult<String> {
     Ok(v.to_string())
 }
 
-/// Option<T>: empty value resets to None.
+/// Option<T>: empty value resets to None. The optional last argument is
+/// what get_item prints when unset (LXC prints its internal default).
 macro_rules! opt {
     ($name:literal, $($f:ident).+, $parse:expr) => {
+        opt!($name, $($f).+, $parse, "")
+    };
+    ($name:literal, $($f:ident).+, $parse:expr, $unset:literal) => {
         Key {
             name: $name,
             family: false,
-            unset: "",
+            unset: $unset,
             set: |c, _, v| {
                 c.$($f).+ = if v.is_empty() { None } else { Some(($parse)(v)?) };
                 Ok(())
@@ -402,7 +406,7 @@ pub static KEYS: &[Key] = &[
     opt!("lxc.arch", arch, val::arch),
     opt!("lxc.uts.name", uts_name, string),
     plain!("lxc.ephemeral", ephemeral, val::boolean),
-    opt!("lxc.keyring.session", keyring_session, val::boolean),
+    opt!("lxc.keyring.session", keyring_session, val::boolean, "0"),
     plain!("lxc.sched.core", sched_core, val::boolean),
     opt!("lxc.time.offset.boot", time_offset_boot, val::time_offset),
     opt!(
@@ -413,8 +417,8 @@ pub static KEYS: &[Key] = &[
     // init
     opt!("lxc.init.cmd", init_cmd, string),
     opt!("lxc.init.cwd", init_cwd, string),
-    opt!("lxc.init.uid", init_uid, val::number::<u32>),
-    opt!("lxc.init.gid", init_gid, val::number::<u32>),
+    opt!("lxc.init.uid", init_uid, val::number::<u32>, "0"),
+    opt!("lxc.init.gid", init_gid, val::number::<u32>, "0"),
     Key {
         name: "lxc.init.groups",
         family: false,
@@ -424,9 +428,9 @@ pub static KEYS: &[Key] = &[
     },
     opt!("lxc.execute.cmd", execute_cmd, string),
     // signals
-    opt!("lxc.signal.halt", signal_halt, val::signal),
-    opt!("lxc.signal.reboot", signal_reboot, val::signal),
-    opt!("lxc.signal.stop", signal_stop, val::signal),
+    opt!("lxc.signal.halt", signal_halt, val::signal, "0"),
+    opt!("lxc.signal.reboot", signal_reboot, val::signal, "0"),
+    opt!("lxc.signal.stop", signal_stop, val::signal, "0"),
     // rootfs
     Key {
         name: "lxc.rootfs.path",
@@ -437,7 +441,7 @@ pub static KEYS: &[Key] = &[
     },
     opt!("lxc.rootfs.mount", rootfs.mount, string),
     opt!("lxc.rootfs.options", rootfs.options, string),
-    opt!("lxc.rootfs.managed", rootfs.managed, val::boolean),
+    opt!("lxc.rootfs.managed", rootfs.managed, val::boolean, "1"),
     // mounts
     opt!("lxc.mount.fstab", mount_fstab, string),
     Key {
@@ -448,23 +452,24 @@ pub static KEYS: &[Key] = &[
         emit: mount_auto_emit,
     },
     list!("lxc.mount.entry", mount_entries, string),
-    opt!("lxc.autodev", autodev, val::boolean),
+    opt!("lxc.autodev", autodev, val::boolean, "1"),
     opt!(
         "lxc.autodev.tmpfs.size",
         autodev_tmpfs_size,
-        val::number::<u64>
+        val::number::<u64>,
+        "0"
     ),
     // tty / pty / console
     plain!("lxc.tty.max", tty_max, val::number::<u32>),
     opt!("lxc.tty.dir", tty_dir, string),
-    opt!("lxc.pty.max", pty_max, val::number::<u32>),
+    opt!("lxc.pty.max", pty_max, val::number::<u32>, "0"),
     opt!("lxc.console.path", console.path, string),
     opt!("lxc.console.logfile", console.logfile, string),
     plain!("lxc.console.rotate", console.rotate, val::boolean),
     Key {
         name: "lxc.console.size",
         family: false,
-        unset: "",
+        unset: "0",
         set: |c, _, v| {
             c.console.size = if v.is_empty() { None } else { console_size(v)? };
             Ok(())
@@ -478,7 +483,7 @@ pub static KEYS: &[Key] = &[
     Key {
         name: "lxc.console.buffer.size",
         family: false,
-        unset: "",
+        unset: "0",
         set: |c, _, v| {
             c.console.buffer_size = if v.is_empty() { None } else { console_size(v)? };
             Ok(())
@@ -590,7 +595,7 @@ pub static KEYS: &[Key] = &[
     plain!("lxc.start.order", start_order, val::number::<i32>),
     list!("lxc.group", groups, string),
     // logging
-    opt!("lxc.log.level", log_level, val::log_level),
+    opt!("lxc.log.level", log_level, val::log_level, "NOTSET"),
     opt!("lxc.log.file", log_file, string),
     opt!("lxc.log.syslog", log_syslog, val::syslog_facility),
     // monitor
@@ -598,7 +603,8 @@ pub static KEYS: &[Key] = &[
     opt!(
         "lxc.monitor.signal.pdeath",
         monitor_signal_pdeath,
-        val::signal
+        val::signal,
+        "9"
     ),
     // legacy-only keys with no modern spelling: accepted, never written.
     Key {

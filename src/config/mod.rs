@@ -58,6 +58,14 @@ pub fn legacy_keys() -> impl Iterator<Item = (&'static str, &'static str)> {
         .chain(legacy::DROPPED.iter().map(|k| (*k, "")))
 }
 
+/// Keys holding whitespace-separated tokens, written on one line.
+const WORD_KEYS: &[&str] = &[
+    "lxc.cap.drop",
+    "lxc.cap.keep",
+    "lxc.namespace.clone",
+    "lxc.namespace.keep",
+];
+
 impl Config {
     /// Read a config file, following lxc.include.
     pub fn load(path: &Path) -> Result<Config> {
@@ -101,11 +109,31 @@ impl Config {
         let Some((row, sub)) = keys::lookup(&modern) else {
             return Err(anyhow!("unsupported config key \"{key}\""));
         };
+        // Where LXC's getters differ from the written form.
+        if modern == "lxc.rootfs.path" {
+            // LXC prints the path without its type: prefix.
+            return Ok(self.rootfs.path.clone().unwrap_or_default());
+        }
+        if modern == "lxc.net" {
+            // LXC prints the interface types, one per line.
+            let types: Vec<&str> = self
+                .net
+                .iter()
+                .map(|n| values::net_type_name(n.kind).unwrap_or(""))
+                .collect();
+            return Ok(types.join("\n"));
+        }
+        if let Some(idx) = sub.split('.').next().filter(|_| row.name == "lxc.net") {
+            if !self.net.iter().any(|n| n.index.to_string() == idx) {
+                return Err(anyhow!("{key}: no such network interface"));
+            }
+        }
         let mut out = keys::Out::default();
         (row.emit)(self, row.name, &mut out);
         let prefix = format!("{modern}.");
         let whole_family = row.family
             && (sub.is_empty() || (modern.starts_with("lxc.net.") && !sub.contains('.')));
+        let split = WORD_KEYS.contains(&modern.as_str());
         let vals: Vec<String> = if whole_family {
             out.0
                 .into_iter()
@@ -116,7 +144,14 @@ impl Config {
             out.0
                 .into_iter()
                 .filter(|(k, _)| *k == modern)
-                .map(|(_, v)| v)
+                .flat_map(|(_, v)| {
+                    // Token lists (caps, namespaces) print one per line.
+                    if split {
+                        v.split(' ').map(str::to_string).collect()
+                    } else {
+                        vec![v]
+                    }
+                })
                 .collect()
         };
         if vals.is_empty() {
