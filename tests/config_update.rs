@@ -58,7 +58,7 @@ fn every_alias_converts_to_the_same_config() {
     for line in new.lines().filter(|l| !l.starts_with('#')) {
         let key = line.split('=').next().unwrap().trim();
         assert!(
-            Config::default().get_item(key).is_ok() && update_legacy(line, "x").unwrap() == line,
+            after.get_item(key).is_ok() && update_legacy(line, "x").unwrap() == line,
             "still legacy: {line}"
         );
     }
