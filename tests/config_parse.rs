@@ -347,6 +347,16 @@ fn set_and_get_items() {
     fresh.set_item("lxc.network.link", "br0").unwrap();
     assert_eq!((fresh.tty_max, fresh.uts_name.as_deref()), (5, Some("q")));
     assert_eq!(fresh.net[0].link.as_deref(), Some("br0"));
+    fresh.define("lxc.init.cmd=/bin/sh -c 'a=b'").unwrap();
+    assert_eq!(fresh.init_cmd.as_deref(), Some("/bin/sh -c 'a=b'"));
+    assert!(fresh.define("lxc.tty.max").is_err());
+    fresh
+        .set_item(
+            "lxc.include",
+            &fixture("include/sub.conf").display().to_string(),
+        )
+        .unwrap();
+    assert_eq!(fresh.tty_max, 2);
     let e = fresh.set_item("lxc.tty.max", "x").unwrap_err().to_string();
     assert_eq!(e, "lxc.tty.max: expected a number, got \"x\"");
     assert!(fresh

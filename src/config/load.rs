@@ -68,7 +68,7 @@ pub fn parse_into(
     Ok(())
 }
 
-fn include(cfg: &mut Config, value: &str, base: &Path, stack: &mut Vec<PathBuf>) -> Result<()> {
+pub fn include(cfg: &mut Config, value: &str, base: &Path, stack: &mut Vec<PathBuf>) -> Result<()> {
     let p = base.join(value);
     if value.ends_with('/') || p.is_dir() {
         let rd = match std::fs::read_dir(&p) {

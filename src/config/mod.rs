@@ -16,7 +16,7 @@ mod writer;
 
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 
 pub use lexer::strip_quotes;
 pub use types::*;
@@ -95,7 +95,24 @@ impl Config {
         if value.contains(['\n', '\r']) {
             return Err(anyhow!("{key}: a value cannot contain a line break"));
         }
-        self.apply(key.trim(), value).map_err(|e| anyhow!(e))
+        let key = key.trim();
+        if key == "lxc.include" {
+            // Relative to the current directory, as LXC resolves it.
+            if value.is_empty() {
+                return Ok(());
+            }
+            return load::include(self, value, Path::new("."), &mut Vec::new())
+                .with_context(|| format!("lxc.include = {value}"));
+        }
+        self.apply(key, value).map_err(|e| anyhow!(e))
+    }
+
+    /// `-s KEY=VALUE` as one word: split at the first '=' and [`Self::set_item`].
+    pub fn define(&mut self, kv: &str) -> Result<()> {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(anyhow!("expected KEY=VALUE, got \"{kv}\""));
+        };
+        self.set_item(k, v)
     }
 
     /// The value of `key` as `lxc-info -c KEY` prints it: list keys joined
