@@ -6,8 +6,10 @@ use std::collections::HashMap;
 
 use once_cell::sync::Lazy;
 
+use super::names;
 use super::net;
-use super::types::{Config, Hook, HOOK_TYPES};
+use super::special::*;
+use super::types::Config;
 use super::values::{self as val, VResult};
 
 /// Lines produced by an emitter: (full key, value).
@@ -203,203 +205,6 @@ macro_rules! family {
     };
 }
 
-fn any_sub(_: &str) -> VResult<()> {
-    Ok(())
-}
-
-fn prlimit_sub(s: &str) -> VResult<()> {
-    if val::RLIMITS.contains(&s) {
-        Ok(())
-    } else {
-        Err(format!(
-            "unknown resource limit \"{s}\" (expected one of {})",
-            val::RLIMITS.join(" ")
-        ))
-    }
-}
-
-fn rootfs_path_set(c: &mut Config, _: &str, v: &str) -> VResult<()> {
-    if v.is_empty() {
-        c.rootfs.path = None;
-        c.rootfs.backend = None;
-        return Ok(());
-    }
-    match v.split_once(':') {
-        Some((t, rest)) if ROOTFS_BACKENDS.contains(&t) => {
-            c.rootfs.backend = Some(t.to_string());
-            c.rootfs.path = (!rest.is_empty()).then(|| rest.to_string());
-        }
-        _ => c.rootfs.path = Some(v.to_string()),
-    }
-    Ok(())
-}
-
-fn rootfs_path_emit(c: &Config, k: &'static str, o: &mut Out) {
-    match (&c.rootfs.backend, &c.rootfs.path) {
-        (Some(b), Some(p)) => o.push(k, format!("{b}:{p}")),
-        (Some(b), None) => o.push(k, format!("{b}:")),
-        (None, Some(p)) => o.push(k, p.clone()),
-        (None, None) => {}
-    }
-}
-
-/// Storage backends that may prefix lxc.rootfs.path as `type:`.
-pub const ROOTFS_BACKENDS: &[&str] = &[
-    "dir",
-    "overlay",
-    "overlayfs",
-    "btrfs",
-    "lvm",
-    "zfs",
-    "loop",
-    "nbd",
-    "rbd",
-    "aufs",
-];
-
-fn hook_set(c: &mut Config, sub: &str, v: &str) -> VResult<()> {
-    if sub.is_empty() {
-        if !v.is_empty() {
-            return Err("expected lxc.hook.<type>, or an empty value to clear".into());
-        }
-        c.hooks.clear();
-        return Ok(());
-    }
-    if !HOOK_TYPES.contains(&sub) {
-        return Err(format!(
-            "unknown hook type \"{sub}\" (expected one of {})",
-            HOOK_TYPES.join(" ")
-        ));
-    }
-    if v.is_empty() {
-        c.hooks.retain(|h| h.kind != sub);
-    } else {
-        c.hooks.push(Hook {
-            kind: sub.to_string(),
-            command: v.to_string(),
-        });
-    }
-    Ok(())
-}
-
-fn hook_emit(c: &Config, k: &'static str, o: &mut Out) {
-    for h in &c.hooks {
-        o.push(format!("{k}.{}", h.kind), h.command.clone());
-    }
-}
-
-fn share_set(c: &mut Config, sub: &str, v: &str) -> VResult<()> {
-    if sub.is_empty() {
-        if !v.is_empty() {
-            return Err("expected lxc.namespace.share.<namespace>".into());
-        }
-        c.namespace_share.clear();
-        return Ok(());
-    }
-    let ns = val::namespace(sub)?;
-    if v.is_empty() {
-        c.namespace_share.remove(&ns);
-    } else {
-        c.namespace_share.insert(ns, v.to_string());
-    }
-    Ok(())
-}
-
-fn share_emit(c: &Config, k: &'static str, o: &mut Out) {
-    for (ns, v) in &c.namespace_share {
-        o.push(format!("{k}.{ns}"), v.clone());
-    }
-}
-
-fn cap(c: &Config, w: &str, keep: bool) -> VResult<String> {
-    let other = if keep { &c.cap_drop } else { &c.cap_keep };
-    if !other.is_empty() {
-        return Err("lxc.cap.drop and lxc.cap.keep are mutually exclusive".into());
-    }
-    let t = val::capability(w)?;
-    if t == "none" && !keep {
-        return Err("\"none\" is only valid in lxc.cap.keep".into());
-    }
-    Ok(t)
-}
-
-fn mount_auto_set(c: &mut Config, _: &str, v: &str) -> VResult<()> {
-    if v.is_empty() {
-        c.mount_auto = Default::default();
-        return Ok(());
-    }
-    // Validate all tokens before changing anything.
-    let mut m = c.mount_auto.clone();
-    val::mount_auto(&mut m, v)?;
-    c.mount_auto = m;
-    Ok(())
-}
-
-fn mount_auto_emit(c: &Config, k: &'static str, o: &mut Out) {
-    let t = val::mount_auto_tokens(&c.mount_auto);
-    if !t.is_empty() {
-        o.push(k, t.join(" "));
-    }
-}
-
-fn groups_set(c: &mut Config, _: &str, v: &str) -> VResult<()> {
-    if v.is_empty() {
-        c.init_groups.clear();
-        return Ok(());
-    }
-    let gids = v
-        .split(',')
-        .map(|g| val::number::<u32>(g.trim()))
-        .collect::<VResult<Vec<u32>>>()?;
-    c.init_groups.extend(gids);
-    Ok(())
-}
-
-fn groups_emit(c: &Config, k: &'static str, o: &mut Out) {
-    if !c.init_groups.is_empty() {
-        let s: Vec<String> = c.init_groups.iter().map(u32::to_string).collect();
-        o.push(k, s.join(","));
-    }
-}
-
-fn console_size(v: &str) -> VResult<Option<u64>> {
-    if v == "auto" {
-        Ok(None)
-    } else {
-        val::byte_size(v).map(Some)
-    }
-}
-
-fn ignored(_: &mut Config, _: &str, _: &str) -> VResult<()> {
-    Ok(())
-}
-
-fn no_emit(_: &Config, _: &'static str, _: &mut Out) {}
-
-fn backend_set(c: &mut Config, _: &str, v: &str) -> VResult<()> {
-    if v.is_empty() {
-        c.rootfs.backend = None;
-        // Keep "no backend" meaning "the path has no type: prefix", so the
-        // written lxc.rootfs.path reads back the same.
-        if let Some(p) = c.rootfs.path.take() {
-            rootfs_path_set(c, "", &p)?;
-        }
-    } else if ROOTFS_BACKENDS.contains(&v) {
-        c.rootfs.backend = Some(v.to_string());
-    } else {
-        return Err(format!("unknown rootfs backend \"{v}\""));
-    }
-    Ok(())
-}
-
-fn hook_version(v: &str) -> VResult<u32> {
-    match v {
-        "0" => Ok(0),
-        "1" => Ok(1),
-        _ => Err(format!("expected 0 or 1, got \"{v}\"")),
-    }
-}
-
 /// Every key, in the order the writer emits them.
 pub static KEYS: &[Key] = &[
     // general
@@ -428,9 +233,9 @@ pub static KEYS: &[Key] = &[
     },
     opt!("lxc.execute.cmd", execute_cmd, string),
     // signals
-    opt!("lxc.signal.halt", signal_halt, val::signal, "0"),
-    opt!("lxc.signal.reboot", signal_reboot, val::signal, "0"),
-    opt!("lxc.signal.stop", signal_stop, val::signal, "0"),
+    opt!("lxc.signal.halt", signal_halt, names::signal, "0"),
+    opt!("lxc.signal.reboot", signal_reboot, names::signal, "0"),
+    opt!("lxc.signal.stop", signal_stop, names::signal, "0"),
     // rootfs
     Key {
         name: "lxc.rootfs.path",
@@ -603,7 +408,7 @@ pub static KEYS: &[Key] = &[
     opt!(
         "lxc.monitor.signal.pdeath",
         monitor_signal_pdeath,
-        val::signal,
+        names::signal,
         "9"
     ),
     // legacy-only keys with no modern spelling: accepted, never written.

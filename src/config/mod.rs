@@ -8,7 +8,10 @@ mod keys;
 mod legacy;
 mod lexer;
 mod load;
+mod mount_auto;
+mod names;
 mod net;
+mod special;
 mod types;
 mod update;
 mod values;
@@ -19,15 +22,16 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 
 pub use lexer::strip_quotes;
+pub use names::CAPS;
 pub use types::*;
 pub use update::{update_file, update_legacy};
-pub use values::{CAPS, NAMESPACES};
+pub use values::NAMESPACES;
 pub use writer::write;
 
 /// A signal by name (`SIGPWR`, `SIGRTMIN+3`) or number (`30`), as LXC
 /// accepts them in lxc.signal.* and `lxc-stop`/`lxc-kill -s`.
 pub fn parse_signal(s: &str) -> Result<i32> {
-    values::signal(s.trim()).map_err(|e| anyhow!(e))
+    names::signal(s.trim()).map_err(|e| anyhow!(e))
 }
 
 /// Every modern key (families end in `.<...>`), in writer order: for

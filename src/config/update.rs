@@ -3,9 +3,9 @@
 
 use anyhow::{anyhow, Result};
 
-use super::keys::ROOTFS_BACKENDS;
 use super::legacy::{self, NetTarget};
 use super::lexer::{self, Line};
+use super::special::ROOTFS_BACKENDS;
 
 /// Rewrite the legacy keys of config `text` (`origin` names it in errors).
 /// Unindexed `lxc.network.*` blocks get consecutive indices after the

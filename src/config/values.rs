@@ -1,10 +1,11 @@
-//! Value parsers shared by the key table: numbers, booleans, signals,
-//! capabilities, id maps, mount.auto tokens, hardware addresses, sizes.
+//! Value parsers shared by the key table: numbers, booleans, id maps, net
+//! types, hardware and IP addresses, sizes, names of limits and levels.
+//! Signals and capabilities are in `names`, mount.auto tokens in `mount_auto`.
 //!
 //! Every parser returns `Err(message)` with the message part of
 //! `FILE:LINE: KEY: message`; the caller adds the location and the key.
 
-use super::types::{AutoMode, CgroupAuto, IdMap, MountAuto, NetType};
+use super::types::{IdMap, NetType};
 
 /// The message-only error of a value parser.
 pub type VResult<T> = Result<T, String>;
@@ -24,152 +25,6 @@ pub fn boolean(v: &str) -> VResult<bool> {
         "0" => Ok(false),
         _ => Err(format!("expected 0 or 1, got \"{v}\"")),
     }
-}
-
-/// glibc's SIGRTMIN as seen by programs (the kernel's is 32; glibc keeps two
-/// for its threading). systemd's SIGRTMIN+3 means 37 under this convention,
-/// and LXC (built against glibc) computes it the same way. A musl build's
-/// libc::SIGRTMIN() would say 35, so the value is fixed here on purpose.
-const SIGRTMIN: i32 = 34;
-const SIGRTMAX: i32 = 64;
-
-const SIGNALS: &[(&str, i32)] = &[
-    ("HUP", 1),
-    ("INT", 2),
-    ("QUIT", 3),
-    ("ILL", 4),
-    ("TRAP", 5),
-    ("ABRT", 6),
-    ("IOT", 6),
-    ("BUS", 7),
-    ("FPE", 8),
-    ("KILL", 9),
-    ("USR1", 10),
-    ("SEGV", 11),
-    ("USR2", 12),
-    ("PIPE", 13),
-    ("ALRM", 14),
-    ("TERM", 15),
-    ("STKFLT", 16),
-    ("CHLD", 17),
-    ("CLD", 17),
-    ("CONT", 18),
-    ("STOP", 19),
-    ("TSTP", 20),
-    ("TTIN", 21),
-    ("TTOU", 22),
-    ("URG", 23),
-    ("XCPU", 24),
-    ("XFSZ", 25),
-    ("VTALRM", 26),
-    ("PROF", 27),
-    ("WINCH", 28),
-    ("IO", 29),
-    ("POLL", 29),
-    ("PWR", 30),
-    ("SYS", 31),
-];
-
-/// A signal by name (`SIGPWR`, `pwr`, `SIGRTMIN+3`, `RTMAX-1`) or number
-/// (1..=64), as LXC's sig_parse accepts them.
-pub fn signal(s: &str) -> VResult<i32> {
-    let bad = || format!("expected a signal name or number, got \"{s}\"");
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return match s.parse::<i32>() {
-            Ok(n) if (1..=SIGRTMAX).contains(&n) => Ok(n),
-            _ => Err(bad()),
-        };
-    }
-    let up = s.to_ascii_uppercase();
-    let name = up.strip_prefix("SIG").unwrap_or(&up);
-    let rt = |rest: &str, base: i32, sign: i32| -> VResult<i32> {
-        if rest.is_empty() {
-            return Ok(base);
-        }
-        let want = if sign > 0 { '+' } else { '-' };
-        let n = rest
-            .strip_prefix(want)
-            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|d| d.parse::<i32>().ok())
-            .ok_or_else(bad)?;
-        match base.checked_add(sign * n) {
-            Some(sig) if (SIGRTMIN..=SIGRTMAX).contains(&sig) => Ok(sig),
-            _ => Err(bad()),
-        }
-    };
-    if let Some(rest) = name.strip_prefix("RTMIN") {
-        return rt(rest, SIGRTMIN, 1);
-    }
-    if let Some(rest) = name.strip_prefix("RTMAX") {
-        return rt(rest, SIGRTMAX, -1);
-    }
-    SIGNALS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
-        .ok_or_else(bad)
-}
-
-/// Capability names in kernel order (index = number), without CAP_.
-pub const CAPS: &[&str] = &[
-    "chown",
-    "dac_override",
-    "dac_read_search",
-    "fowner",
-    "fsetid",
-    "kill",
-    "setgid",
-    "setuid",
-    "setpcap",
-    "linux_immutable",
-    "net_bind_service",
-    "net_broadcast",
-    "net_admin",
-    "net_raw",
-    "ipc_lock",
-    "ipc_owner",
-    "sys_module",
-    "sys_rawio",
-    "sys_chroot",
-    "sys_ptrace",
-    "sys_pacct",
-    "sys_admin",
-    "sys_boot",
-    "sys_nice",
-    "sys_resource",
-    "sys_time",
-    "sys_tty_config",
-    "mknod",
-    "lease",
-    "audit_write",
-    "audit_control",
-    "setfcap",
-    "mac_override",
-    "mac_admin",
-    "syslog",
-    "wake_alarm",
-    "block_suspend",
-    "audit_read",
-    "perfmon",
-    "bpf",
-    "checkpoint_restore",
-];
-
-/// One capability token: a name (any case, CAP_ prefix optional), a number,
-/// or `none` (lxc.cap.keep only, checked by the caller). Returns the
-/// normalised lower-case name without prefix, or the number as text.
-pub fn capability(tok: &str) -> VResult<String> {
-    let low = tok.to_ascii_lowercase();
-    let name = low.strip_prefix("cap_").unwrap_or(&low);
-    if CAPS.contains(&name) || name == "none" {
-        return Ok(name.to_string());
-    }
-    if let Ok(n) = name.parse::<usize>() {
-        if n < 64 && !name.starts_with('+') {
-            return Ok(n.to_string());
-        }
-    }
-    Err(format!("unknown capability \"{tok}\""))
 }
 
 /// `u|g NSID HOSTID RANGE`.
@@ -198,115 +53,6 @@ pub fn idmap(v: &str) -> VResult<IdMap> {
         host_id,
         range,
     })
-}
-
-fn mode(s: &str) -> Option<AutoMode> {
-    match s {
-        "ro" => Some(AutoMode::Ro),
-        "mixed" => Some(AutoMode::Mixed),
-        "rw" => Some(AutoMode::Rw),
-        _ => None,
-    }
-}
-
-/// Add the whitespace-separated lxc.mount.auto tokens of `v` to `m`
-/// (a later token of the same family replaces the earlier one).
-pub fn mount_auto(m: &mut MountAuto, v: &str) -> VResult<()> {
-    for tok in v.split_whitespace() {
-        let bad = || format!("unknown lxc.mount.auto token \"{tok}\"");
-        let (family, rest) = tok.split_once(':').unwrap_or((tok, ""));
-        match family {
-            "proc" => {
-                m.proc = Some(match rest {
-                    "" | "mixed" => AutoMode::Mixed,
-                    "rw" => AutoMode::Rw,
-                    _ => return Err(bad()),
-                })
-            }
-            "sys" => {
-                m.sys = Some(match rest {
-                    "" => AutoMode::Mixed,
-                    r => mode(r).ok_or_else(bad)?,
-                })
-            }
-            "cgroup" | "cgroup-full" => {
-                let (md, force) = match rest.split_once(':') {
-                    Some((md, "force")) => (mode(md).ok_or_else(bad)?, true),
-                    Some(_) => return Err(bad()),
-                    None if rest.is_empty() => {
-                        m.cgroup = Some(CgroupAuto {
-                            full: family == "cgroup-full",
-                            mode: None,
-                            force: false,
-                        });
-                        continue;
-                    }
-                    None if rest == "force" => {
-                        m.cgroup = Some(CgroupAuto {
-                            full: family == "cgroup-full",
-                            mode: None,
-                            force: true,
-                        });
-                        continue;
-                    }
-                    None => (mode(rest).ok_or_else(bad)?, false),
-                };
-                m.cgroup = Some(CgroupAuto {
-                    full: family == "cgroup-full",
-                    mode: Some(md),
-                    force,
-                });
-            }
-            "shmounts" => {
-                let (host, cont) = match rest.split_once(':') {
-                    Some((h, c)) => (h, Some(c.to_string())),
-                    None => (rest, None),
-                };
-                if host.is_empty() || cont.as_deref() == Some("") {
-                    return Err(format!(
-                        "expected shmounts:HOSTPATH[:CONTAINERPATH], got \"{tok}\""
-                    ));
-                }
-                m.shmounts = Some((host.to_string(), cont));
-            }
-            _ => return Err(bad()),
-        }
-    }
-    Ok(())
-}
-
-/// The tokens that reproduce `m`, in a fixed order.
-pub fn mount_auto_tokens(m: &MountAuto) -> Vec<String> {
-    let name = |md: AutoMode| match md {
-        AutoMode::Ro => "ro",
-        AutoMode::Mixed => "mixed",
-        AutoMode::Rw => "rw",
-    };
-    let mut out = Vec::new();
-    if let Some(p) = m.proc {
-        out.push(format!("proc:{}", name(p)));
-    }
-    if let Some(s) = m.sys {
-        out.push(format!("sys:{}", name(s)));
-    }
-    if let Some(c) = m.cgroup {
-        let mut t = String::from(if c.full { "cgroup-full" } else { "cgroup" });
-        if let Some(md) = c.mode {
-            t.push(':');
-            t.push_str(name(md));
-        }
-        if c.force {
-            t.push_str(":force");
-        }
-        out.push(t);
-    }
-    if let Some((h, c)) = &m.shmounts {
-        match c {
-            Some(c) => out.push(format!("shmounts:{h}:{c}")),
-            None => out.push(format!("shmounts:{h}")),
-        }
-    }
-    out
 }
 
 pub fn net_type(v: &str) -> VResult<NetType> {
@@ -570,34 +316,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signals() {
-        assert_eq!(signal("SIGPWR"), Ok(30));
-        assert_eq!(signal("pwr"), Ok(30));
-        assert_eq!(signal("30"), Ok(30));
-        assert_eq!(signal("SIGRTMIN+3"), Ok(37));
-        assert_eq!(signal("RTMIN"), Ok(34));
-        assert_eq!(signal("SIGRTMAX-2"), Ok(62));
-        for bad in [
-            "",
-            "0",
-            "65",
-            "SIGFOO",
-            "RTMIN+40",
-            "RTMIN-1",
-            "RTMIN+",
-            "+3",
-            "SIGRTMAX+1",
-        ] {
-            assert!(signal(bad).is_err(), "{bad} accepted");
-        }
-    }
-
-    #[test]
-    fn caps_and_idmap() {
-        assert_eq!(capability("CAP_SYS_ADMIN").unwrap(), "sys_admin");
-        assert_eq!(capability("mknod").unwrap(), "mknod");
-        assert_eq!(capability("21").unwrap(), "21");
-        assert!(capability("sys_foo").is_err());
+    fn idmaps() {
         let m = idmap("u 0 100000 65536").unwrap();
         assert_eq!(
             (m.kind, m.ns_id, m.host_id, m.range),
@@ -607,54 +326,6 @@ mod tests {
         assert!(idmap("u 0 1").is_err());
         assert!(idmap("u 0 4294967295 2").is_err());
         assert!(idmap("g 0 1 0").is_err());
-    }
-
-    #[test]
-    fn mount_auto_all_tokens() {
-        let mut m = MountAuto::default();
-        for t in [
-            "proc",
-            "proc:mixed",
-            "proc:rw",
-            "sys",
-            "sys:ro",
-            "sys:mixed",
-            "sys:rw",
-            "cgroup",
-            "cgroup:force",
-            "cgroup:mixed",
-            "cgroup:ro",
-            "cgroup:rw",
-            "cgroup:mixed:force",
-            "cgroup:ro:force",
-            "cgroup:rw:force",
-            "cgroup-full",
-            "cgroup-full:force",
-            "cgroup-full:mixed",
-            "cgroup-full:ro",
-            "cgroup-full:rw",
-            "cgroup-full:mixed:force",
-            "cgroup-full:ro:force",
-            "cgroup-full:rw:force",
-            "shmounts:/a",
-            "shmounts:/a:/b",
-        ] {
-            mount_auto(&mut m, t).unwrap_or_else(|e| panic!("{t}: {e}"));
-            // each token survives a write/parse round trip
-            let mut again = MountAuto::default();
-            mount_auto(&mut again, &mount_auto_tokens(&m).join(" ")).unwrap();
-            assert_eq!(again, m, "{t}");
-        }
-        for bad in [
-            "proc:ro",
-            "sys:x",
-            "cgroup:force:rw",
-            "cgroup2",
-            "shmounts:",
-            "nope",
-        ] {
-            assert!(mount_auto(&mut m, bad).is_err(), "{bad} accepted");
-        }
     }
 
     #[test]
