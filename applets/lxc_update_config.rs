@@ -11,7 +11,7 @@ use crate::common;
 struct Args {
     /// the container configuration file to update
     #[argh(option, short = 'c')]
-    config: String,
+    config: Option<String>,
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
@@ -20,7 +20,13 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         Err(code) => return code,
     };
     common::run(&c, || {
-        lxcbox::config::update_file(std::path::Path::new(&a.config))?;
+        // Like LXC's script: without a file, print the usage and succeed.
+        let Some(config) = a.config else {
+            println!("lxc-update-config -h|--help [-c|--config]");
+            println!("config: the container configuration to update");
+            return Ok(0);
+        };
+        lxcbox::config::update_file(std::path::Path::new(&config))?;
         Ok(0)
     })
 }

@@ -121,6 +121,11 @@ fn modern_every_group() {
     assert_eq!(c.log_level.as_deref(), Some("DEBUG"));
     assert_eq!(c.monitor_signal_pdeath, Some(9));
     roundtrip(&c);
+    // The typed config serialises (lxc-info --json and friends).
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["uts_name"], "bb1");
+    assert_eq!(json["net"][0]["kind"], "veth");
+    assert_eq!(json["signal_reboot"], 37);
 }
 
 #[test]
@@ -265,6 +270,7 @@ fn error_forms_name_file_line_key() {
             "t.conf:1: lxc.network.link: no interface to apply this to",
         ),
         ("lxc.net.0.ipv4.address = 10.0.0.300/24\n", "t.conf:1: lxc.net.0.ipv4.address: expected an IPv4 address"),
+        ("lxc.net.0.name = this-is-too-long0\n", "t.conf:1: lxc.net.0.name: invalid interface name"),
     ];
     for (text, want) in cases {
         let got = parse_err(text);

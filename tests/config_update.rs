@@ -139,4 +139,12 @@ fn applet_rewrites_in_place_with_backup() {
     );
     assert_eq!(read(&bad), "lxc.network.link = br0\n");
     assert!(!dir.0.join("bad.backup").exists());
+
+    // No file: usage, success (LXC's script does the same).
+    let out = Command::new(env!("CARGO_BIN_EXE_lxcbox"))
+        .arg("lxc-update-config")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--config"));
 }

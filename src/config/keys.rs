@@ -209,7 +209,7 @@ macro_rules! family {
 pub static KEYS: &[Key] = &[
     // general
     opt!("lxc.arch", arch, val::arch),
-    opt!("lxc.uts.name", uts_name, string),
+    opt!("lxc.uts.name", uts_name, val::hostname),
     plain!("lxc.ephemeral", ephemeral, val::boolean),
     opt!("lxc.keyring.session", keyring_session, val::boolean, "0"),
     plain!("lxc.sched.core", sched_core, val::boolean),

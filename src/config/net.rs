@@ -128,12 +128,12 @@ fn set_sub(n: &mut NetDev, key: &str, v: &str) -> VResult<()> {
                 _ => return Err(format!("expected \"up\", got \"{v}\"")),
             }
         }
-        "link" => n.link = opt(v, s)?,
-        "name" => n.name = opt(v, s)?,
+        "link" => n.link = opt(v, val::ifname)?,
+        "name" => n.name = opt(v, val::ifname)?,
         "hwaddr" => n.hwaddr = opt(v, val::hwaddr)?,
         "mtu" => n.mtu = opt(v, val::number::<u32>)?,
         "l2proxy" => n.l2proxy = !v.is_empty() && val::boolean(v)?,
-        "veth.pair" => n.veth_pair = opt(v, s)?,
+        "veth.pair" => n.veth_pair = opt(v, val::ifname)?,
         "veth.mode" => n.veth_mode = opt(v, |v| one_of(v, &["bridge", "router"]))?,
         "veth.vlan.id" => n.veth_vlan_id = opt(v, vlan)?,
         "veth.vlan.tagged.id" => list(&mut n.veth_vlan_tagged, v, vlan)?,

@@ -55,6 +55,33 @@ pub fn idmap(v: &str) -> VResult<IdMap> {
     })
 }
 
+/// A hostname: at most 64 bytes (__NEW_UTS_LEN), as sethostname(2) wants.
+pub fn hostname(v: &str) -> VResult<String> {
+    if v.len() > 64 {
+        return Err(format!("hostname longer than 64 bytes: \"{v}\""));
+    }
+    Ok(v.to_string())
+}
+
+/// An interface name: 1-15 bytes (IFNAMSIZ - 1), no '/' or blanks, not
+/// "." or ".." (the kernel's dev_valid_name).
+pub fn ifname(v: &str) -> VResult<String> {
+    let ok = !v.is_empty()
+        && v.len() < 16
+        && v != "."
+        && v != ".."
+        && !v
+            .bytes()
+            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace());
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(format!(
+            "invalid interface name \"{v}\" (1-15 characters, no '/', ':' or blanks)"
+        ))
+    }
+}
+
 pub fn net_type(v: &str) -> VResult<NetType> {
     Ok(match v {
         "empty" => NetType::Empty,
@@ -346,6 +373,12 @@ mod tests {
         assert!(prlimit_value("1024:unlimited").is_ok());
         assert!(prlimit_value("lots").is_err());
         assert!(number::<u32>("+1").is_err());
+        assert!(ifname("eth0").is_ok() && ifname("veth-0123456789").is_ok());
+        for bad in ["", "veth-01234567890", "a/b", "a b", "..", "eth0:1"] {
+            assert!(ifname(bad).is_err(), "{bad} accepted");
+        }
+        assert!(hostname(&"h".repeat(64)).is_ok());
+        assert!(hostname(&"h".repeat(65)).is_err());
         assert!(time_offset("-1h").is_ok());
         assert!(time_offset("1x").is_err());
     }
