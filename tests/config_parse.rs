@@ -143,6 +143,21 @@ fn legacy_aliases_equal_modern() {
 }
 
 #[test]
+fn unindexed_network_keys_follow_the_latest_type_line() {
+    let c = parse(
+        "lxc.network.type = veth\nlxc.net.5.type = phys\nlxc.network.link = br0\n\
+         lxc.network.type = macvlan\nlxc.network.link = eth0\n",
+    );
+    let got: Vec<(u32, Option<&str>)> =
+        c.net.iter().map(|n| (n.index, n.link.as_deref())).collect();
+    assert_eq!(got, [(0, Some("br0")), (5, None), (6, Some("eth0"))]);
+    // With no type line in this parse (-s), the highest interface is meant.
+    let mut c = c;
+    c.set_item("lxc.network.name", "x0").unwrap();
+    assert_eq!(c.net[2].name.as_deref(), Some("x0"));
+}
+
+#[test]
 fn classic_app_container() {
     let legacy = Config::load(&fixture("classic_app.conf")).unwrap();
     let modern = Config::load(&fixture("classic_app.modern.conf")).unwrap();

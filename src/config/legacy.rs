@@ -68,9 +68,17 @@ pub fn net_target(sub: &str) -> NetTarget {
     }
 }
 
+/// Parse state the legacy unindexed `lxc.network.*` form needs: the
+/// interface the latest `lxc.network.type` line started. Carried across
+/// includes; a fresh state (as for `-s`) means "the highest index".
+#[derive(Debug, Default)]
+pub struct NetState {
+    pub current: Option<u32>,
+}
+
 /// The modern spelling of `key` given the configuration read so far (the
 /// unindexed `lxc.network.*` form depends on it). `Ok(None)`: not legacy.
-pub fn modernize(cfg: &Config, key: &str) -> Result<Option<String>, String> {
+pub fn modernize(cfg: &Config, key: &str, st: &mut NetState) -> Result<Option<String>, String> {
     if let Some(&(_, m)) = RENAMES.iter().find(|(l, _)| *l == key) {
         return Ok(Some(m.to_string()));
     }
@@ -83,22 +91,32 @@ pub fn modernize(cfg: &Config, key: &str) -> Result<Option<String>, String> {
     let idx = match idx {
         Some(i) => i.to_string(),
         None => match net_target(&sub) {
-            NetTarget::New => match cfg.net.last() {
-                None => "0".to_string(),
-                Some(n) => n
-                    .index
-                    .checked_add(1)
-                    .ok_or_else(|| format!("{key}: no interface index left after {}", n.index))?
-                    .to_string(),
-            },
-            NetTarget::Last => match cfg.net.last() {
-                Some(n) => n.index.to_string(),
-                None => {
-                    return Err(format!(
-                        "{key}: no interface to apply this to (an lxc.network.type line must come first)"
-                    ))
+            NetTarget::New => {
+                let n = match cfg.net.last() {
+                    None => 0,
+                    Some(n) => n.index.checked_add(1).ok_or_else(|| {
+                        format!("{key}: no interface index left after {}", n.index)
+                    })?,
+                };
+                st.current = Some(n);
+                n.to_string()
+            }
+            NetTarget::Last => {
+                // The interface the latest lxc.network.type started, if it
+                // still exists, else the highest one.
+                let cur = st
+                    .current
+                    .filter(|c| cfg.net.iter().any(|n| n.index == *c))
+                    .or_else(|| cfg.net.last().map(|n| n.index));
+                match cur {
+                    Some(n) => n.to_string(),
+                    None => {
+                        return Err(format!(
+                            "{key}: no interface to apply this to (an lxc.network.type line must come first)"
+                        ))
+                    }
                 }
-            },
+            }
         },
     };
     if sub.is_empty() {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use super::legacy::NetState;
 use super::lexer::{self, Line};
 use super::types::Config;
 
@@ -12,21 +13,29 @@ use super::types::Config;
 /// include loop through symlinked directories must end somewhere).
 const MAX_DEPTH: usize = 32;
 
-/// Read `path` into `cfg`. `stack` holds the canonical paths of the files
-/// currently being read, outermost first.
-pub fn load_file(cfg: &mut Config, path: &Path, stack: &mut Vec<PathBuf>) -> Result<()> {
+/// State of one load: the canonical paths of the files currently being
+/// read (outermost first, for loop detection) and the legacy network state.
+#[derive(Default)]
+pub struct Ctx {
+    pub stack: Vec<PathBuf>,
+    pub net: NetState,
+}
+
+/// Read `path` into `cfg`.
+pub fn load_file(cfg: &mut Config, path: &Path, ctx: &mut Ctx) -> Result<()> {
     let canon = path
         .canonicalize()
         .with_context(|| format!("reading {}", path.display()))?;
-    if stack.contains(&canon) {
-        let chain: Vec<String> = stack
+    if ctx.stack.contains(&canon) {
+        let chain: Vec<String> = ctx
+            .stack
             .iter()
             .chain(std::iter::once(&canon))
             .map(|p| p.display().to_string())
             .collect();
         bail!("include loop: {}", chain.join(" -> "));
     }
-    if stack.len() >= MAX_DEPTH {
+    if ctx.stack.len() >= MAX_DEPTH {
         bail!(
             "{}: includes nested deeper than {MAX_DEPTH}",
             path.display()
@@ -35,9 +44,9 @@ pub fn load_file(cfg: &mut Config, path: &Path, stack: &mut Vec<PathBuf>) -> Res
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    stack.push(canon);
-    let r = parse_into(cfg, &text, &path.display().to_string(), base, stack);
-    stack.pop();
+    ctx.stack.push(canon);
+    let r = parse_into(cfg, &text, &path.display().to_string(), base, ctx);
+    ctx.stack.pop();
     r
 }
 
@@ -47,7 +56,7 @@ pub fn parse_into(
     text: &str,
     origin: &str,
     base: &Path,
-    stack: &mut Vec<PathBuf>,
+    ctx: &mut Ctx,
 ) -> Result<()> {
     for (i, raw) in text.lines().enumerate() {
         let at = |msg: String| anyhow!("{origin}:{}: {msg}", i + 1);
@@ -59,16 +68,16 @@ pub fn parse_into(
             // An empty lxc.include only clears LXC's record of included
             // files; there is nothing to undo here.
             if !value.is_empty() {
-                include(cfg, value, base, stack).map_err(|e| at(format!("lxc.include: {e:#}")))?;
+                include(cfg, value, base, ctx).map_err(|e| at(format!("lxc.include: {e:#}")))?;
             }
             continue;
         }
-        cfg.apply(key, value).map_err(at)?;
+        cfg.apply(key, value, &mut ctx.net).map_err(at)?;
     }
     Ok(())
 }
 
-pub fn include(cfg: &mut Config, value: &str, base: &Path, stack: &mut Vec<PathBuf>) -> Result<()> {
+pub fn include(cfg: &mut Config, value: &str, base: &Path, ctx: &mut Ctx) -> Result<()> {
     let p = base.join(value);
     if value.ends_with('/') || p.is_dir() {
         let rd = match std::fs::read_dir(&p) {
@@ -88,9 +97,9 @@ pub fn include(cfg: &mut Config, value: &str, base: &Path, stack: &mut Vec<PathB
             .collect();
         files.sort();
         for f in files {
-            load_file(cfg, &f, stack)?;
+            load_file(cfg, &f, ctx)?;
         }
         return Ok(());
     }
-    load_file(cfg, &p, stack)
+    load_file(cfg, &p, ctx)
 }

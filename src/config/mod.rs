@@ -74,7 +74,7 @@ impl Config {
     /// Read a config file, following lxc.include.
     pub fn load(path: &Path) -> Result<Config> {
         let mut c = Config::default();
-        load::load_file(&mut c, path, &mut Vec::new())?;
+        load::load_file(&mut c, path, &mut load::Ctx::default())?;
         Ok(c)
     }
 
@@ -82,14 +82,14 @@ impl Config {
     /// lxc.include paths are resolved against `base_dir`.
     pub fn parse_str(text: &str, origin: &str, base_dir: &Path) -> Result<Config> {
         let mut c = Config::default();
-        load::parse_into(&mut c, text, origin, base_dir, &mut Vec::new())?;
+        load::parse_into(&mut c, text, origin, base_dir, &mut load::Ctx::default())?;
         Ok(c)
     }
 
     /// Apply more config text on top of this one (e.g. a container config
     /// over /etc/lxc/default.conf).
     pub fn merge_str(&mut self, text: &str, origin: &str, base_dir: &Path) -> Result<()> {
-        load::parse_into(self, text, origin, base_dir, &mut Vec::new())
+        load::parse_into(self, text, origin, base_dir, &mut load::Ctx::default())
     }
 
     /// `-s KEY=VALUE` / `--define`: one assignment, same validation as a file
@@ -105,10 +105,11 @@ impl Config {
             if value.is_empty() {
                 return Ok(());
             }
-            return load::include(self, value, Path::new("."), &mut Vec::new())
+            return load::include(self, value, Path::new("."), &mut load::Ctx::default())
                 .with_context(|| format!("lxc.include = {value}"));
         }
-        self.apply(key, value).map_err(|e| anyhow!(e))
+        self.apply(key, value, &mut legacy::NetState::default())
+            .map_err(|e| anyhow!(e))
     }
 
     /// `-s KEY=VALUE` as one word: split at the first '=' and [`Self::set_item`].
@@ -124,7 +125,7 @@ impl Config {
     /// name (`lxc.cgroup`, `lxc.net.0`) gives all its lines as `k = v`.
     pub fn get_item(&self, key: &str) -> Result<String> {
         let key = key.trim();
-        let modern = legacy::modernize(self, key)
+        let modern = legacy::modernize(self, key, &mut legacy::NetState::default())
             .map_err(|e| anyhow!(e))?
             .unwrap_or_else(|| key.to_string());
         let Some((row, sub)) = keys::lookup(&modern) else {
@@ -186,8 +187,8 @@ impl Config {
     }
 
     /// Set one (already unquoted) key. `Err` is the message after `FILE:LINE: `.
-    fn apply(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let modern = legacy::modernize(self, key)?;
+    fn apply(&mut self, key: &str, value: &str, st: &mut legacy::NetState) -> Result<(), String> {
+        let modern = legacy::modernize(self, key, st)?;
         let mkey = modern.as_deref().unwrap_or(key);
         let Some((row, sub)) = keys::lookup(mkey) else {
             return Err(format!("unsupported config key \"{key}\""));

@@ -182,12 +182,9 @@ pub fn no_emit(_: &Config, _: &'static str, _: &mut Out) {}
 
 pub fn backend_set(c: &mut Config, _: &str, v: &str) -> VResult<()> {
     if v.is_empty() {
-        c.rootfs.backend = None;
-        // Keep "no backend" meaning "the path has no type: prefix", so the
-        // written lxc.rootfs.path reads back the same.
-        if let Some(p) = c.rootfs.path.take() {
-            rootfs_path_set(c, "", &p)?;
-        }
+        // Ignored: the type now travels with lxc.rootfs.path (whose empty
+        // value clears both), and lxc-update-config drops this line, so
+        // giving it a meaning here would make the converted file differ.
     } else if ROOTFS_BACKENDS.contains(&v) {
         c.rootfs.backend = Some(v.to_string());
     } else {

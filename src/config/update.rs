@@ -54,7 +54,7 @@ pub fn update_legacy(text: &str, origin: &str) -> Result<String> {
             Some(format!("lxc.net.{idx}.{sub}"))
         } else {
             // Indexed network keys and plain renames need no state.
-            legacy::modernize(&Default::default(), key).map_err(at)?
+            legacy::modernize(&Default::default(), key, &mut Default::default()).map_err(at)?
         };
         let start = raw.len() - raw.trim_start().len();
         let (head, tail) = raw.split_at(start);
