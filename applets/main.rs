@@ -18,6 +18,7 @@ mod lxc_ps;
 mod lxc_shutdown;
 mod lxc_start;
 mod lxc_stop;
+mod lxc_update_config;
 mod lxc_version;
 mod lxc_wait;
 
@@ -115,6 +116,11 @@ pub static APPLETS: &[Applet] = &[
         name: "lxc-stop",
         main: lxc_stop::main,
         about: "stop a container",
+    },
+    Applet {
+        name: "lxc-update-config",
+        main: lxc_update_config::main,
+        about: "update a container configuration to the current key names",
     },
     Applet {
         name: "lxc-version",
