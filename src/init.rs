@@ -69,12 +69,16 @@ fn supervise(app: i32) -> Result<ExitStatus> {
 }
 
 /// The application is gone: ask what is left to terminate, give it a
-/// moment, then kill it, reaping everything.
+/// moment, then kill it, reaping everything. As PID 1 of a namespace,
+/// "what is left" is every other process in it (kill(-1)); outside one we
+/// are only a subreaper and must never signal -1 (that would reach every
+/// process on the host), so we signal our own children only.
 fn reap_rest() {
     if process::waitpid(-1, true).is_err() {
         return; // ECHILD: nothing left, the common case
     }
-    let _ = process::kill(-1, libc::SIGTERM);
+    let pid1 = std::process::id() == 1;
+    signal_rest(pid1, libc::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(1);
     loop {
         match process::waitpid(-1, true) {
@@ -84,6 +88,36 @@ fn reap_rest() {
             Ok(None) => break,
         }
     }
-    let _ = process::kill(-1, libc::SIGKILL);
+    signal_rest(pid1, libc::SIGKILL);
     while process::waitpid(-1, false).is_ok() {}
+}
+
+fn signal_rest(pid1: bool, sig: i32) {
+    if pid1 {
+        let _ = process::kill(-1, sig);
+        return;
+    }
+    for pid in children() {
+        let _ = process::kill(pid, sig);
+    }
+}
+
+/// Our direct children, from /proc/PID/stat's ppid field.
+fn children() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let rest = s.rsplit_once(')')?.1;
+                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
+                })
+                == Some(me)
+        })
+        .collect()
 }

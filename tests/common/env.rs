@@ -1,0 +1,143 @@
+//! A private lxcpath and run directory per test, the real binary to drive,
+//! and a Drop guard that kills every monitor started in it (init follows
+//! through its parent-death signal) and removes the tree, even when the
+//! test fails.
+//!
+//! Include with `#[path = "common/env.rs"] mod env;` (needs rootfs.rs too).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lxcbox")
+}
+
+pub struct Env {
+    pub root: PathBuf,
+}
+
+impl Env {
+    pub fn new(tag: &str) -> Env {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let root = std::env::temp_dir().join(format!("lxcbox-t-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("lxc")).unwrap();
+        Env { root }
+    }
+
+    pub fn lxcpath(&self) -> String {
+        self.root.join("lxc").to_string_lossy().into_owned()
+    }
+
+    pub fn rundir(&self) -> PathBuf {
+        self.root.join("run")
+    }
+
+    /// A command for `applet` with -P and this env's run directory.
+    pub fn cmd(&self, applet: &str) -> Command {
+        let mut c = Command::new(bin());
+        c.arg(applet)
+            .args(["-P", &self.lxcpath()])
+            .env("LXCBOX_RUNDIR", self.rundir());
+        c
+    }
+
+    pub fn run(&self, applet: &str, args: &[&str]) -> Output {
+        self.cmd(applet).args(args).output().unwrap()
+    }
+
+    pub fn spawn(&self, applet: &str, args: &[&str]) -> Child {
+        self.cmd(applet)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// LXCPATH/NAME, created.
+    pub fn container_dir(&self, name: &str) -> PathBuf {
+        let d = self.root.join("lxc").join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// Define NAME with `config` text.
+    pub fn define(&self, name: &str, config: &str) -> PathBuf {
+        let d = self.container_dir(name);
+        std::fs::write(d.join("config"), config).unwrap();
+        d
+    }
+
+    /// Define NAME with a busybox rootfs at LXCPATH/NAME/rootfs plus `extra` config.
+    pub fn busybox(&self, name: &str, extra: &str) -> PathBuf {
+        let d = self.container_dir(name);
+        let r = d.join("rootfs");
+        super::rootfs::busybox_rootfs(&r).unwrap();
+        std::fs::write(
+            d.join("config"),
+            format!("lxc.rootfs.path = dir:{}\n{extra}", r.display()),
+        )
+        .unwrap();
+        r
+    }
+
+    /// Pids of the monitors running for this lxcpath.
+    pub fn monitors(&self) -> Vec<i32> {
+        let tag = format!("[lxc monitor] {} ", self.lxcpath());
+        let mut out = Vec::new();
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            if let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+                if String::from_utf8_lossy(&cmd).starts_with(&tag) {
+                    out.push(pid);
+                }
+            }
+        }
+        out
+    }
+
+    /// Wait until `cond` holds (tests assert behaviour, not timing: the
+    /// bound only keeps a broken test from hanging).
+    pub fn wait_until(&self, what: &str, mut cond: impl FnMut() -> bool) {
+        let end = Instant::now() + Duration::from_secs(20);
+        while !cond() {
+            assert!(Instant::now() < end, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for pid in self.monitors() {
+            if let Some(p) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            }
+        }
+        let end = Instant::now() + Duration::from_secs(5);
+        while !self.monitors().is_empty() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Path exists without following a final symlink.
+pub fn exists(p: &Path) -> bool {
+    p.symlink_metadata().is_ok()
+}
