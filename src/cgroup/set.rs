@@ -301,7 +301,9 @@ impl CgroupSet {
 
     /// Send `sig` to every process in the cgroup. SIGKILL on v2 uses
     /// cgroup.kill (Linux 5.14+), which also catches processes forked
-    /// while we iterate.
+    /// while we iterate. Otherwise the cgroup is frozen around the pass
+    /// (as LXC does), so nothing can fork past the snapshot of pids; a
+    /// cgroup that was already frozen stays frozen.
     pub fn kill_all(&self, sig: rustix::process::Signal) -> Result<()> {
         if sig == rustix::process::Signal::KILL {
             if let Some(d) = self.unified() {
@@ -311,6 +313,20 @@ impl CgroupSet {
                 }
             }
         }
+        let was_frozen = self.is_frozen().unwrap_or(true);
+        if !was_frozen {
+            if let Err(e) = self.freeze(Duration::from_secs(2)) {
+                log::debug!("kill_all: freezing first failed: {e:#}");
+            }
+        }
+        let res = self.signal_each(sig);
+        if !was_frozen {
+            let _ = self.thaw();
+        }
+        res
+    }
+
+    fn signal_each(&self, sig: rustix::process::Signal) -> Result<()> {
         for pid in self.pids()? {
             let Some(p) = rustix::process::Pid::from_raw(pid) else {
                 continue;
