@@ -104,7 +104,7 @@ impl Layout {
     /// Parse mountinfo and /proc/PID/cgroup text.
     pub fn parse(mountinfo: &str, proc_cgroup: &str) -> Result<Layout> {
         let paths = parse_proc_cgroup(proc_cgroup)?;
-        let mut hierarchies: Vec<Hierarchy> = Vec::new();
+        let mut mounts = Vec::new();
         for (lineno, line) in mountinfo.lines().enumerate() {
             let Some(m) = parse_mountinfo_line(line) else {
                 if line.trim().is_empty() {
@@ -112,6 +112,23 @@ impl Layout {
                 }
                 bail!("mountinfo line {}: cannot parse \"{line}\"", lineno + 1);
             };
+            mounts.push(m);
+        }
+        // A mount on the same path or on an ancestor made later (listed
+        // later) hides this one, e.g. cgroup2 mounted over /sys/fs/cgroup
+        // hides the v1 mounts below it.
+        let visible: Vec<&MountLine> = mounts
+            .iter()
+            .enumerate()
+            .filter(|(i, m)| {
+                !mounts[i + 1..]
+                    .iter()
+                    .any(|later| Path::new(&m.mountpoint).starts_with(&later.mountpoint))
+            })
+            .map(|(_, m)| m)
+            .collect();
+        let mut hierarchies: Vec<Hierarchy> = Vec::new();
+        for m in visible {
             let v2 = match m.fstype {
                 "cgroup2" => true,
                 "cgroup" => false,
@@ -153,7 +170,7 @@ impl Layout {
             };
             let mut h = Hierarchy {
                 v2,
-                mountpoint: PathBuf::from(m.mountpoint),
+                mountpoint: PathBuf::from(&m.mountpoint),
                 mount_root: m.root.to_string(),
                 controllers,
                 base,
@@ -174,6 +191,7 @@ impl Layout {
 
     /// Legacy, hybrid or unified.
     pub fn mode(&self) -> Mode {
+        // parse() guarantees at least one hierarchy.
         let v1 = self.hierarchies.iter().any(|h| !h.v2);
         match (v1, self.unified().is_some()) {
             (true, true) => Mode::Hybrid,
@@ -357,6 +375,15 @@ mod tests {
             Path::new("/sys/fs/cgroup/user.slice/user-0.slice/session-1.scope")
         );
         assert_eq!(l.container_hierarchies().count(), 1);
+    }
+
+    #[test]
+    fn later_mount_hides_earlier() {
+        // cgroup2 mounted over /sys/fs/cgroup in a private mount namespace.
+        let l = fixture("shadowed");
+        assert_eq!(l.mode(), Mode::Unified);
+        assert_eq!(l.hierarchies.len(), 1);
+        assert_eq!(l.hierarchies[0].mountpoint, Path::new("/sys/fs/cgroup"));
     }
 
     #[test]
