@@ -132,6 +132,26 @@ fn lxc_cgroup_dir_and_parents_removed() {
 }
 
 #[test]
+fn global_pattern_names_the_cgroup() {
+    let layout = Layout::discover().unwrap();
+    let pat = format!("{}/%n", uniq("pattern"));
+    let g = Guard {
+        set: CgroupSet::create_payload(&layout, "c2", &Config::default(), Some(&pat)).unwrap(),
+        children: Vec::new(),
+    };
+    assert_eq!(g.set.relative, format!("{}/c2", uniq("pattern")));
+    let top = layout
+        .container_hierarchies()
+        .next()
+        .unwrap()
+        .base_dir()
+        .join(uniq("pattern"));
+    assert!(top.is_dir());
+    drop(g);
+    assert!(!top.exists(), "{} left behind", top.display());
+}
+
+#[test]
 fn config_limits_land_in_the_right_files() {
     let layout = Layout::discover().unwrap();
     if layout.mode() == Mode::Unified {
@@ -289,19 +309,29 @@ fn freeze_hundred_busy_processes() {
 fn hundred_cycles_leave_nothing() {
     let layout = Layout::discover().unwrap();
     let name = uniq("cycles");
+    let (mut create, mut remove) = (Duration::ZERO, Duration::ZERO);
     for i in 0..100 {
+        let t0 = std::time::Instant::now();
         let mut g = Guard {
             set: CgroupSet::create_payload(&layout, &name, &Config::default(), None).unwrap(),
             children: Vec::new(),
         };
+        create += t0.elapsed();
         assert_eq!(g.set.relative, format!("lxc.payload.{name}"), "cycle {i}");
         spawn(&mut g, "exec sleep 30");
         g.set.kill_all(Signal::KILL).unwrap();
         // A zombie still pins its cgroup: reap (as the monitor does), then
         // remove() retries while the task finishes exiting.
         let _ = g.children[0].wait();
+        let t1 = std::time::Instant::now();
         g.set.remove().unwrap();
+        remove += t1.elapsed();
     }
+    eprintln!(
+        "per cycle: create {:?}, remove {:?}",
+        create / 100,
+        remove / 100
+    );
     for h in layout.container_hierarchies() {
         let p = h.base_dir().join(format!("lxc.payload.{name}"));
         assert!(!p.exists(), "{} left behind", p.display());

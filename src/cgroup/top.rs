@@ -49,6 +49,33 @@ pub struct Row {
     pub stats: Stats,
 }
 
+/// One sample for each running container; a container whose statistics
+/// cannot be read (it stopped meanwhile) shows zeros, as LXC does.
+pub fn collect(sets: &[(String, CgroupSet)]) -> Vec<Row> {
+    sets.iter()
+        .map(|(name, set)| Row {
+            name: name.clone(),
+            stats: set.stats().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// lxc-top's interactive keys: a sort letter selects that order (pressed
+/// again, it flips the direction), `r` flips it. Returns true for `q`.
+pub fn handle_key(key: char, sort: &mut SortBy, reverse: &mut bool) -> bool {
+    match key {
+        'q' => return true,
+        'r' => *reverse = !*reverse,
+        c => {
+            if let Some(by) = SortBy::from_char(c) {
+                *reverse = if by == *sort { !*reverse } else { false };
+                *sort = by;
+            }
+        }
+    }
+    false
+}
+
 /// Names sort ascending, values descending (largest first); `reverse`
 /// flips either.
 pub fn sort_rows(rows: &mut [Row], by: SortBy, reverse: bool) {
@@ -309,6 +336,20 @@ mod tests {
         assert_eq!(r.iter().map(|r| r.name.as_str()).collect::<String>(), "acb");
         assert_eq!(SortBy::from_char('k'), Some(SortBy::Kmem));
         assert_eq!(SortBy::from_char('x'), None);
+    }
+
+    #[test]
+    fn keys() {
+        let (mut by, mut rev) = (SortBy::Name, false);
+        assert!(!handle_key('c', &mut by, &mut rev));
+        assert_eq!((by, rev), (SortBy::Cpu, false));
+        handle_key('c', &mut by, &mut rev);
+        assert_eq!((by, rev), (SortBy::Cpu, true));
+        handle_key('m', &mut by, &mut rev);
+        assert_eq!((by, rev), (SortBy::Mem, false));
+        handle_key('r', &mut by, &mut rev);
+        assert!(rev);
+        assert!(handle_key('q', &mut by, &mut rev));
     }
 
     #[test]
