@@ -337,3 +337,64 @@ fn hundred_cycles_leave_nothing() {
         assert!(!p.exists(), "{} left behind", p.display());
     }
 }
+
+#[test]
+fn legacy_layout_kill_through_freezer() {
+    // The host's layout without its unified mount behaves like pure v1:
+    // pids come from v1, kill_all freezes around its signal pass.
+    let mut layout = Layout::discover().unwrap();
+    layout.hierarchies.retain(|h| !h.v2);
+    if layout.controller("freezer").is_none() {
+        return;
+    }
+    assert_eq!(layout.mode(), Mode::Legacy);
+    let mut g = Guard {
+        set: CgroupSet::create_payload(&layout, &uniq("legacy"), &Config::default(), None).unwrap(),
+        children: Vec::new(),
+    };
+    assert!(g.set.unified().is_none());
+    spawn(&mut g, "for i in 1 2 3 4 5; do sleep 30 & done; wait");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while g.set.pids().unwrap().len() < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "children did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    g.set.kill_all(Signal::TERM).unwrap();
+    assert!(
+        !g.set.is_frozen().unwrap(),
+        "kill_all left the cgroup frozen"
+    );
+    let _ = g.children[0].wait();
+    // The orphaned sleeps are reaped by init; wait until they are gone.
+    while !g.set.pids().unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "processes survived SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    g.set.remove().unwrap();
+    assert!(g.set.paths().iter().all(|p| !p.exists()));
+}
+
+#[test]
+fn v2_key_without_delegated_controller_is_explained() {
+    let layout = Layout::discover().unwrap();
+    let Some(u) = layout.unified() else { return };
+    if u.has("memory") {
+        return;
+    }
+    let g = make("nodeleg", &Config::default());
+    let cfg = Config {
+        cgroup_v2: vec![("memory.max".into(), "100000000".into())],
+        ..Config::default()
+    };
+    let e = format!("{:#}", g.set.apply_config(&cfg).unwrap_err());
+    assert!(
+        e.contains("lxc.cgroup2.memory.max") && e.contains("memory controller is not enabled"),
+        "{e}"
+    );
+}

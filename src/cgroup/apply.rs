@@ -121,7 +121,7 @@ impl CgroupSet {
             "lxc.cgroup.{key} = {value}: no cgroup v1 {ctrl} controller, \
              applied as lxc.cgroup2.{k2} = {v2}"
         );
-        write_file(&u.path.join(&k2), &v2)
+        write_v2(u, &k2, &v2)
     }
 
     fn apply_v2(&self, key: &str, value: &str) -> Result<()> {
@@ -132,7 +132,7 @@ impl CgroupSet {
         let Some(u) = self.unified() else {
             bail!("the host has no cgroup v2 hierarchy");
         };
-        write_file(&u.path.join(key), value)
+        write_v2(u, key, value)
     }
 
     /// The file that cgroup key `key` (e.g. `memory.limit_in_bytes`,
@@ -171,6 +171,23 @@ impl CgroupSet {
         let p = self.key_path(key)?;
         write_file(&p, value).with_context(|| format!("setting cgroup key {key} to \"{value}\""))
     }
+}
+
+/// Write a v2 file; a missing file of a controller that is not enabled
+/// for the cgroup gets an explanation (the parent's cgroup.subtree_control
+/// did not delegate it).
+fn write_v2(u: &super::set::CgroupDir, key: &str, value: &str) -> Result<()> {
+    let path = u.path.join(key);
+    let ctrl = key.split('.').next().unwrap_or(key);
+    if !path.exists() && ctrl != "cgroup" && !u.has(ctrl) {
+        bail!(
+            "{}: the {ctrl} controller is not enabled for this cgroup (not in the \
+             parent's cgroup.subtree_control; enabled: \"{}\")",
+            path.display(),
+            u.controllers.join(" ")
+        );
+    }
+    write_file(&path, value)
 }
 
 /// No syntax check beyond keeping the key inside the cgroup directory.
