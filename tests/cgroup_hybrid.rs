@@ -398,3 +398,37 @@ fn v2_key_without_delegated_controller_is_explained() {
         "{e}"
     );
 }
+
+#[test]
+fn container_inner_dir() {
+    let layout = Layout::discover().unwrap();
+    let cfg = Config {
+        cgroup_dir_container: Some(uniq("outer")),
+        cgroup_dir_monitor: Some(uniq("mon")),
+        cgroup_dir_container_inner: Some("ns".into()),
+        ..Config::default()
+    };
+    let mut g = Guard {
+        set: CgroupSet::create_payload(&layout, "ignored", &cfg, None).unwrap(),
+        children: Vec::new(),
+    };
+    assert_eq!(g.set.relative, uniq("outer"));
+    assert_eq!(g.set.inner.as_deref(), Some("ns"));
+    // A fixed name is never suffixed: a second one fails cleanly.
+    let e = CgroupSet::create_payload(&layout, "x", &cfg, None).unwrap_err();
+    assert!(format!("{e:#}").contains("already exists"), "{e:#}");
+    let pid = spawn(&mut g, "exec sleep 30");
+    for d in g.set.process_dirs() {
+        assert!(d.ends_with("ns"));
+        let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap();
+        assert_eq!(procs.trim(), pid.to_string());
+    }
+    assert_eq!(g.set.pids().unwrap(), vec![pid]);
+    g.set.freeze(Duration::from_secs(10)).unwrap();
+    assert!(g.set.is_frozen().unwrap());
+    g.set.thaw().unwrap();
+    g.set.kill_all(Signal::KILL).unwrap();
+    let _ = g.children[0].wait();
+    g.set.remove().unwrap();
+    assert!(g.set.paths().iter().all(|p| !p.exists()));
+}

@@ -48,6 +48,11 @@ pub struct CgroupSet {
     /// The cgroup's path relative to the creator's cgroup, e.g. `lxc.payload.c1`.
     pub relative: String,
     pub dirs: Vec<CgroupDir>,
+    /// lxc.cgroup.dir.container.inner: the sub-cgroup (of every dir) that
+    /// processes are attached to, while limits stay on the outer cgroup
+    /// which the container cannot write.
+    #[serde(default)]
+    pub inner: Option<String>,
 }
 
 /// Splits `a/b/c` into the parent path `a/b` and the leaf `c`.
@@ -96,8 +101,56 @@ impl CgroupSet {
         } else {
             (format!("{PAYLOAD_PREFIX}{name}"), false)
         };
-        Self::create(layout, &rel, fixed)
-            .with_context(|| format!("creating the cgroup of container {name}"))
+        let mut set = Self::create(layout, &rel, fixed)
+            .with_context(|| format!("creating the cgroup of container {name}"))?;
+        // LXC honours .inner only together with the split container/monitor dirs.
+        if let (Some(inner), Some(_), Some(_)) = (
+            cfg.cgroup_dir_container_inner.as_deref(),
+            &cfg.cgroup_dir_container,
+            &cfg.cgroup_dir_monitor,
+        ) {
+            if let Err(e) = set.make_inner(inner) {
+                let _ = set.remove();
+                return Err(e.context(format!("creating the cgroup of container {name}")));
+            }
+        }
+        Ok(set)
+    }
+
+    /// Create the inner sub-cgroup in every dir. On v2 the outer cgroup
+    /// holds no process, so its controllers can be delegated to the inner
+    /// one.
+    fn make_inner(&mut self, inner: &str) -> Result<()> {
+        check_rel(inner, "lxc.cgroup.dir.container.inner")?;
+        let inner = inner.trim_matches('/').to_string();
+        for d in &self.dirs {
+            if d.v2 {
+                delegate(&d.path);
+            }
+            let mut cur = d.path.clone();
+            for comp in inner.split('/') {
+                let parent = cur.clone();
+                cur = cur.join(comp);
+                std::fs::create_dir(&cur).with_context(|| format!("mkdir {}", cur.display()))?;
+                if !d.v2 && d.has("cpuset") {
+                    copy_cpuset(&parent, &cur)?;
+                }
+            }
+        }
+        self.inner = Some(inner);
+        Ok(())
+    }
+
+    /// Where the container's processes live: the dirs, or their inner
+    /// sub-cgroup (where the container's cgroup namespace should be rooted).
+    pub fn process_dirs(&self) -> Vec<PathBuf> {
+        self.dirs
+            .iter()
+            .map(|d| match &self.inner {
+                Some(i) => d.path.join(i),
+                None => d.path.clone(),
+            })
+            .collect()
     }
 
     /// Create the monitor's cgroup: lxc.cgroup.dir.monitor (fixed), else
@@ -200,7 +253,11 @@ impl CgroupSet {
                     }
                 }
             }
-            return Ok(CgroupSet { relative, dirs });
+            return Ok(CgroupSet {
+                relative,
+                dirs,
+                inner: None,
+            });
         }
         undo(&dirs);
         bail!("no free cgroup name for {rel} (tried {leaf}-1 to {leaf}-{MAX_SUFFIX})")
@@ -250,7 +307,11 @@ impl CgroupSet {
         if dirs.is_empty() {
             bail!("process {pid} is in none of the host's cgroup hierarchies");
         }
-        Ok(CgroupSet { relative, dirs })
+        Ok(CgroupSet {
+            relative,
+            dirs,
+            inner: None,
+        })
     }
 
     /// Every directory of the set.
@@ -279,9 +340,9 @@ impl CgroupSet {
 
     /// Move process `pid` (all its threads) into the cgroup, everywhere.
     pub fn attach(&self, pid: i32) -> Result<()> {
-        for d in &self.dirs {
-            write_file(&d.path.join("cgroup.procs"), &pid.to_string())
-                .with_context(|| format!("attaching process {pid} to {}", d.path.display()))?;
+        for d in self.process_dirs() {
+            write_file(&d.join("cgroup.procs"), &pid.to_string())
+                .with_context(|| format!("attaching process {pid} to {}", d.display()))?;
         }
         Ok(())
     }
@@ -412,6 +473,10 @@ fn init_new_dir(h: &Hierarchy, parent: &Path, dir: &Path) -> Result<()> {
     if h.v2 || !h.has("cpuset") {
         return Ok(());
     }
+    copy_cpuset(parent, dir)
+}
+
+fn copy_cpuset(parent: &Path, dir: &Path) -> Result<()> {
     for f in ["cpuset.cpus", "cpuset.mems"] {
         // Some kernels mount cpuset with the "noprefix" option.
         let name = if dir.join(f).exists() {
