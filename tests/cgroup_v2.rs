@@ -113,6 +113,21 @@ fn v2_inner() {
     cfg.cgroup_v1 = vec![("devices.allow".into(), "c 1:3 rwm".into())];
     let e = format!("{:#}", g.set.apply_config(&cfg).unwrap_err());
     assert!(e.contains("lxc.cgroup.devices.allow"), "{e}");
+    cfg.cgroup_v1 = vec![("pids.max".into(), "64".into())];
+    match g.set.apply_config(&cfg) {
+        // pids delegated to the new cgroup: translated as is.
+        Ok(()) => assert_eq!(g.set.get("pids.max").unwrap(), "64"),
+        // Not delegated (hybrid host: pids is bound to v1): a clear error.
+        Err(e) => {
+            let e = format!("{e:#}");
+            assert!(
+                e.contains("lxc.cgroup.pids.max") && e.contains("pids controller is not enabled"),
+                "{e}"
+            );
+        }
+    }
+    cfg.cgroup_v1.clear();
+    assert!(g.set.get("cgroup.events").unwrap().contains("frozen 0"));
 
     // Attach a process that forks busy children only once inside.
     let mut c = Command::new("/bin/sh")
