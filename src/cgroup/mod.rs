@@ -9,6 +9,7 @@
 //! See docs/cgroups.md for the naming rules and the v1→v2 key translation.
 
 mod apply;
+mod create;
 mod freezer;
 mod layout;
 mod set;
