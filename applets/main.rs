@@ -4,20 +4,24 @@
 mod common;
 mod install;
 mod launch;
+mod lxc_cgroup;
 mod lxc_config;
 mod lxc_create;
 mod lxc_destroy;
 mod lxc_execute;
+mod lxc_freeze;
 mod lxc_info;
 mod lxc_init;
 mod lxc_kill;
 mod lxc_list;
 mod lxc_ls;
 mod lxc_monitor;
+mod lxc_priority;
 mod lxc_ps;
 mod lxc_shutdown;
 mod lxc_start;
 mod lxc_stop;
+mod lxc_top;
 mod lxc_update_config;
 mod lxc_version;
 mod lxc_wait;
@@ -48,6 +52,11 @@ pub static APPLETS: &[Applet] = &[
         about: "minimal init for application containers (alias of lxc-init)",
     },
     Applet {
+        name: "lxc-cgroup",
+        main: lxc_cgroup::main,
+        about: "read or write a container's cgroup values",
+    },
+    Applet {
         name: "lxc-config",
         main: lxc_config::main,
         about: "query LXC system configuration",
@@ -66,6 +75,11 @@ pub static APPLETS: &[Applet] = &[
         name: "lxc-execute",
         main: lxc_execute::main,
         about: "run an application inside a container",
+    },
+    Applet {
+        name: "lxc-freeze",
+        main: lxc_freeze::main,
+        about: "freeze all the processes of a container",
     },
     Applet {
         name: "lxc-info",
@@ -98,6 +112,11 @@ pub static APPLETS: &[Applet] = &[
         about: "monitor the state of containers",
     },
     Applet {
+        name: "lxc-priority",
+        main: lxc_priority::main,
+        about: "show or set a container's CPU share (classic tool)",
+    },
+    Applet {
         name: "lxc-ps",
         main: lxc_ps::main,
         about: "list the processes of containers (classic tool)",
@@ -116,6 +135,16 @@ pub static APPLETS: &[Applet] = &[
         name: "lxc-stop",
         main: lxc_stop::main,
         about: "stop a container",
+    },
+    Applet {
+        name: "lxc-top",
+        main: lxc_top::main,
+        about: "monitor container statistics",
+    },
+    Applet {
+        name: "lxc-unfreeze",
+        main: lxc_freeze::unfreeze,
+        about: "thaw all the processes of a container",
     },
     Applet {
         name: "lxc-update-config",

@@ -169,3 +169,25 @@ pub fn reboot(
 pub fn signal(lxcpath: &str, name: &str, sig: i32) -> Result<bool> {
     Ok(client::call(lxcpath, name, Request::Signal { signal: sig })?.is_some())
 }
+
+/// The cgroups of a running container (`None` if it is not running).
+pub fn cgroups(lxcpath: &str, name: &str) -> Result<Option<crate::cgroup::CgroupSet>> {
+    let Some(r) = client::call(lxcpath, name, Request::CgroupPaths)? else {
+        return Ok(None);
+    };
+    let json = r
+        .value
+        .ok_or_else(|| anyhow::anyhow!("the monitor sent no cgroup description"))?;
+    Ok(Some(serde_json::from_str(&json)?))
+}
+
+/// Freeze (`true`) or thaw a running container through its monitor, which
+/// publishes FREEZING/FROZEN or THAWED/RUNNING. `Ok(false)`: not running.
+pub fn set_frozen(lxcpath: &str, name: &str, freeze: bool) -> Result<bool> {
+    let req = if freeze {
+        Request::Freeze
+    } else {
+        Request::Unfreeze
+    };
+    Ok(client::call(lxcpath, name, req)?.is_some())
+}

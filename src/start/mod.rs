@@ -11,6 +11,7 @@
 //! error names the step.
 
 mod caps;
+mod cgroups;
 mod child;
 pub mod daemon;
 pub mod hooks;
@@ -137,9 +138,10 @@ fn monitor(
             .with_context(|| format!("writing pidfile {}", p.display()))?;
     }
     let old_mask = process::block_all_signals().context("blocking signals")?;
+    let layout = crate::cgroup::Layout::discover().context("discovering the cgroup layout")?;
     let result = loop {
         publisher.state(State::Starting);
-        let r = launch_once(&spec, &listener, &publisher, notify.as_deref_mut());
+        let r = launch_once(&spec, &layout, &listener, &publisher, notify.as_deref_mut());
         match r {
             Ok((status, reboot)) => {
                 publisher.exit_status(status.raw());
@@ -169,18 +171,22 @@ fn monitor(
 /// status and whether a reboot was requested.
 fn launch_once(
     spec: &StartSpec,
+    layout: &crate::cgroup::Layout,
     listener: &UnixListener,
     publisher: &Publisher,
     notify: Option<&mut daemon::Notifier>,
 ) -> Result<(ExitStatus, bool)> {
     let c = &spec.container;
     let cfg = &c.config;
-    let plan = make_plan(spec)?;
+    let mut plan = make_plan(spec)?;
     hooks::run_hooks(cfg, "pre-start", &plan.hook_env, &[])?;
     crate::mount::prepare_shmounts(cfg)?;
     let shared = namespaces::open_shared(cfg, &c.lxcpath, &spec.share)?;
     let flags = namespaces::clone_flags(cfg, &shared)?;
     let mut undo = Undo::default();
+    let cgroups = cgroups::create(layout, &c.name, cfg)?;
+    plan.cgroup_paths = cgroups::mount_paths(layout, &cgroups);
+    undo.cgroups = Some(cgroups);
 
     let r = (|| -> Result<serve::Running> {
         let (sync_parent, sync_child) = sync::pair()?;
@@ -217,6 +223,9 @@ fn launch_once(
         };
         drop(sync_child);
         undo.init = Some((pid, pidfd));
+        if let Some(cg) = &undo.cgroups {
+            cg.attach(pid).context("attaching init to its cgroups")?;
+        }
         if flags & libc::CLONE_NEWUSER != 0 {
             write_idmaps(pid, cfg)?;
         }
@@ -260,7 +269,14 @@ fn launch_once(
     if let Some(n) = notify {
         n.ok();
     }
-    let out = serve::serve(spec, listener, publisher, running, undo.net.as_ref());
+    let out = serve::serve(
+        spec,
+        listener,
+        publisher,
+        running,
+        undo.net.as_ref(),
+        undo.cgroups.as_ref(),
+    );
     // Init is gone: undo what the start made (network devices, ...).
     undo.run();
     let out = out?;
@@ -274,6 +290,7 @@ fn launch_once(
 struct Undo {
     init: Option<(i32, OwnedFd)>,
     net: Option<crate::net::HostNet>,
+    cgroups: Option<crate::cgroup::CgroupSet>,
 }
 
 impl Undo {
@@ -282,6 +299,14 @@ impl Undo {
         if let Some((pid, pidfd)) = self.init.take() {
             let _ = process::pidfd_kill(pidfd.as_fd(), libc::SIGKILL);
             let _ = process::waitpid(pid, false);
+        }
+        if let Some(cg) = self.cgroups.take() {
+            // Whatever init left behind (a shared PID namespace does not
+            // die with init) goes before the cgroups can be removed.
+            let _ = cg.kill_all(rustix::process::Signal::KILL);
+            if let Err(e) = cg.remove() {
+                log::error!("removing the container's cgroups: {e:#}");
+            }
         }
         if let Some(n) = self.net.take() {
             if let Err(e) = n.teardown() {

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use rustix::event::{poll, PollFd, PollFlags};
 
 use super::StartSpec;
+use crate::cgroup::CgroupSet;
 use crate::monitor::events::Publisher;
 use crate::monitor::proto::{recv_json, send_json, Envelope, Request, Response, PROTO_VERSION};
 use crate::monitor::State;
@@ -33,6 +34,9 @@ const FORWARDED: &[i32] = &[
     libc::SIGALRM,
 ];
 
+/// How long a freeze may take before it is undone and reported.
+const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
+
 struct Monitor<'a> {
     spec: &'a StartSpec,
     publisher: &'a Publisher,
@@ -41,6 +45,7 @@ struct Monitor<'a> {
     reboot: bool,
     /// Host-side interface names (lxc-info Link:).
     interfaces: Vec<String>,
+    cgroups: Option<&'a CgroupSet>,
 }
 
 /// Serve until init exits; returns its status and whether to reboot.
@@ -50,6 +55,7 @@ pub fn serve(
     publisher: &Publisher,
     init: Running,
     net: Option<&crate::net::HostNet>,
+    cgroups: Option<&CgroupSet>,
 ) -> Result<(ExitStatus, bool)> {
     listener
         .set_nonblocking(true)
@@ -64,6 +70,7 @@ pub fn serve(
         state: State::Running,
         reboot: false,
         interfaces: net.map(|n| n.host_ifnames()).unwrap_or_default(),
+        cgroups,
     };
     let mut clients: Vec<UnixStream> = Vec::new();
     loop {
@@ -175,21 +182,79 @@ impl Monitor<'_> {
                 },
                 Err(e) => Response::err(format!("{e:#}")),
             },
-            Request::CgroupPaths | Request::Freeze | Request::Unfreeze => {
-                Response::err("this container has no cgroup support yet")
-            }
+            Request::CgroupPaths => match self.cgroups {
+                Some(cg) => Response {
+                    paths: cg.paths().iter().map(|p| p.display().to_string()).collect(),
+                    value: serde_json::to_string(cg).ok(),
+                    ..Default::default()
+                },
+                None => Response::err("the container has no cgroups"),
+            },
+            Request::Freeze => self.freeze(),
+            Request::Unfreeze => self.thaw(),
             Request::Console { .. } | Request::ConsoleLog { .. } => {
                 Response::err("this container has no console")
             }
         };
-        let _ = self.publisher;
         (r, Vec::new())
     }
 
     fn signal(&mut self, sig: i32) -> Response {
-        match process::pidfd_kill(self.init.pidfd.as_fd(), sig) {
+        let r = match process::pidfd_kill(self.init.pidfd.as_fd(), sig) {
             Ok(()) => Response::default(),
             Err(e) => Response::err(format!("sending signal {sig} to init: {e}")),
+        };
+        // A frozen task only acts on a signal once thawed: stopping a
+        // frozen container must work, so thaw it after signalling.
+        if matches!(self.state, State::Frozen | State::Freezing) {
+            let _ = self.thaw();
         }
+        r
+    }
+
+    fn freeze(&mut self) -> Response {
+        let Some(cg) = self.cgroups else {
+            return Response::err("the container has no cgroups to freeze");
+        };
+        if self.state == State::Frozen {
+            return Response::default();
+        }
+        self.set_state(State::Freezing);
+        let r = cg
+            .freeze_start()
+            .and_then(|()| cg.wait_frozen(FREEZE_TIMEOUT));
+        match r {
+            Ok(()) => {
+                self.set_state(State::Frozen);
+                Response::default()
+            }
+            Err(e) => {
+                let _ = cg.thaw();
+                self.set_state(State::Running);
+                Response::err(format!("freezing: {e:#}"))
+            }
+        }
+    }
+
+    fn thaw(&mut self) -> Response {
+        let Some(cg) = self.cgroups else {
+            return Response::err("the container has no cgroups to thaw");
+        };
+        if !matches!(self.state, State::Frozen | State::Freezing) {
+            return Response::default();
+        }
+        match cg.thaw() {
+            Ok(()) => {
+                self.set_state(State::Thawed);
+                self.set_state(State::Running);
+                Response::default()
+            }
+            Err(e) => Response::err(format!("thawing: {e:#}")),
+        }
+    }
+
+    fn set_state(&mut self, st: State) {
+        self.state = st;
+        self.publisher.state(st);
     }
 }

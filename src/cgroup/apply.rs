@@ -1,0 +1,259 @@
+//! Limits from the config (lxc.cgroup.* and lxc.cgroup2.*), the v1→v2 key
+//! translation for v2-only hosts, and lxc-cgroup's get/set.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+use super::set::CgroupSet;
+use super::{read_file, write_file};
+use crate::config::Config;
+
+const DEVICES_V2_ERR: &str = "device access rules on cgroup v2 need an eBPF device \
+    program, which lxcbox does not implement; use a cgroup v1 devices hierarchy";
+
+/// Strip an optional `prefix` (the parser may keep the full key).
+fn short<'a>(key: &'a str, prefix: &str) -> &'a str {
+    key.strip_prefix(prefix).unwrap_or(key)
+}
+
+/// Parse a v1 byte/shares value; "-1" (v1's "no limit") is `None`.
+fn num(key: &str, v: &str) -> Result<Option<u64>> {
+    let v = v.trim();
+    if v == "-1" || v == "max" {
+        return Ok(None);
+    }
+    match v.parse::<u64>() {
+        Ok(n) => Ok(Some(n)),
+        Err(_) => {
+            bail!("{key}: \"{v}\" is not a number (suffixes are not translated on cgroup v2)")
+        }
+    }
+}
+
+/// Translate a v1 key and value (`memory.limit_in_bytes`, `200000000`) to
+/// its v2 equivalent. `mem_limit` is the configured memory.limit_in_bytes,
+/// needed because v1 memsw counts memory+swap while v2 swap.max counts swap
+/// only. Conversions follow runc's (the de-facto standard):
+/// cpu.weight = 1 + (shares-2)*9999/262142; io.weight = 1 + (w-10)*9999/990.
+pub fn translate_v1_key(
+    key: &str,
+    value: &str,
+    mem_limit: Option<&str>,
+) -> Result<(String, String)> {
+    let out = |k: &str, v: String| Ok((k.to_string(), v));
+    let max_or = |n: Option<u64>| n.map_or_else(|| "max".to_string(), |n| n.to_string());
+    match key {
+        "memory.limit_in_bytes" => out("memory.max", max_or(num(key, value)?)),
+        "memory.soft_limit_in_bytes" => out("memory.low", max_or(num(key, value)?)),
+        "memory.memsw.limit_in_bytes" => {
+            let Some(memsw) = num(key, value)? else {
+                return out("memory.swap.max", "max".into());
+            };
+            let mem = match mem_limit {
+                Some(m) => num("memory.limit_in_bytes", m)?,
+                None => bail!(
+                    "{key} can only be translated to memory.swap.max together with \
+                     memory.limit_in_bytes"
+                ),
+            };
+            match mem {
+                Some(mem) if memsw >= mem => out("memory.swap.max", (memsw - mem).to_string()),
+                Some(mem) => bail!("{key} ({memsw}) is below memory.limit_in_bytes ({mem})"),
+                None => bail!("{key} is set but memory.limit_in_bytes is unlimited"),
+            }
+        }
+        "cpu.shares" => {
+            let s = num(key, value)?.unwrap_or(1024).clamp(2, 262_144);
+            out("cpu.weight", (1 + (s - 2) * 9999 / 262_142).to_string())
+        }
+        "blkio.weight" => {
+            let w = num(key, value)?.unwrap_or(500).clamp(10, 1000);
+            out("io.weight", (1 + (w - 10) * 9999 / 990).to_string())
+        }
+        "pids.max" => out(key, value.to_string()),
+        k if k.starts_with("cpuset.") => out(k, value.to_string()),
+        k if k.starts_with("devices.") => bail!("lxc.cgroup.{k}: {DEVICES_V2_ERR}"),
+        k => bail!("lxc.cgroup.{k} has no cgroup v2 equivalent; use an lxc.cgroup2.* key"),
+    }
+}
+
+impl CgroupSet {
+    /// Apply lxc.cgroup.* (v1) and lxc.cgroup2.* keys, in config order
+    /// except that memsw limits come after memory limits (v1 refuses a
+    /// memsw limit below the memory limit). Every error names the key and
+    /// the file.
+    pub fn apply_config(&self, cfg: &Config) -> Result<()> {
+        let v1: Vec<(&str, &str)> = cfg
+            .cgroup_v1
+            .iter()
+            .map(|(k, v)| (short(k, "lxc.cgroup."), v.as_str()))
+            .collect();
+        let mem_limit = v1
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == "memory.limit_in_bytes")
+            .map(|(_, v)| *v);
+        let (memsw, rest): (Vec<_>, Vec<_>) = v1.iter().partition(|(k, _)| k.contains(".memsw."));
+        for (k, v) in rest.into_iter().chain(memsw) {
+            self.apply_v1(k, v, mem_limit)
+                .with_context(|| format!("setting lxc.cgroup.{k} = {v}"))?;
+        }
+        for (k, v) in &cfg.cgroup_v2 {
+            let k = short(k, "lxc.cgroup2.");
+            self.apply_v2(k, v)
+                .with_context(|| format!("setting lxc.cgroup2.{k} = {v}"))?;
+        }
+        Ok(())
+    }
+
+    fn apply_v1(&self, key: &str, value: &str, mem_limit: Option<&str>) -> Result<()> {
+        check_key(key)?;
+        let ctrl = key.split('.').next().unwrap_or(key);
+        if let Some(d) = self.dirs.iter().find(|d| !d.v2 && d.has(ctrl)) {
+            return write_file(&d.path.join(key), value);
+        }
+        let Some(u) = self.unified() else {
+            bail!("no cgroup v1 hierarchy has the {ctrl} controller");
+        };
+        let (k2, v2) = translate_v1_key(key, value, mem_limit)?;
+        log::warn!(
+            "lxc.cgroup.{key} = {value}: no cgroup v1 {ctrl} controller, \
+             applied as lxc.cgroup2.{k2} = {v2}"
+        );
+        write_v2(u, &k2, &v2)
+    }
+
+    fn apply_v2(&self, key: &str, value: &str) -> Result<()> {
+        check_key(key)?;
+        if key.starts_with("devices.") {
+            bail!("{DEVICES_V2_ERR}");
+        }
+        let Some(u) = self.unified() else {
+            bail!("the host has no cgroup v2 hierarchy");
+        };
+        write_v2(u, key, value)
+    }
+
+    /// The file that cgroup key `key` (e.g. `memory.limit_in_bytes`,
+    /// `memory.max`) names: in the v1 hierarchy of the controller before
+    /// the first dot, else in the unified hierarchy. It must exist.
+    pub fn key_path(&self, key: &str) -> Result<PathBuf> {
+        check_key(key)?;
+        let ctrl = key.split('.').next().unwrap_or(key);
+        let dir = self
+            .dirs
+            .iter()
+            .find(|d| !d.v2 && d.has(ctrl))
+            .or_else(|| self.unified())
+            .or_else(|| self.dirs.first());
+        let Some(dir) = dir else {
+            bail!("{key}: the container has no cgroup");
+        };
+        let p = dir.path.join(key);
+        if !p.exists() {
+            bail!(
+                "{key}: no such cgroup file ({} does not exist)",
+                p.display()
+            );
+        }
+        Ok(p)
+    }
+
+    /// lxc-cgroup KEY: the file's content, trailing newline removed.
+    pub fn get(&self, key: &str) -> Result<String> {
+        let p = self.key_path(key)?;
+        read_file(&p).with_context(|| format!("reading cgroup key {key}"))
+    }
+
+    /// lxc-cgroup KEY VALUE.
+    pub fn set(&self, key: &str, value: &str) -> Result<()> {
+        let p = self.key_path(key)?;
+        write_file(&p, value).with_context(|| format!("setting cgroup key {key} to \"{value}\""))
+    }
+}
+
+/// Write a v2 file; a missing file of a controller that is not enabled
+/// for the cgroup gets an explanation (the parent's cgroup.subtree_control
+/// did not delegate it).
+fn write_v2(u: &super::set::CgroupDir, key: &str, value: &str) -> Result<()> {
+    let path = u.path.join(key);
+    let ctrl = key.split('.').next().unwrap_or(key);
+    if !path.exists() && ctrl != "cgroup" && !u.has(ctrl) {
+        bail!(
+            "{}: the {ctrl} controller is not enabled for this cgroup (not in the \
+             parent's cgroup.subtree_control; enabled: \"{}\")",
+            path.display(),
+            u.controllers.join(" ")
+        );
+    }
+    write_file(&path, value)
+}
+
+/// No syntax check beyond keeping the key inside the cgroup directory.
+fn check_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.contains('/') || key.starts_with('.') || key.contains('\0') {
+        bail!("invalid cgroup key \"{key}\"");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(k: &str, v: &str, m: Option<&str>) -> (String, String) {
+        translate_v1_key(k, v, m).unwrap()
+    }
+
+    #[test]
+    fn translations() {
+        assert_eq!(
+            t("memory.limit_in_bytes", "300000000", None),
+            ("memory.max".into(), "300000000".into())
+        );
+        assert_eq!(t("memory.limit_in_bytes", "-1", None).1, "max");
+        assert_eq!(
+            t("memory.memsw.limit_in_bytes", "500", Some("300")),
+            ("memory.swap.max".into(), "200".into())
+        );
+        assert_eq!(t("memory.memsw.limit_in_bytes", "-1", None).1, "max");
+        assert_eq!(
+            t("cpu.shares", "1024", None),
+            ("cpu.weight".into(), "39".into())
+        );
+        assert_eq!(t("cpu.shares", "2", None).1, "1");
+        assert_eq!(t("cpu.shares", "262144", None).1, "10000");
+        assert_eq!(
+            t("blkio.weight", "10", None),
+            ("io.weight".into(), "1".into())
+        );
+        assert_eq!(t("blkio.weight", "1000", None).1, "10000");
+        assert_eq!(
+            t("cpuset.cpus", "0-1", None),
+            ("cpuset.cpus".into(), "0-1".into())
+        );
+        assert_eq!(
+            t("pids.max", "100", None),
+            ("pids.max".into(), "100".into())
+        );
+    }
+
+    #[test]
+    fn translation_errors() {
+        let e = translate_v1_key("devices.allow", "c 1:3 rwm", None).unwrap_err();
+        assert!(e.to_string().contains("lxc.cgroup.devices.allow"), "{e}");
+        assert!(translate_v1_key("memory.memsw.limit_in_bytes", "5", None).is_err());
+        assert!(translate_v1_key("memory.memsw.limit_in_bytes", "5", Some("9")).is_err());
+        assert!(translate_v1_key("net_cls.classid", "1", None).is_err());
+        assert!(translate_v1_key("memory.limit_in_bytes", "1G", None).is_err());
+    }
+
+    #[test]
+    fn keys_stay_inside() {
+        assert!(check_key("../../etc/passwd").is_err());
+        assert!(check_key("memory.max/x").is_err());
+        assert!(check_key("").is_err());
+        assert!(check_key("cpuset.cpus").is_ok());
+    }
+}

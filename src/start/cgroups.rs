@@ -1,0 +1,71 @@
+//! The container's cgroups at start: clear what a killed monitor left,
+//! create the payload cgroup, apply the limits, and describe the
+//! directories for lxc.mount.auto = cgroup.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::cgroup::{CgroupSet, Layout};
+use crate::config::Config;
+
+/// Create (and limit) the payload cgroup; limits are in place before init
+/// is attached, so init never runs unlimited.
+pub fn create(layout: &Layout, name: &str, cfg: &Config) -> Result<CgroupSet> {
+    let global = crate::paths::GlobalConfig::load(None).unwrap_or_default();
+    let pattern = global.get("lxc.cgroup.pattern");
+    remove_stale(layout, name);
+    let set = CgroupSet::create_payload(layout, name, cfg, pattern.as_deref())
+        .context("creating the container's cgroups")?;
+    if let Err(e) = set.apply_config(cfg) {
+        let _ = set.remove();
+        return Err(e);
+    }
+    Ok(set)
+}
+
+/// A monitor killed with SIGKILL leaves its container's (now empty)
+/// lxc.payload.NAME behind; remove it so the name is reused. rmdir fails
+/// on a cgroup that still has processes, so a live container of the same
+/// name elsewhere is never touched.
+fn remove_stale(layout: &Layout, name: &str) {
+    let Ok(me) = CgroupSet::from_pid(layout, std::process::id() as i32) else {
+        return;
+    };
+    for dir in me.paths() {
+        let stale = dir.join(format!("{}{name}", crate::cgroup::PAYLOAD_PREFIX));
+        if stale.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&stale) {
+                for sub in rd.flatten() {
+                    if sub.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                        let _ = std::fs::remove_dir(sub.path());
+                    }
+                }
+            }
+            let _ = std::fs::remove_dir(&stale);
+        }
+    }
+}
+
+/// (controller mount directory under /sys/fs/cgroup, container cgroup dir)
+/// for the mount layer: each directory belongs to the hierarchy whose mount
+/// point is the longest prefix of its path.
+pub fn mount_paths(layout: &Layout, set: &CgroupSet) -> Vec<(String, PathBuf)> {
+    set.dirs
+        .iter()
+        .filter_map(|d| {
+            let h = layout
+                .hierarchies
+                .iter()
+                .filter(|h| d.path.starts_with(&h.mountpoint))
+                .max_by_key(|h| h.mountpoint.as_os_str().len())?;
+            let ctrl = h
+                .mountpoint
+                .strip_prefix("/sys/fs/cgroup")
+                .unwrap_or(&h.mountpoint)
+                .to_string_lossy()
+                .into_owned();
+            Some((ctrl, d.path.clone()))
+        })
+        .collect()
+}
