@@ -5,6 +5,7 @@
 //! [`sys`].
 
 pub mod config;
+pub mod console;
 pub mod log;
 pub mod paths;
 pub mod sys;

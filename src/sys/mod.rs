@@ -4,3 +4,4 @@
 //! covers only partly). Each `unsafe` block carries a `// SAFETY:` comment
 //! saying why the call is sound.
 #![allow(unsafe_code)]
+pub mod pty;
