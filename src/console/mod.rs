@@ -8,7 +8,7 @@
 
 mod escape;
 mod fdpass;
-//mod hub;
+mod hub;
 mod layout;
 mod logfile;
 mod proxy;
@@ -20,7 +20,7 @@ mod winch;
 
 pub use escape::{parse_escape, Escape, DEFAULT_ESCAPE};
 pub use fdpass::{recv_fds, send_fds};
-//pub use hub::{ConsoleHub, Grant, HubConfig};
+pub use hub::{ConsoleHub, Grant, HubConfig};
 pub use layout::{devpts_options, tty_nodes, TtyNode};
 pub use logfile::ConsoleLog;
 pub use proxy::{decode_winsize, encode_winsize, proxy, ProxyEnd, WINSIZE_MSG_LEN};

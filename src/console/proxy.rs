@@ -151,6 +151,9 @@ pub fn proxy(
             } else if n != usize::MAX {
                 filtered.clear();
                 if esc.feed(&buf[..n], &mut filtered) {
+                    // Keystrokes typed before the escape still go in.
+                    to_peer.push(&filtered);
+                    flush_before_exit(peer, &mut to_peer);
                     return Ok(ProxyEnd::Detached);
                 }
                 to_peer.push(&filtered);
@@ -179,6 +182,24 @@ pub fn proxy(
                     _ => {}
                 }
             }
+        }
+    }
+}
+
+/// Best effort, bounded: give the peer up to a second to take what is queued.
+fn flush_before_exit(peer: BorrowedFd<'_>, q: &mut Queue) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while q.pending() && std::time::Instant::now() < deadline {
+        if q.flush(peer).is_err() {
+            return;
+        }
+        if q.pending() {
+            let mut p = [PollFd::new(&peer, PollFlags::OUT)];
+            let t = rustix::time::Timespec {
+                tv_sec: 0,
+                tv_nsec: 50_000_000,
+            };
+            let _ = poll(&mut p, Some(&t));
         }
     }
 }
