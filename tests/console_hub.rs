@@ -25,7 +25,11 @@ impl Shell {
                 .open(slave_path)
                 .unwrap()
         };
-        let child = Command::new("/bin/sh")
+        let child = // A session of its own with the pty as controlling terminal, as the
+        // container's init has: otherwise an interactive sh opens /dev/tty
+        // (our terminal) and takes its foreground away from us.
+        Command::new("setsid")
+        .args(["-c", "/bin/sh"])
             .stdin(Stdio::from(open()))
             .stdout(Stdio::from(open()))
             .stderr(Stdio::from(open()))
