@@ -6,6 +6,7 @@
 //! See docs/console.md for the design (why the console goes through a relay
 //! while ttyN masters are handed out directly).
 
+mod client;
 mod escape;
 mod fdpass;
 mod hub;
@@ -18,12 +19,13 @@ mod raw;
 mod ring;
 mod winch;
 
+pub use client::{attach, banner, recv_grant, send_grant};
 pub use escape::{parse_escape, Escape, DEFAULT_ESCAPE};
 pub use fdpass::{recv_fds, send_fds};
 pub use hub::{ConsoleHub, Grant, HubConfig};
 pub use layout::{devpts_options, tty_nodes, TtyNode};
 pub use logfile::ConsoleLog;
 pub use proxy::{decode_winsize, encode_winsize, proxy, ProxyEnd, WINSIZE_MSG_LEN};
-pub use pty::{get_winsize, set_winsize, PtyPair};
+pub use pty::{get_winsize, set_controlling_tty, set_winsize, PtyPair};
 pub use raw::RawGuard;
 pub use ring::{RingBuffer, DEFAULT_BUFFER_SIZE};
