@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use lxcbox::console::{proxy, ConsoleHub, HubConfig, ProxyEnd};
+use lxcbox::console::{encode_winsize, get_winsize, proxy, ConsoleHub, HubConfig, ProxyEnd};
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::time::Timespec;
 
@@ -314,4 +314,49 @@ fn foreground_non_tty_stream_prints_hi() {
             .any(|l| l.trim_end_matches('\r').trim_start_matches("# ") == "hi"),
         "no 'hi' line in {out:?}"
     );
+}
+
+#[test]
+fn console_window_size_follows_session_messages() {
+    let hub = ConsoleHub::new(&cfg(0)).unwrap();
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(hub.console_slave().unwrap())
+        .unwrap();
+    let hl = HubLoop::start(hub);
+    let g = hl.hub.lock().unwrap().take_tty(Some(0)).unwrap();
+    let ws = rustix::termios::Winsize {
+        ws_row: 51,
+        ws_col: 132,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    rustix::net::send(
+        &g.session,
+        &encode_winsize(&ws),
+        rustix::net::SendFlags::empty(),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = get_winsize(&slave).unwrap();
+        if (got.ws_row, got.ws_col) == (51, 132) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "size not applied");
+        thread::sleep(Duration::from_millis(20));
+    }
+    // piped stdin ending on the client side becomes EOF for the console
+    let mut t = rustix::termios::tcgetattr(&slave).unwrap();
+    assert!(t.local_modes.contains(rustix::termios::LocalModes::ICANON));
+    t.local_modes.remove(rustix::termios::LocalModes::ECHO);
+    rustix::termios::tcsetattr(&slave, rustix::termios::OptionalActions::Now, &t).unwrap();
+    rustix::io::write(&g.peer, b"line\n").unwrap();
+    rustix::net::shutdown(&g.peer, rustix::net::Shutdown::Write).unwrap();
+    let mut b = [0u8; 64];
+    assert_eq!(rustix::io::read(&slave, &mut b).unwrap(), 5);
+    assert_eq!(&b[..5], b"line\n");
+    // the next read sees end of file (0 bytes), not a hang
+    assert_eq!(rustix::io::read(&slave, &mut b).unwrap(), 0);
 }

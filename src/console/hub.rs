@@ -485,7 +485,14 @@ impl ConsoleHub {
                 self.buf = vec![0u8; 64 * 1024];
             }
             match read_some(&cl.relay, &mut self.buf) {
-                Ok(Some(0)) | Err(_) => cl.relay_open = false,
+                Ok(Some(0)) => {
+                    // The client's stdin ended (it shut its side down):
+                    // pass the end of input on as the console's EOF char.
+                    cl.relay_open = false;
+                    send_eof(c.pair.master.as_fd(), &mut c.to_master);
+                    let _ = c.to_master.flush(&c.pair.master);
+                }
+                Err(_) => cl.relay_open = false,
                 Ok(Some(n)) => {
                     c.to_master.push(&self.buf[..n]);
                     let _ = c.to_master.flush(&c.pair.master);
