@@ -360,3 +360,74 @@ fn console_window_size_follows_session_messages() {
     // the next read sees end of file (0 bytes), not a hang
     assert_eq!(rustix::io::read(&slave, &mut b).unwrap(), 0);
 }
+
+#[test]
+fn console_config_none_file_and_log() {
+    let dir = std::env::temp_dir().join(format!("lxcbox-hubcfg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    struct Cleanup(std::path::PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _c = Cleanup(dir.clone());
+
+    // lxc.console.path = none: no console pty, tty 0 refused, ttys still work
+    let mut hub = ConsoleHub::new(&HubConfig {
+        console_path: Some("none".into()),
+        tty_max: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(hub.console_slave().is_none());
+    let err = hub.take_tty(Some(0)).unwrap_err();
+    assert!(format!("{err:#}").contains("disabled"), "{err:#}");
+    assert_eq!(hub.take_tty(None).unwrap().tty, 1);
+
+    // lxc.console.path = FILE plus lxc.console.logfile: output lands in both
+    // and in the ring buffer
+    let (path, log) = (dir.join("console.out"), dir.join("console.log"));
+    let mut hub = ConsoleHub::new(&HubConfig {
+        console_path: Some(path.display().to_string()),
+        logfile: Some(log.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let slave = hub.console_slave().unwrap().to_path_buf();
+    let mut w = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&slave)
+        .unwrap();
+    std::io::Write::write_all(&mut w, b"boot message\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !String::from_utf8_lossy(&hub.buffer_contents()).contains("boot message") {
+        assert!(Instant::now() < deadline, "console output not read");
+        let ready: Vec<(i32, PollFlags)> = {
+            let fds = hub.poll_fds();
+            let mut p: Vec<PollFd> = fds
+                .iter()
+                .map(|(fd, fl)| PollFd::from_borrowed_fd(*fd, *fl))
+                .collect();
+            let t = Timespec {
+                tv_sec: 0,
+                tv_nsec: 20_000_000,
+            };
+            poll(&mut p, Some(&t)).unwrap();
+            p.iter()
+                .map(|p| (p.as_fd().as_raw_fd(), p.revents()))
+                .collect()
+        };
+        for (fd, ev) in ready {
+            hub.on_ready(fd, ev).unwrap();
+        }
+    }
+    // the tty turned \n into \r\n (onlcr), as a real console does
+    assert_eq!(std::fs::read(&path).unwrap(), b"boot message\r\n");
+    assert_eq!(std::fs::read(&log).unwrap(), b"boot message\r\n");
+    hub.rotate_log().unwrap();
+    assert!(dir.join("console.log.1").exists());
+    hub.clear_buffer();
+    assert!(hub.buffer_contents().is_empty());
+}
