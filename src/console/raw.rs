@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use anyhow::{Context, Result};
 use rustix::termios::{tcgetattr, tcsetattr, OptionalActions, Termios};
 
-use crate::sys::pty::{restore_on_fatal_signals, unhook, SigId};
+use crate::sys::pty::{restore_on_fatal_signals, SignalRestore};
 
 /// Puts a terminal into raw mode and restores the previous settings when
 /// dropped, and also when the process is killed by SIGINT, SIGTERM, SIGHUP or
@@ -15,7 +15,7 @@ use crate::sys::pty::{restore_on_fatal_signals, unhook, SigId};
 pub struct RawGuard {
     fd: OwnedFd,
     saved: Termios,
-    hooks: Vec<SigId>,
+    hooks: Option<SignalRestore>,
 }
 
 impl RawGuard {
@@ -32,16 +32,16 @@ impl RawGuard {
         let fd = fd.try_clone_to_owned().context("duplicating terminal fd")?;
         let saved = tcgetattr(&fd).context("reading terminal attributes")?;
         let hooks = if signals {
-            restore_on_fatal_signals(&fd, &saved).context("installing signal handlers")?
+            Some(restore_on_fatal_signals(&fd, &saved).context("installing signal handlers")?)
         } else {
-            Vec::new()
+            None
         };
         let mut raw = saved.clone();
         raw.make_raw();
         // TCSAFLUSH (Drain+flush input) like LXC: typed-ahead cooked input is
         // dropped rather than delivered raw.
         if let Err(e) = tcsetattr(&fd, OptionalActions::Flush, &raw) {
-            unhook(hooks);
+            drop(hooks);
             return Err(e).context("setting terminal to raw mode");
         }
         Ok(Self { fd, saved, hooks })
@@ -62,7 +62,7 @@ impl AsFd for RawGuard {
 impl Drop for RawGuard {
     fn drop(&mut self) {
         // Unhook first: afterwards the fd may be closed.
-        unhook(std::mem::take(&mut self.hooks));
+        self.hooks = None;
         let _ = tcsetattr(&self.fd, OptionalActions::Now, &self.saved);
     }
 }
