@@ -6,6 +6,7 @@
 
 pub mod cgroup;
 pub mod config;
+pub mod console;
 pub mod container;
 pub mod create;
 pub mod init;

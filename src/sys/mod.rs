@@ -9,3 +9,4 @@ pub mod cgroup;
 pub mod mount;
 pub mod net;
 pub mod process;
+pub mod pty;
