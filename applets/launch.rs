@@ -45,6 +45,7 @@ pub fn run(c: &Common, l: Launch<'_>) -> anyhow::Result<i32> {
         uid: l.uid,
         gid: l.gid,
         daemon: l.daemon,
+        foreground: !l.daemon && !l.execute,
         pidfile: l.pidfile.map(Into::into),
     };
     match start::start(spec) {

@@ -6,6 +6,7 @@ mod install;
 mod launch;
 mod lxc_cgroup;
 mod lxc_config;
+mod lxc_console;
 mod lxc_create;
 mod lxc_destroy;
 mod lxc_execute;
@@ -60,6 +61,11 @@ pub static APPLETS: &[Applet] = &[
         name: "lxc-config",
         main: lxc_config::main,
         about: "query LXC system configuration",
+    },
+    Applet {
+        name: "lxc-console",
+        main: lxc_console::main,
+        about: "attach to a container's console or tty",
     },
     Applet {
         name: "lxc-create",

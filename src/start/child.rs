@@ -95,6 +95,9 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
         rustix::thread::set_no_new_privs(true).context("setting no_new_privs")?;
     }
 
+    if let Some(cp) = &plan.console {
+        super::console::make_stdio(cp)?;
+    }
     let mut keep = vec![a.sync.as_raw_fd()];
     if let Some(m) = &plan.self_exe {
         keep.push(m.as_raw_fd());

@@ -13,6 +13,7 @@
 mod caps;
 mod cgroups;
 mod child;
+mod console;
 pub mod daemon;
 pub mod hooks;
 mod limits;
@@ -50,8 +51,10 @@ pub struct StartSpec {
     /// lxc-execute -u / -g
     pub uid: Option<u32>,
     pub gid: Option<u32>,
-    /// Keep running in the caller's process (lxc-start -F, lxc-execute without -d).
+    /// Fork a monitor into the background (lxc-start's default, -d).
     pub daemon: bool,
+    /// lxc-start -F: the caller's terminal becomes the container's console.
+    pub foreground: bool,
     pub pidfile: Option<PathBuf>,
 }
 
@@ -79,6 +82,8 @@ pub struct LaunchPlan {
     pub hook_env: hooks::HookEnv,
     /// (controller mount dir, container cgroup dir) for lxc.mount.auto cgroup.
     pub cgroup_paths: Vec<(String, PathBuf)>,
+    /// The console and ttys (system containers, lxc-start).
+    pub console: Option<console::ConsolePlan>,
 }
 
 /// Start a container. Returns the exit status the applet should exit with
@@ -138,6 +143,9 @@ fn monitor(
             .with_context(|| format!("writing pidfile {}", p.display()))?;
     }
     let old_mask = process::block_all_signals().context("blocking signals")?;
+    // Window-size changes of a -F terminal are handled by the console's
+    // own SIGWINCH handler, not the monitor's signalfd.
+    process::unblock_signal(libc::SIGWINCH).context("unblocking SIGWINCH")?;
     let layout = crate::cgroup::Layout::discover().context("discovering the cgroup layout")?;
     let result = loop {
         publisher.state(State::Starting);
@@ -184,6 +192,14 @@ fn launch_once(
     let shared = namespaces::open_shared(cfg, &c.lxcpath, &spec.share)?;
     let flags = namespaces::clone_flags(cfg, &shared)?;
     let mut undo = Undo::default();
+    // System containers get a console and ttys; lxc-execute's application
+    // keeps the caller's stdio, as with LXC.
+    let mut hub = if spec.execute {
+        None
+    } else {
+        Some(console::hub(cfg, spec.foreground)?)
+    };
+    plan.console = hub.as_ref().map(|h| console::plan(h, cfg));
     let cgroups = cgroups::create(layout, &c.name, cfg)?;
     plan.cgroup_paths = cgroups::mount_paths(layout, &cgroups);
     undo.cgroups = Some(cgroups);
@@ -276,8 +292,10 @@ fn launch_once(
         running,
         undo.net.as_ref(),
         undo.cgroups.as_ref(),
+        hub.as_mut(),
     );
-    // Init is gone: undo what the start made (network devices, ...).
+    drop(hub); // restores a -F terminal
+               // Init is gone: undo what the start made (network devices, ...).
     undo.run();
     let out = out?;
     hooks::run_hooks(cfg, "post-stop", &plan.hook_env, &[])
@@ -381,6 +399,7 @@ fn make_plan(spec: &StartSpec) -> Result<LaunchPlan> {
             extra_env: Vec::new(),
         },
         cgroup_paths: Vec::new(),
+        console: None,
     })
 }
 
@@ -432,6 +451,9 @@ fn mounts_child(plan: &LaunchPlan, flags: i32) -> Result<()> {
     let root = crate::mount::setup_mounts(&ctx)?;
     hooks::run_hooks(cfg, "mount", &plan.hook_env, &[])?;
     if let Some(root) = root {
+        if let Some(cp) = &plan.console {
+            console::bind_nodes(cp, &root)?;
+        }
         if cfg.autodev != Some(false) {
             hooks::run_hooks(cfg, "autodev", &plan.hook_env, &[])?;
         }

@@ -1,7 +1,7 @@
 //! The monitor's event loop while init runs: one thread, one poll(2) over
 //! init's pidfd, a signalfd, the command socket and its clients.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use rustix::event::{poll, PollFd, PollFlags};
 
 use super::StartSpec;
 use crate::cgroup::CgroupSet;
+use crate::console::ConsoleHub;
 use crate::monitor::events::Publisher;
 use crate::monitor::proto::{recv_json, send_json, Envelope, Request, Response, PROTO_VERSION};
 use crate::monitor::State;
@@ -56,6 +57,7 @@ pub fn serve(
     init: Running,
     net: Option<&crate::net::HostNet>,
     cgroups: Option<&CgroupSet>,
+    mut hub: Option<&mut ConsoleHub>,
 ) -> Result<(ExitStatus, bool)> {
     listener
         .set_nonblocking(true)
@@ -81,15 +83,41 @@ pub fn serve(
         for c in &clients {
             fds.push(PollFd::new(c, PollFlags::IN));
         }
+        let hub_fds: Vec<(BorrowedFd<'_>, PollFlags)> = match &hub {
+            Some(h) => h.poll_fds(),
+            None => Vec::new(),
+        };
+        let hub_base = fds.len();
+        for (fd, fl) in &hub_fds {
+            fds.push(PollFd::from_borrowed_fd(*fd, *fl));
+        }
         match poll(&mut fds, None) {
             Ok(_) => {}
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e).context("polling in the monitor"),
         }
         let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
+        let hub_ready: Vec<(i32, PollFlags)> = fds[hub_base..]
+            .iter()
+            .zip(&hub_fds)
+            .filter(|(p, _)| !p.revents().is_empty())
+            .map(|(p, (fd, _))| (fd.as_raw_fd(), p.revents()))
+            .collect();
         drop(fds);
+        drop(hub_fds);
+        if let Some(h) = hub.as_deref_mut() {
+            for (fd, rev) in hub_ready {
+                if let Err(e) = h.on_ready(fd, rev) {
+                    log::warn!("console: {e:#}");
+                }
+            }
+        }
         if ready[0] {
             if let Some((_, st)) = process::waitpid(m.init.pid, true).context("reaping init")? {
+                // Init's last words still reach the terminal / buffer / log.
+                if let Some(h) = hub.as_deref_mut() {
+                    let _ = h.drain();
+                }
                 return Ok((st, m.reboot));
             }
         }
@@ -123,7 +151,7 @@ pub fn serve(
                             Vec::new(),
                         )
                     } else {
-                        m.handle(env.body)
+                        m.handle(env.body, hub.as_deref_mut())
                     };
                     let borrowed: Vec<_> = fds.iter().map(|f| f.as_fd()).collect();
                     if send_json(c, &resp, &borrowed).is_err() {
@@ -151,8 +179,39 @@ fn authorised(s: &UnixStream) -> bool {
 }
 
 impl Monitor<'_> {
-    fn handle(&mut self, req: Request) -> (Response, Vec<OwnedFd>) {
+    fn handle(&mut self, req: Request, hub: Option<&mut ConsoleHub>) -> (Response, Vec<OwnedFd>) {
         let cfg = &self.spec.container.config;
+        if let Request::Console { tty } = req {
+            return match hub.map(|h| h.take_tty(tty)) {
+                Some(Ok(g)) => (
+                    Response {
+                        tty: Some(g.tty),
+                        ..Default::default()
+                    },
+                    vec![g.peer, g.session],
+                ),
+                Some(Err(e)) => (Response::err(format!("{e:#}")), Vec::new()),
+                None => (Response::err("the container has no console"), Vec::new()),
+            };
+        }
+        if let Request::ConsoleLog { clear } = req {
+            return match hub {
+                Some(h) => {
+                    let data = h.buffer_contents();
+                    if clear {
+                        h.clear_buffer();
+                    }
+                    (
+                        Response {
+                            data: Some(data),
+                            ..Default::default()
+                        },
+                        Vec::new(),
+                    )
+                }
+                None => (Response::err("the container has no console"), Vec::new()),
+            };
+        }
         let r = match req {
             Request::State => Response {
                 state: Some(self.state),
@@ -193,7 +252,7 @@ impl Monitor<'_> {
             Request::Freeze => self.freeze(),
             Request::Unfreeze => self.thaw(),
             Request::Console { .. } | Request::ConsoleLog { .. } => {
-                Response::err("this container has no console")
+                Response::err("internal error: console request misrouted")
             }
         };
         (r, Vec::new())

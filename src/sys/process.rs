@@ -516,3 +516,26 @@ pub fn set_pdeathsig(sig: i32) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Borrow an fd that this process inherited across clone/fork and keeps
+/// open until it execs (the console slave in the container's child).
+pub fn borrow_inherited(fd: RawFd) -> BorrowedFd<'static> {
+    // SAFETY: callers pass an fd that was open in the parent at clone time
+    // and is never closed in the child before it execs, after which no Rust
+    // code of ours runs.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// Unblock one signal in this thread (e.g. SIGWINCH, which the console's
+/// signal-hook handler takes while everything else goes to a signalfd).
+pub fn unblock_signal(sig: i32) -> io::Result<()> {
+    let mut set = empty_sigset();
+    // SAFETY: sigaddset on our own set; pthread_sigmask only reads it.
+    unsafe {
+        libc::sigaddset(&mut set, sig);
+        if libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
