@@ -32,8 +32,13 @@ fn remove_stale(layout: &Layout, name: &str) {
     let Ok(me) = CgroupSet::from_pid(layout, std::process::id() as i32) else {
         return;
     };
-    for dir in me.paths() {
-        let stale = dir.join(format!("{}{name}", crate::cgroup::PAYLOAD_PREFIX));
+    for (dir, prefix) in me.paths().into_iter().flat_map(|d| {
+        [
+            (d.clone(), crate::cgroup::PAYLOAD_PREFIX),
+            (d, crate::cgroup::MONITOR_PREFIX),
+        ]
+    }) {
+        let stale = dir.join(format!("{prefix}{name}"));
         if stale.is_dir() {
             if let Ok(rd) = std::fs::read_dir(&stale) {
                 for sub in rd.flatten() {
@@ -43,6 +48,36 @@ fn remove_stale(layout: &Layout, name: &str) {
                 }
             }
             let _ = std::fs::remove_dir(&stale);
+        }
+    }
+}
+
+/// The monitor's own cgroup (lxc.monitor.NAME), as LXC keeps it apart
+/// from the payload. Returns (the monitor's set, where it came from) so it
+/// can move back and remove the set when it is done.
+pub fn enter_monitor_cgroup(
+    layout: &Layout,
+    name: &str,
+    cfg: &Config,
+) -> Result<(CgroupSet, CgroupSet)> {
+    let me = std::process::id() as i32;
+    let original = CgroupSet::from_pid(layout, me).context("reading the monitor's cgroup")?;
+    remove_stale(layout, name);
+    let mon = CgroupSet::create_monitor(layout, name, cfg)?;
+    if let Err(e) = mon.attach(me) {
+        let _ = mon.remove();
+        return Err(e).context("moving the monitor into its cgroup");
+    }
+    Ok((mon, original))
+}
+
+/// Leave and remove the monitor cgroup (a cgroup cannot be removed while
+/// its last process is still in it).
+pub fn leave_monitor_cgroup(mon: CgroupSet, original: CgroupSet) {
+    let me = std::process::id() as i32;
+    if original.attach(me).is_ok() {
+        if let Err(e) = mon.remove() {
+            log::warn!("removing the monitor cgroup: {e:#}");
         }
     }
 }

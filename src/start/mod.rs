@@ -147,30 +147,30 @@ fn monitor(
     // own SIGWINCH handler, not the monitor's signalfd.
     process::unblock_signal(libc::SIGWINCH).context("unblocking SIGWINCH")?;
     let layout = crate::cgroup::Layout::discover().context("discovering the cgroup layout")?;
+    // Payload cgroups are created from `layout`, i.e. under the cgroup the
+    // monitor started in, even after it moved into its own.
+    let monitor_cg = cgroups::enter_monitor_cgroup(&layout, &c.name, &c.config)?;
     let result = loop {
         publisher.state(State::Starting);
         let r = launch_once(&spec, &layout, &listener, &publisher, notify.as_deref_mut());
         match r {
-            Ok((status, reboot)) => {
-                publisher.exit_status(status.raw());
-                publisher.state(State::Stopping);
+            Ok((_, true)) => {
                 publisher.state(State::Stopped);
-                if reboot {
-                    continue;
-                }
-                break Ok(status);
+                continue;
             }
-            Err(e) => {
-                publisher.state(State::Stopped);
-                break Err(e);
-            }
+            Ok((status, false)) => break Ok(status),
+            Err(e) => break Err(e),
         }
     };
     if let Some(p) = &spec.pidfile {
         let _ = std::fs::remove_file(p);
     }
-    // SAFETY-free restore of the caller's signal mask is not needed: the
-    // monitor exits right after.
+    // Everything is undone before STOPPED is announced: whoever waits for
+    // it (lxc-stop, lxc-wait) finds nothing of the container left.
+    cgroups::leave_monitor_cgroup(monitor_cg.0, monitor_cg.1);
+    publisher.state(State::Stopped);
+    // The caller's signal mask is not restored: the applet exits right
+    // after the monitor returns.
     let _ = old_mask;
     result
 }
@@ -277,6 +277,7 @@ fn launch_once(
         Ok(r) => r,
         Err(e) => {
             publisher.state(State::Aborting);
+            publisher.state(State::Stopping);
             undo.run();
             return Err(e);
         }
@@ -294,8 +295,13 @@ fn launch_once(
         undo.cgroups.as_ref(),
         hub.as_mut(),
     );
+    if let Ok((st, _)) = &out {
+        publisher.exit_status(st.raw());
+    }
+    publisher.state(State::Stopping);
     drop(hub); // restores a -F terminal
-               // Init is gone: undo what the start made (network devices, ...).
+    hooks::run_hooks(cfg, "stop", &plan.hook_env, &[]).unwrap_or_else(|e| log::error!("{e:#}"));
+    // Init is gone: undo what the start made (network devices, ...).
     undo.run();
     let out = out?;
     hooks::run_hooks(cfg, "post-stop", &plan.hook_env, &[])

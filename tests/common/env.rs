@@ -88,6 +88,11 @@ impl Env {
 
     /// Pids of the monitors running for this lxcpath.
     pub fn monitors(&self) -> Vec<i32> {
+        self.monitors_named().into_iter().map(|(p, _)| p).collect()
+    }
+
+    /// (pid, container name) of the monitors running for this lxcpath.
+    pub fn monitors_named(&self) -> Vec<(i32, String)> {
         let tag = format!("[lxc monitor] {} ", self.lxcpath());
         let mut out = Vec::new();
         for e in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -95,8 +100,11 @@ impl Env {
                 continue;
             };
             if let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) {
-                if String::from_utf8_lossy(&cmd).starts_with(&tag) {
-                    out.push(pid);
+                let cmd = String::from_utf8_lossy(&cmd)
+                    .trim_end_matches('\0')
+                    .to_string();
+                if let Some(name) = cmd.strip_prefix(&tag) {
+                    out.push((pid, name.to_string()));
                 }
             }
         }
@@ -116,8 +124,9 @@ impl Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
-        for pid in self.monitors() {
-            if let Some(p) = rustix::process::Pid::from_raw(pid) {
+        let killed = self.monitors_named();
+        for (pid, _) in &killed {
+            if let Some(p) = rustix::process::Pid::from_raw(*pid) {
                 let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
             }
         }
@@ -125,7 +134,42 @@ impl Drop for Env {
         while !self.monitors().is_empty() && Instant::now() < end {
             std::thread::sleep(Duration::from_millis(20));
         }
+        // A SIGKILLed monitor cannot remove its cgroups: do it for it.
+        for (_, name) in &killed {
+            remove_cgroups_of(name);
+        }
         let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Remove lxc.payload.NAME and lxc.monitor.NAME (with their sub-cgroups)
+/// under this process's cgroups, waiting for dying processes to leave.
+pub fn remove_cgroups_of(name: &str) {
+    use lxcbox::cgroup::{CgroupSet, Layout};
+    let Ok(layout) = Layout::discover() else {
+        return;
+    };
+    let Ok(me) = CgroupSet::from_pid(&layout, std::process::id() as i32) else {
+        return;
+    };
+    let end = Instant::now() + Duration::from_secs(5);
+    for base in me.paths() {
+        for prefix in ["lxc.payload.", "lxc.monitor."] {
+            let d = base.join(format!("{prefix}{name}"));
+            while d.exists() && Instant::now() < end {
+                if let Ok(rd) = std::fs::read_dir(&d) {
+                    for sub in rd.flatten() {
+                        if sub.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                            let _ = std::fs::remove_dir(sub.path());
+                        }
+                    }
+                }
+                if std::fs::remove_dir(&d).is_ok() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
     }
 }
 
