@@ -147,9 +147,18 @@ fn monitor(
     // own SIGWINCH handler, not the monitor's signalfd.
     process::unblock_signal(libc::SIGWINCH).context("unblocking SIGWINCH")?;
     let layout = crate::cgroup::Layout::discover().context("discovering the cgroup layout")?;
+    // A daemonised monitor lives as long as its container: it gets its own
+    // cgroup (lxc.monitor.NAME) as with LXC. A foreground lxc-execute /
+    // lxc-start -F stays in its caller's cgroup like any command: moving a
+    // process between v1 cgroups costs an RCU grace period (the
+    // cgroup_threadgroup_rwsem write side), several milliseconds, twice.
     // Payload cgroups are created from `layout`, i.e. under the cgroup the
     // monitor started in, even after it moved into its own.
-    let monitor_cg = cgroups::enter_monitor_cgroup(&layout, &c.name, &c.config)?;
+    let monitor_cg = if spec.daemon {
+        Some(cgroups::enter_monitor_cgroup(&layout, &c.name, &c.config)?)
+    } else {
+        None
+    };
     let result = loop {
         publisher.state(State::Starting);
         let r = launch_once(&spec, &layout, &listener, &publisher, notify.as_deref_mut());
@@ -167,7 +176,9 @@ fn monitor(
     }
     // Everything is undone before STOPPED is announced: whoever waits for
     // it (lxc-stop, lxc-wait) finds nothing of the container left.
-    cgroups::leave_monitor_cgroup(monitor_cg.0, monitor_cg.1);
+    if let Some((mon, original)) = monitor_cg {
+        cgroups::leave_monitor_cgroup(mon, original);
+    }
     publisher.state(State::Stopped);
     // The caller's signal mask is not restored: the applet exits right
     // after the monitor returns.
