@@ -9,6 +9,7 @@ mod lxc_config;
 mod lxc_console;
 mod lxc_create;
 mod lxc_destroy;
+mod lxc_device;
 mod lxc_execute;
 mod lxc_freeze;
 mod lxc_info;
@@ -17,6 +18,7 @@ mod lxc_kill;
 mod lxc_list;
 mod lxc_ls;
 mod lxc_monitor;
+mod lxc_netstat;
 mod lxc_priority;
 mod lxc_ps;
 mod lxc_shutdown;
@@ -78,6 +80,11 @@ pub static APPLETS: &[Applet] = &[
         about: "destroy a container",
     },
     Applet {
+        name: "lxc-device",
+        main: lxc_device::main,
+        about: "add or remove network interfaces of a running container",
+    },
+    Applet {
         name: "lxc-execute",
         main: lxc_execute::main,
         about: "run an application inside a container",
@@ -116,6 +123,11 @@ pub static APPLETS: &[Applet] = &[
         name: "lxc-monitor",
         main: lxc_monitor::main,
         about: "monitor the state of containers",
+    },
+    Applet {
+        name: "lxc-netstat",
+        main: lxc_netstat::main,
+        about: "show the network sockets of a running container (classic)",
     },
     Applet {
         name: "lxc-priority",

@@ -140,15 +140,39 @@ pub fn gather(
             .and_then(|r| r.value);
         config.push((k.clone(), v));
     }
+    // Addresses are read live from the container's namespace (what is
+    // configured there now, as LXC's get_ips), only when they will be shown.
+    let ips = match resp.pid {
+        Some(pid) if req.is_all() || req.ips => live_ips(pid),
+        _ => Vec::new(),
+    };
     Ok(Some(Info {
         name: name.to_string(),
         state: resp.state.unwrap_or(State::Stopped),
         pid: resp.pid,
-        ips: Vec::new(),
+        ips,
         stats: None,
         links: resp.interfaces.iter().map(|i| LinkStats::read(i)).collect(),
         config,
     }))
+}
+
+/// The container's addresses as text, IPv4 first. A container sharing the
+/// host's namespace has none of its own (LXC prints no IP then either); a
+/// namespace that cannot be entered (init just died) shows nothing.
+pub fn live_ips(pid: i32) -> Vec<String> {
+    if crate::net::same_netns(pid).unwrap_or(true) {
+        return Vec::new();
+    }
+    let mut a = match crate::net::addresses_of_pid(pid) {
+        Ok(a) => a,
+        Err(e) => {
+            log::debug!("{e:#}");
+            return Vec::new();
+        }
+    };
+    a.sort_by_key(|(_, ip)| ip.is_ipv6());
+    a.into_iter().map(|(_, ip)| ip.to_string()).collect()
 }
 
 /// Render `info` as LXC prints it: (stdout text, stderr text).

@@ -112,23 +112,30 @@ pub fn collect(lxcpath: &str) -> Vec<Entry> {
             e.pid = r.pid;
             e.interfaces = r.interfaces;
         }
-        if e.state != State::Stopped && e.defined {
-            add_configured_addresses(lxcpath, e);
+        if let (true, Some(pid)) = (e.state != State::Stopped, e.pid) {
+            add_live_addresses(pid, e);
         }
     }
     entries
 }
 
-/// Running containers show the static addresses their config assigns
-/// (lxcbox configures exactly those at start).
-fn add_configured_addresses(lxcpath: &str, e: &mut Entry) {
-    let Ok(cfg) = Config::load(&Path::new(lxcpath).join(&e.name).join("config")) else {
-        return;
-    };
-    let strip = |a: &String| a.split(['/', ' ']).next().unwrap_or("").to_string();
-    for n in &cfg.net {
-        e.ipv4.extend(n.ipv4_addresses.iter().map(strip));
-        e.ipv6.extend(n.ipv6_addresses.iter().map(strip));
+/// Running containers show the addresses their namespace holds now (what
+/// LXC's get_ips reports), not what the config asked for: an address added
+/// or removed inside the container shows up here.
+fn add_live_addresses(pid: i32, e: &mut Entry) {
+    // INTERFACE: the container's own devices (LXC's get_interfaces without
+    // lo); a container sharing the host namespace keeps the monitor's list.
+    if !crate::net::same_netns(pid).unwrap_or(true) {
+        if let Ok(l) = crate::net::links_of_pid(pid) {
+            e.interfaces = l.into_iter().filter(|n| n != "lo").collect();
+        }
+    }
+    for ip in super::info::live_ips(pid) {
+        if ip.contains(':') {
+            e.ipv6.push(ip);
+        } else {
+            e.ipv4.push(ip);
+        }
     }
 }
 

@@ -28,6 +28,24 @@ pub struct HostNet {
     pub container: String,
     pub init_pid: i32,
     pub devs: Vec<HostDev>,
+    /// The container's network namespace, held open while phys devices are
+    /// inside: a veth end (or any virtual device) given as phys would be
+    /// destroyed with the namespace when init dies; holding it lets
+    /// teardown move the device back first, as LXC does with its handler's
+    /// netns fd. Not sent to the child.
+    #[serde(skip)]
+    pub netns: NsHold,
+}
+
+/// An optional shared fd of a network namespace (equal to any other: it is
+/// a resource, not part of what was set up).
+#[derive(Debug, Clone, Default)]
+pub struct NsHold(pub Option<std::sync::Arc<std::os::fd::OwnedFd>>);
+
+impl PartialEq for NsHold {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// One lxc.net.N as set up on the host.
@@ -98,7 +116,11 @@ pub fn setup_host(devs: &[NetDev], container: &str, init_pid: i32) -> Result<Hos
         container: container.to_string(),
         init_pid,
         devs: Vec::new(),
+        netns: NsHold::default(),
     };
+    if devs.iter().any(|d| d.kind == NetType::Phys) {
+        hn.netns = NsHold(Some(std::sync::Arc::new(ns::netns_fd(init_pid)?)));
+    }
     for (d, plan) in devs.iter().zip(&plans) {
         if let Err(e) = setup_one(&mut sock, d, plan, &mut hn) {
             undo(&hn);

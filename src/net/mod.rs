@@ -18,16 +18,18 @@ mod link;
 mod netstat;
 mod nl;
 mod ns;
+mod passthrough;
 mod script;
 pub mod spec;
 mod teardown;
 
 pub use container::{loopback_up, setup_container};
 pub use device::{move_into, move_out};
-pub use host::{setup_host, tmp_name, HostDev, HostNet};
+pub use host::{setup_host, tmp_name, HostDev, HostNet, NsHold};
 pub use info::{addresses_of_pid, host_veths_of_pid, link_stats, links_of_pid};
 pub use netstat::{netstat, netstat_with, NetstatOpts, Show};
 pub use ns::{in_netns, same_netns};
+pub use passthrough::{exec_in_netns, host_netstat_tool};
 
 /// Low-level helpers for tests and tools that need to make their own links
 /// (test bridges, dummies): a thin, safe surface over the netlink code.

@@ -95,14 +95,20 @@ impl HostNet {
     /// exists), then gives it back its host name and MTU.
     fn return_phys(&self, s: &mut Socket, hd: &HostDev) -> Result<()> {
         let orig = hd.link.clone().unwrap_or_default();
-        let alive = ns::same_netns(self.init_pid)
-            .map(|same| !same)
-            .unwrap_or(false);
-        if alive {
+        // The held namespace (see HostNet::netns) outlives init; without it,
+        // go through init if it still lives.
+        let nsfd = match &self.netns.0 {
+            Some(fd) => Some(fd.try_clone().context("duplicating the netns fd")?),
+            None if ns::same_netns(self.init_pid).is_ok_and(|same| !same) => {
+                Some(ns::netns_fd(self.init_pid)?)
+            }
+            None => None,
+        };
+        if let Some(nsfd) = nsfd {
             let host_fd = ns::own_netns_fd()?;
             let raw = std::os::fd::AsRawFd::as_raw_fd(&host_fd);
             let idx = hd.phys_ns_ifindex;
-            ns::in_netns(self.init_pid, move || {
+            ns::in_netns_fd(nsfd, move || {
                 let mut s = Socket::open()?;
                 if link::by_index(&mut s, idx)?.is_some() {
                     link::change(
