@@ -99,10 +99,16 @@ pub fn stop(lxcpath: &str, name: &str, o: StopOptions) -> Result<Stopped> {
     let Some(mut c) = Client::connect(lxcpath, name)? else {
         return Ok(Stopped::NotRunning);
     };
-    if o.kill || o.timeout == Some(Duration::ZERO) {
-        c.call(Request::Kill)?;
+    let req = if o.kill || o.timeout == Some(Duration::ZERO) {
+        Request::Kill
     } else {
-        c.call(Request::Halt)?;
+        Request::Halt
+    };
+    // A monitor whose init is already exiting stops answering (it is
+    // cleaning up) and closes the connection: that is a stop in progress,
+    // not a failure, so go on and wait for STOPPED.
+    if let Err(e) = c.call(req) {
+        log::debug!("stop request: {e:#}");
     }
     drop(c);
     if o.nowait {

@@ -39,19 +39,23 @@ pub fn fork() -> Result<Forked> {
     let (r, w) =
         rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).context("creating a pipe")?;
     match process::fork().context("forking the monitor")? {
-        Some(_pid) => {
+        Some(pid) => {
             drop(w);
             let mut f = std::fs::File::from(r);
             let mut s = String::new();
             let _ = f.read_to_string(&mut s);
             if s == "OK" {
                 Ok(Forked::Parent(Ok(())))
-            } else if let Some(m) = s.strip_prefix("ER") {
-                Ok(Forked::Parent(Err(anyhow::anyhow!("{m}"))))
             } else {
-                Ok(Forked::Parent(Err(anyhow::anyhow!(
-                    "the container's monitor exited during start"
-                ))))
+                // The start failed: the monitor has undone everything and is
+                // exiting; wait for it, so nothing of it is left when we return.
+                let _ = process::waitpid(pid, false);
+                match s.strip_prefix("ER") {
+                    Some(m) => Ok(Forked::Parent(Err(anyhow::anyhow!("{m}")))),
+                    None => Ok(Forked::Parent(Err(anyhow::anyhow!(
+                        "the container's monitor exited during start"
+                    )))),
+                }
             }
         }
         None => {
