@@ -296,6 +296,9 @@ fn launch_once(
     publisher.state(State::Running);
     if let Some(n) = notify {
         n.ok();
+        // A daemonised monitor idles for the container's whole life: give
+        // back the code pages only the start needed.
+        let _ = process::trim_text_rss();
     }
     let out = serve::serve(
         spec,
