@@ -469,3 +469,145 @@ fn busybox_init_system_container() {
         .unwrap_or_else(|_| panic!("{got:?}"));
     assert_ne!(status & 0x7f, libc::SIGKILL, "init was killed: {got:?}");
 }
+
+// ---- crashes and races -------------------------------------------------
+
+#[test]
+fn sigkilled_monitor_leaves_nothing_that_blocks_a_restart() {
+    let e = Env::new("mkill");
+    let n = uniq("mkill");
+    e.define(&n, "");
+    start_sh(&e, &n, DEAF_INIT);
+    let pid = init_pid(&e, &n);
+    let mons = e.monitors();
+    assert_eq!(mons.len(), 1, "{mons:?}");
+    let mon = rustix::process::Pid::from_raw(mons[0]).unwrap();
+    rustix::process::kill_process(mon, rustix::process::Signal::KILL).unwrap();
+    // Init follows its monitor (parent-death signal).
+    e.wait_until("init to die with its monitor", || !alive(pid));
+    e.wait_until("the monitor to go", || e.monitors().is_empty());
+    assert_eq!(state(&e, &n), "STOPPED");
+    let o = e.run("lxc-stop", &["-n", &n]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // Nobody removed the dead container's payload cgroup...
+    let stale = payload_dirs(&n);
+    assert!(!stale.is_empty(), "no payload cgroup to go stale");
+    // ...and the next start works and reuses the name (it cleared the
+    // stale directories instead of picking a suffixed one).
+    start_sh(&e, &n, DEAF_INIT);
+    let pid2 = init_pid(&e, &n);
+    assert_ne!(pid2, pid);
+    for d in &stale {
+        let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap();
+        assert!(
+            procs.lines().any(|p| p == pid2.to_string()),
+            "{} does not hold the new init {pid2}: {procs}",
+            d.display()
+        );
+    }
+    let o = e.run("lxc-stop", &["-n", &n, "-k"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(payload_dirs(&n), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn concurrent_starts_make_one_monitor() {
+    let e = Env::new("conc");
+    let n = uniq("conc");
+    e.define(&n, "");
+    let args = ["-n", n.as_str(), "--", "/bin/sleep", "1000"];
+    let a = e.spawn("lxc-start", &args);
+    let b = e.spawn("lxc-start", &args);
+    let oa = a.wait_with_output().unwrap();
+    let ob = b.wait_with_output().unwrap();
+    assert_eq!(e.monitors().len(), 1, "{:?}", e.monitors());
+    assert_eq!(state(&e, &n), "RUNNING");
+    // One started it; the other failed or said it is already running.
+    let (ok, other) = if oa.status.success() && stderr(&oa).is_empty() {
+        (oa, ob)
+    } else {
+        (ob, oa)
+    };
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let msg = stderr(&other);
+    assert!(
+        !other.status.success() || msg.contains("already running"),
+        "the second start claimed success: {msg}"
+    );
+    let o = e.run("lxc-stop", &["-n", &n, "-k"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn stop_reboot_restarts_with_a_new_init() {
+    let e = Env::new("reboot");
+    let n = uniq("reboot");
+    // lxc.signal.reboot defaults to SIGINT, which a shell as PID 1 ignores:
+    // use one the init handles.
+    e.define(
+        &n,
+        "lxc.signal.reboot = SIGUSR1\nlxc.signal.halt = SIGUSR1\n",
+    );
+    start_sh(&e, &n, TRAP_INIT);
+    let pid = init_pid(&e, &n);
+    let mons = e.monitors();
+    let o = e.run("lxc-stop", &["-n", &n, "-r", "-t", "30"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(state(&e, &n), "RUNNING");
+    let pid2 = init_pid(&e, &n);
+    assert_ne!(pid2, pid);
+    assert!(!alive(pid));
+    assert_eq!(e.monitors(), mons, "the same monitor runs the new init");
+    // The rebooted container stops normally, once.
+    let o = e.run("lxc-stop", &["-n", &n, "-t", "30"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(state(&e, &n), "STOPPED");
+    assert!(!alive(pid2));
+}
+
+// ---- classic lxc-kill / lxc-shutdown -------------------------------------
+
+#[test]
+fn kill_with_option_and_positional_signal() {
+    let e = Env::new("kill");
+    let n = uniq("kill");
+    let got = e.root.join("got");
+    e.define(&n, "");
+    let script = format!(
+        "trap 'echo TERM >> {0}' TERM; trap 'echo USR2 >> {0}; exit 0' USR2; while :; do sleep 0.1; done",
+        got.display()
+    );
+    start_sh(&e, &n, &script);
+    let o = e.run("lxc-kill", &["-n", &n, "-s", "SIGTERM"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    e.wait_until("init to see SIGTERM", || {
+        std::fs::read_to_string(&got).unwrap_or_default() == "TERM\n"
+    });
+    assert_eq!(state(&e, &n), "RUNNING");
+    let o = e.run("lxc-kill", &["-n", &n, "USR2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = e.run("lxc-wait", &["-n", &n, "-s", "STOPPED", "-t", "20"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), "TERM\nUSR2\n");
+    let o = e.run("lxc-kill", &["-n", &n, "TERM"]);
+    assert!(!o.status.success(), "lxc-kill of a stopped container");
+}
+
+#[test]
+fn shutdown_with_timeout() {
+    let e = Env::new("shut");
+    let n = uniq("shut");
+    e.define(&n, "lxc.signal.halt = SIGUSR1\n");
+    start_sh(&e, &n, TRAP_INIT);
+    let o = e.run("lxc-shutdown", &["-n", &n, "-t", "30"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(state(&e, &n), "STOPPED");
+    // A deaf init: the halt signal is ignored, -t 1 then kills it.
+    start_sh(&e, &n, DEAF_INIT);
+    let pid = init_pid(&e, &n);
+    let o = e.run("lxc-shutdown", &["-n", &n, "-t", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!alive(pid));
+    let o = e.run("lxc-shutdown", &["-n", &n, "-t", "1"]);
+    assert!(!o.status.success(), "shutdown of a stopped container");
+}
