@@ -99,10 +99,14 @@ pub fn stop(lxcpath: &str, name: &str, o: StopOptions) -> Result<Stopped> {
     let Some(mut c) = Client::connect(lxcpath, name)? else {
         return Ok(Stopped::NotRunning);
     };
-    if o.kill || o.timeout == Some(Duration::ZERO) {
-        c.call(Request::Kill)?;
+    let req = if o.kill || o.timeout == Some(Duration::ZERO) {
+        Request::Kill
     } else {
-        c.call(Request::Halt)?;
+        Request::Halt
+    };
+    if let Err(e) = c.call(req) {
+        drop(c);
+        return stopped_meanwhile(&sub, lxcpath, name, e);
     }
     drop(c);
     if o.nowait {
@@ -116,12 +120,42 @@ pub fn stop(lxcpath: &str, name: &str, o: StopOptions) -> Result<Stopped> {
         return Ok(Stopped::TimedOut);
     }
     if let Some(mut c) = Client::connect(lxcpath, name)? {
-        c.call(Request::Signal {
+        if let Err(e) = c.call(Request::Signal {
             signal: libc::SIGKILL,
-        })?;
+        }) {
+            drop(c);
+            return stopped_meanwhile(&sub, lxcpath, name, e);
+        }
     }
     wait_with(&sub, lxcpath, name, &[State::Stopped], None)?;
     Ok(Stopped::Done)
+}
+
+/// How long a stop request that failed in transit waits for STOPPED
+/// before reporting the failure.
+const LOST_REQUEST_WAIT: Duration = Duration::from_secs(30);
+
+/// A stop request failed. Usually the monitor was already going away: a
+/// concurrent lxc-stop got there first and the monitor, busy tearing down,
+/// closed our connection (ECONNRESET, EPIPE, EOF) without answering. The
+/// container is then stopping, which is what was asked: wait for STOPPED.
+/// Only if it does not come is the request's error reported.
+fn stopped_meanwhile(
+    sub: &Subscription,
+    lxcpath: &str,
+    name: &str,
+    err: anyhow::Error,
+) -> Result<Stopped> {
+    match wait_with(
+        sub,
+        lxcpath,
+        name,
+        &[State::Stopped],
+        Some(LOST_REQUEST_WAIT),
+    )? {
+        Some(_) => Ok(Stopped::Done),
+        None => Err(err),
+    }
 }
 
 /// Reboot: init gets lxc.signal.reboot and the monitor starts it again.

@@ -611,3 +611,35 @@ fn shutdown_with_timeout() {
     let o = e.run("lxc-shutdown", &["-n", &n, "-t", "1"]);
     assert!(!o.status.success(), "shutdown of a stopped container");
 }
+
+#[test]
+fn concurrent_stops_all_succeed() {
+    let e = Env::new("cstop");
+    let n = uniq("cstop");
+    e.define(&n, "");
+    // Several rounds: the losing lxc-stop's request meets a monitor that
+    // is already tearing down.
+    for round in 0..5 {
+        let o = e.run("lxc-start", &["-n", &n, "--", "/bin/sleep", "1000"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let stops: Vec<Child> = [&["-k"][..], &["-k"], &["-t", "0"]]
+            .iter()
+            .map(|extra| {
+                let mut a = vec!["-n", n.as_str()];
+                a.extend_from_slice(extra);
+                e.spawn("lxc-stop", &a)
+            })
+            .collect();
+        for s in stops {
+            let o = s.wait_with_output().unwrap();
+            // 0 (stopped it, or it stopped meanwhile) or 2 (already gone).
+            assert!(
+                matches!(o.status.code(), Some(0) | Some(2)),
+                "round {round}: {:?} {}",
+                o.status.code(),
+                stderr(&o)
+            );
+        }
+        assert_eq!(state(&e, &n), "STOPPED");
+    }
+}
