@@ -265,3 +265,59 @@ fn lxc_priority_shows_and_sets() {
     assert_eq!(read(cpu.join("cpu.shares")), "2048");
     stop(&e, &n);
 }
+
+/// A frozen container whose monitor is SIGKILLed: init cannot act on its
+/// parent-death SIGKILL while frozen, so it lingers in the stale payload
+/// cgroup. `release_killed_frozen` (to be called on stale cgroups at the
+/// next start) thaws it so the pending kill completes.
+#[test]
+fn frozen_container_of_a_killed_monitor_is_released() {
+    let n = uniq("fkill");
+    let _l = Leftovers(n.clone());
+    let e = Env::new("fkill");
+    e.define(&n, "");
+    start(&e, &n, &["/bin/sleep", "1000"]);
+    let pid = init_pid(&e, &n);
+    let o = e.run("lxc-freeze", &["-n", &n]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mons = e.monitors();
+    assert_eq!(mons.len(), 1);
+    let mon = rustix::process::Pid::from_raw(mons[0]).unwrap();
+    rustix::process::kill_process(mon, rustix::process::Signal::KILL).unwrap();
+    e.wait_until("the monitor to go", || e.monitors().is_empty());
+    let alive = || std::path::Path::new(&format!("/proc/{pid}")).exists();
+    // The kill is pending, not done: init is still there, frozen.
+    e.wait_until("SIGKILL pending in frozen init", || {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("ShdPnd:"))
+            .any(|m| u64::from_str_radix(m.trim(), 16).unwrap_or(0) & (1 << 8) != 0)
+    });
+    assert!(alive(), "init died while frozen");
+    let dirs = payload_dirs(&n);
+    assert!(!dirs.is_empty());
+    let thawed: Vec<bool> = dirs
+        .iter()
+        .map(|d| lxcbox::cgroup::release_killed_frozen(d))
+        .collect();
+    assert!(thawed.contains(&true), "nothing thawed: {dirs:?}");
+    e.wait_until("init to die", || !alive());
+    for d in &dirs {
+        std::fs::remove_dir(d).unwrap_or_else(|err| panic!("{}: {err}", d.display()));
+    }
+
+    // A live frozen container (no kill pending) is left alone.
+    start(&e, &n, &["/bin/sleep", "1000"]);
+    let o = e.run("lxc-freeze", &["-n", &n]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for d in payload_dirs(&n) {
+        assert!(
+            !lxcbox::cgroup::release_killed_frozen(&d),
+            "{}",
+            d.display()
+        );
+    }
+    assert_eq!(state(&e, &n), "FROZEN");
+    stop(&e, &n);
+}
