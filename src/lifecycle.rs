@@ -104,11 +104,9 @@ pub fn stop(lxcpath: &str, name: &str, o: StopOptions) -> Result<Stopped> {
     } else {
         Request::Halt
     };
-    // A monitor whose init is already exiting stops answering (it is
-    // cleaning up) and closes the connection: that is a stop in progress,
-    // not a failure, so go on and wait for STOPPED.
     if let Err(e) = c.call(req) {
-        log::debug!("stop request: {e:#}");
+        drop(c);
+        return stopped_meanwhile(&sub, lxcpath, name, e);
     }
     drop(c);
     if o.nowait {
@@ -122,12 +120,42 @@ pub fn stop(lxcpath: &str, name: &str, o: StopOptions) -> Result<Stopped> {
         return Ok(Stopped::TimedOut);
     }
     if let Some(mut c) = Client::connect(lxcpath, name)? {
-        c.call(Request::Signal {
+        if let Err(e) = c.call(Request::Signal {
             signal: libc::SIGKILL,
-        })?;
+        }) {
+            drop(c);
+            return stopped_meanwhile(&sub, lxcpath, name, e);
+        }
     }
     wait_with(&sub, lxcpath, name, &[State::Stopped], None)?;
     Ok(Stopped::Done)
+}
+
+/// How long a stop request that failed in transit waits for STOPPED
+/// before reporting the failure.
+const LOST_REQUEST_WAIT: Duration = Duration::from_secs(30);
+
+/// A stop request failed. Usually the monitor was already going away: a
+/// concurrent lxc-stop got there first and the monitor, busy tearing down,
+/// closed our connection (ECONNRESET, EPIPE, EOF) without answering. The
+/// container is then stopping, which is what was asked: wait for STOPPED.
+/// Only if it does not come is the request's error reported.
+fn stopped_meanwhile(
+    sub: &Subscription,
+    lxcpath: &str,
+    name: &str,
+    err: anyhow::Error,
+) -> Result<Stopped> {
+    match wait_with(
+        sub,
+        lxcpath,
+        name,
+        &[State::Stopped],
+        Some(LOST_REQUEST_WAIT),
+    )? {
+        Some(_) => Ok(Stopped::Done),
+        None => Err(err),
+    }
 }
 
 /// Reboot: init gets lxc.signal.reboot and the monitor starts it again.

@@ -13,12 +13,14 @@ mod create;
 mod freezer;
 mod layout;
 mod set;
+mod stale;
 mod stats;
 pub mod top;
 
 pub use apply::translate_v1_key;
 pub use layout::{Hierarchy, Layout, Mode};
 pub use set::{CgroupDir, CgroupSet, MONITOR_PREFIX, PAYLOAD_PREFIX};
+pub use stale::release_killed_frozen;
 pub use stats::Stats;
 
 use std::io::Write;

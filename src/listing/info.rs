@@ -54,6 +54,19 @@ pub struct Stats {
     pub kmem_bytes: Option<u64>,
 }
 
+/// The cgroup counters of a running container, as lxc-info shows them
+/// (only those the host's controllers provide).
+fn cgroup_stats(lxcpath: &str, name: &str) -> Option<Stats> {
+    let set = crate::lifecycle::cgroups(lxcpath, name).ok().flatten()?;
+    let st = set.stats().ok()?;
+    Some(Stats {
+        cpu_ns: st.has_cpu.then_some(st.cpu_ns),
+        blkio_bytes: st.has_blkio.then_some(st.blkio_total),
+        memory_bytes: st.has_mem.then_some(st.mem_used),
+        kmem_bytes: st.has_kmem.then_some(st.kmem_used),
+    })
+}
+
 /// One host-side network interface with byte counters seen from the
 /// container (host rx = container tx, as LXC prints them).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -146,12 +159,17 @@ pub fn gather(
         Some(pid) if req.is_all() || req.ips => live_ips(pid),
         _ => Vec::new(),
     };
+    let stats = if req.is_all() || req.stats {
+        cgroup_stats(lxcpath, name)
+    } else {
+        None
+    };
     Ok(Some(Info {
         name: name.to_string(),
         state: resp.state.unwrap_or(State::Stopped),
         pid: resp.pid,
         ips,
-        stats: None,
+        stats,
         links: resp.interfaces.iter().map(|i| LinkStats::read(i)).collect(),
         config,
     }))

@@ -27,6 +27,19 @@ pub fn command_addr(lxcpath: &str, name: &str) -> Result<SocketAddr> {
         .context("building command socket address")
 }
 
+/// An error the monitor answered with (as opposed to the connection
+/// failing on the way), so callers can tell the two apart.
+#[derive(Debug)]
+pub struct MonitorError(pub String);
+
+impl std::fmt::Display for MonitorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for MonitorError {}
+
 /// A connection to a running container's monitor.
 pub struct Client {
     stream: UnixStream,
@@ -65,7 +78,7 @@ impl Client {
             bail!("the container's monitor closed the connection");
         };
         if let Some(e) = resp.error {
-            bail!("{e}");
+            return Err(MonitorError(e).into());
         }
         Ok((resp, fds))
     }
@@ -89,8 +102,16 @@ pub fn call(lxcpath: &str, name: &str, req: Request) -> Result<Option<Response>>
 }
 
 /// The container's state; STOPPED when no monitor answers.
+///
+/// A monitor whose init has exited leaves its serve loop and drops the
+/// connections it has not answered, but keeps its (abstract) command
+/// socket bound while it tears down (network, cgroups). A connection lost
+/// that way means the container is STOPPING: reporting an error instead
+/// made a concurrent lxc-stop or lxc-wait fail with EPIPE/ECONNRESET.
 pub fn state(lxcpath: &str, name: &str) -> Result<State> {
-    Ok(call(lxcpath, name, Request::State)?
-        .and_then(|r| r.state)
-        .unwrap_or(State::Stopped))
+    match call(lxcpath, name, Request::State) {
+        Ok(r) => Ok(r.and_then(|r| r.state).unwrap_or(State::Stopped)),
+        Err(e) if e.downcast_ref::<MonitorError>().is_none() => Ok(State::Stopping),
+        Err(e) => Err(e),
+    }
 }

@@ -32,6 +32,13 @@ fn remove_stale(layout: &Layout, name: &str) {
     let Ok(me) = CgroupSet::from_pid(layout, std::process::id() as i32) else {
         return;
     };
+    // A container frozen when its monitor was killed still holds its tasks
+    // (the parent-death SIGKILL waits for a thaw): release them first, in
+    // every hierarchy, before any rmdir.
+    for dir in me.paths() {
+        let stale = dir.join(format!("{}{name}", crate::cgroup::PAYLOAD_PREFIX));
+        crate::cgroup::release_killed_frozen(&stale);
+    }
     for (dir, prefix) in me.paths().into_iter().flat_map(|d| {
         [
             (d.clone(), crate::cgroup::PAYLOAD_PREFIX),

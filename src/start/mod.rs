@@ -197,24 +197,34 @@ fn launch_once(
 ) -> Result<(ExitStatus, bool)> {
     let c = &spec.container;
     let cfg = &c.config;
-    let mut plan = make_plan(spec)?;
-    hooks::run_hooks(cfg, "pre-start", &plan.hook_env, &[])?;
-    crate::mount::prepare_shmounts(cfg)?;
-    let shared = namespaces::open_shared(cfg, &c.lxcpath, &spec.share)?;
-    let flags = namespaces::clone_flags(cfg, &shared)?;
     let mut undo = Undo::default();
-    // System containers get a console and ttys; lxc-execute's application
-    // keeps the caller's stdio, as with LXC.
-    let mut hub = if spec.execute {
-        None
-    } else {
-        Some(console::hub(cfg, spec.foreground)?)
+    let mut hub = None;
+    let prepared = (|| -> Result<Prepared> {
+        let mut plan = make_plan(spec)?;
+        hooks::run_hooks(cfg, "pre-start", &plan.hook_env, &[])?;
+        crate::mount::prepare_shmounts(cfg)?;
+        let shared = namespaces::open_shared(cfg, &c.lxcpath, &spec.share)?;
+        let flags = namespaces::clone_flags(cfg, &shared)?;
+        // System containers get a console and ttys; lxc-execute's
+        // application keeps the caller's stdio, as with LXC.
+        if !spec.execute {
+            hub = Some(console::hub(cfg, spec.foreground)?);
+        }
+        plan.console = hub.as_ref().map(|h| console::plan(h, cfg));
+        let cgroups = cgroups::create(layout, &c.name, cfg)?;
+        plan.cgroup_paths = cgroups::mount_paths(layout, &cgroups);
+        undo.cgroups = Some(cgroups);
+        Ok((plan, shared, flags))
+    })();
+    let (plan, shared, flags) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            publisher.state(State::Aborting);
+            publisher.state(State::Stopping);
+            undo.run();
+            return Err(e);
+        }
     };
-    plan.console = hub.as_ref().map(|h| console::plan(h, cfg));
-    let cgroups = cgroups::create(layout, &c.name, cfg)?;
-    plan.cgroup_paths = cgroups::mount_paths(layout, &cgroups);
-    undo.cgroups = Some(cgroups);
-
     let r = (|| -> Result<serve::Running> {
         let (sync_parent, sync_child) = sync::pair()?;
         let pid_share = shared.iter().find(|(n, _)| n == "pid");
@@ -322,6 +332,9 @@ fn launch_once(
         .unwrap_or_else(|e| log::error!("{e:#}"));
     Ok(out)
 }
+
+/// The plan, the namespaces to join, and the clone flags.
+type Prepared = (LaunchPlan, Vec<(String, OwnedFd)>, i32);
 
 /// What a failed start has to take back.
 #[derive(Default)]

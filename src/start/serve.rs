@@ -118,7 +118,10 @@ pub fn serve(
                 if let Some(h) = hub.as_deref_mut() {
                     let _ = h.drain();
                 }
-                return Ok((st, m.reboot));
+                // reboot(2) inside a PID namespace ends its init with
+                // SIGHUP (restart) or SIGINT (halt): a restart is a reboot.
+                let reboot = m.reboot || st == ExitStatus::Signaled(libc::SIGHUP);
+                return Ok((st, reboot));
             }
         }
         if ready[1] {
