@@ -2,6 +2,7 @@
 //! their cgroup statistics.
 
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use argh::FromArgs;
@@ -45,6 +46,14 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         if a.batch {
             writeln!(out, "{}", top::BATCH_HEADER)?;
         }
+        // Interactive mode on a terminal: single keys (sort letters, r, q)
+        // without Enter; the terminal is restored on every exit path.
+        let stdin = std::io::stdin();
+        let keys = if !a.batch && rustix::termios::isatty(&stdin) {
+            Some(lxcbox::console::RawGuard::new(stdin.as_fd())?)
+        } else {
+            None
+        };
         let mut n = 0;
         loop {
             let mut sets = Vec::new();
@@ -61,17 +70,51 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
                     writeln!(out, "{}", top::batch_line(ms, &r.name, &r.stats))?;
                 }
             } else {
-                writeln!(out, "{}", top::screen(&rows, 1000))?;
+                let screen = top::screen(&rows, 1000);
+                if keys.is_some() {
+                    // Raw mode turns off output post-processing: no \n -> \r\n.
+                    write!(out, "{}\r\n", screen.replace('\n', "\r\n"))?;
+                } else {
+                    writeln!(out, "{screen}")?;
+                }
             }
             out.flush()?;
             n += 1;
             if a.iterations.is_some_and(|max| n >= max) {
                 return Ok(0);
             }
-            std::thread::sleep(Duration::from_secs_f64(a.delay.max(0.1)));
-            // Interactive keys are read only when stdin is a terminal line
-            // (sort letter + Enter), keeping lxc-top free of raw-mode state.
-            let _ = top::handle_key('\0', &mut sort, &mut reverse);
+            let delay = Duration::from_secs_f64(a.delay.max(0.1));
+            match &keys {
+                Some(_) => {
+                    if let Some(k) = read_key(delay)? {
+                        if top::handle_key(k, &mut sort, &mut reverse) {
+                            return Ok(0);
+                        }
+                    }
+                }
+                None => std::thread::sleep(delay),
+            }
         }
     })
+}
+
+/// Wait up to `delay` for one key on stdin (a terminal in raw mode).
+fn read_key(delay: Duration) -> anyhow::Result<Option<char>> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let stdin = std::io::stdin();
+    let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+    let ts = Timespec {
+        tv_sec: delay.as_secs() as i64,
+        tv_nsec: delay.subsec_nanos() as i64,
+    };
+    match poll(&mut fds, Some(&ts)) {
+        Ok(0) | Err(rustix::io::Errno::INTR) => return Ok(None),
+        Ok(_) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut b = [0u8; 1];
+    match rustix::io::read(&stdin, &mut b) {
+        Ok(1) => Ok(Some(char::from(b[0]))),
+        _ => Ok(None),
+    }
 }
