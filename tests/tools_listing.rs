@@ -135,10 +135,20 @@ fn running_container_is_seen_and_force_destroyed() {
         .parse()
         .unwrap();
     assert!(pid > 1);
-    assert_eq!(
-        env.out("lxc-info", &["-n", "r1"]),
-        format!("Name:           r1\nState:          RUNNING\nPID:            {pid}\n")
+    let info = env.out("lxc-info", &["-n", "r1"]);
+    assert!(
+        info.starts_with(&format!(
+            "Name:           r1\nState:          RUNNING\nPID:            {pid}\n"
+        )),
+        "{info}"
     );
+    // The cgroup counters follow, in LXC's layout.
+    for line in ["CPU use:        ", "Memory use:     "] {
+        assert!(
+            info.lines().any(|l| l.starts_with(line)),
+            "{line:?} missing: {info}"
+        );
+    }
     assert_eq!(
         env.out("lxc-ls", &["-f", "-F", "NAME,STATE,PID"]),
         format!(
