@@ -200,6 +200,22 @@ pub enum NetType {
     None,
 }
 
+impl NetType {
+    /// The lowercase name used in lxc.net.N.type, scripts and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetType::Unset => "unset",
+            NetType::Empty => "empty",
+            NetType::Veth => "veth",
+            NetType::Macvlan => "macvlan",
+            NetType::Ipvlan => "ipvlan",
+            NetType::Vlan => "vlan",
+            NetType::Phys => "phys",
+            NetType::None => "none",
+        }
+    }
+}
+
 /// One lxc.net.N block.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NetDev {

@@ -100,16 +100,7 @@ pub fn net_type(v: &str) -> VResult<NetType> {
 }
 
 pub fn net_type_name(t: NetType) -> Option<&'static str> {
-    Some(match t {
-        NetType::Unset => return None,
-        NetType::Empty => "empty",
-        NetType::Veth => "veth",
-        NetType::Macvlan => "macvlan",
-        NetType::Ipvlan => "ipvlan",
-        NetType::Vlan => "vlan",
-        NetType::Phys => "phys",
-        NetType::None => "none",
-    })
+    (t != NetType::Unset).then(|| t.as_str())
 }
 
 /// `xx:xx:xx:xx:xx:xx`, hex digits or `x` (randomised at start).

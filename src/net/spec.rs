@@ -16,16 +16,7 @@ pub fn key_err(d: &NetDev, key: &str, msg: impl std::fmt::Display) -> Error {
 
 /// The lowercase type name LXC uses in scripts and messages.
 pub fn type_name(t: NetType) -> &'static str {
-    match t {
-        NetType::Unset => "unset",
-        NetType::Empty => "empty",
-        NetType::Veth => "veth",
-        NetType::Macvlan => "macvlan",
-        NetType::Ipvlan => "ipvlan",
-        NetType::Vlan => "vlan",
-        NetType::Phys => "phys",
-        NetType::None => "none",
-    }
+    t.as_str()
 }
 
 /// An address with its prefix (and IPv4 broadcast, if given).

@@ -6,50 +6,9 @@ use rustix::thread::{capabilities, set_capabilities, CapabilitySet, CapabilitySe
 
 use crate::sys::process::{capbset_drop, clear_ambient_caps};
 
-/// Capability names in kernel number order (CAP_CHOWN = 0, ...).
-pub const CAP_NAMES: &[&str] = &[
-    "chown",
-    "dac_override",
-    "dac_read_search",
-    "fowner",
-    "fsetid",
-    "kill",
-    "setgid",
-    "setuid",
-    "setpcap",
-    "linux_immutable",
-    "net_bind_service",
-    "net_broadcast",
-    "net_admin",
-    "net_raw",
-    "ipc_lock",
-    "ipc_owner",
-    "sys_module",
-    "sys_rawio",
-    "sys_chroot",
-    "sys_ptrace",
-    "sys_pacct",
-    "sys_admin",
-    "sys_boot",
-    "sys_nice",
-    "sys_resource",
-    "sys_time",
-    "sys_tty_config",
-    "mknod",
-    "lease",
-    "audit_write",
-    "audit_control",
-    "setfcap",
-    "mac_override",
-    "mac_admin",
-    "syslog",
-    "wake_alarm",
-    "block_suspend",
-    "audit_read",
-    "perfmon",
-    "bpf",
-    "checkpoint_restore",
-];
+/// Capability names in kernel number order (CAP_CHOWN = 0, ...): the
+/// config parser's table.
+pub use crate::config::CAPS as CAP_NAMES;
 
 /// A capability name (with or without CAP_, any case) or number to its number.
 pub fn cap_number(name: &str) -> Option<u32> {
