@@ -42,7 +42,7 @@ monitor_pid() {
     done
     return 1
 }
-# kb PID FIELD: VmRSS / VmHWM from status, Pss from smaps_rollup (kB).
+# kb PID FIELD: VmRSS / RssAnon from status, Pss from smaps_rollup (kB).
 kb() {
     if [ "$2" = Pss ]; then awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"
     else awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; fi
@@ -109,8 +109,8 @@ row_memory() {
     for i in $(impls); do
         up $i sys
         m=$(monitor_pid "$(lxcpath $i)" sys)
-        js=$(jq --arg i $i --argjson r "$(kb $m VmRSS)" --argjson p "$(kb $m Pss)" \
-            '.[$i].monitor_rss_kb = $r | .[$i].monitor_pss_kb = $p' <<<"$js")
+        js=$(jq --arg i $i --argjson r "$(kb $m VmRSS)" --argjson p "$(kb $m Pss)" --argjson a "$(kb $m RssAnon)" \
+            '.[$i].monitor_rss_kb = $r | .[$i].monitor_pss_kb = $p | .[$i].monitor_anon_kb = $a' <<<"$js")
         down $i sys
         # lxc-init as PID 1 of an application container (the app sleeps).
         "$(tool $i lxc-execute)" -P "$(lxcpath $i)" -n bbexec -- /bin/sleep 1000000 </dev/null &
@@ -118,8 +118,8 @@ row_memory() {
         "$(tool $i lxc-wait)" -P "$(lxcpath $i)" -n bbexec -s RUNNING -t 20
         sleep 0.3
         init=$("$(tool $i lxc-info)" -P "$(lxcpath $i)" -n bbexec -p -H)
-        js=$(jq --arg i $i --argjson r "$(kb $init VmRSS)" --argjson p "$(kb $init Pss)" \
-            '.[$i].init_rss_kb = $r | .[$i].init_pss_kb = $p' <<<"$js")
+        js=$(jq --arg i $i --argjson r "$(kb $init VmRSS)" --argjson p "$(kb $init Pss)" --argjson a "$(kb $init RssAnon)" \
+            '.[$i].init_rss_kb = $r | .[$i].init_pss_kb = $p | .[$i].init_anon_kb = $a' <<<"$js")
         down $i bbexec
         # Peak RSS of lxc-execute (GNU time: largest process of the tree).
         peak=$(/usr/bin/time -f %M "$(tool $i lxc-execute)" -P "$(lxcpath $i)" -n bbexec -- /bin/true \
@@ -130,8 +130,8 @@ row_memory() {
         "$tini" -s -- /bin/sleep 1000000 &
         local tp=$!
         sleep 0.3
-        js=$(jq --argjson r "$(kb $tp VmRSS)" --argjson p "$(kb $tp Pss)" \
-            '.tini_static.init_rss_kb = $r | .tini_static.init_pss_kb = $p' <<<"$js")
+        js=$(jq --argjson r "$(kb $tp VmRSS)" --argjson p "$(kb $tp Pss)" --argjson a "$(kb $tp RssAnon)" \
+            '.tini_static.init_rss_kb = $r | .tini_static.init_pss_kb = $p | .tini_static.init_anon_kb = $a' <<<"$js")
         kill $tp; wait $tp 2>/dev/null || true
     fi
     echo "$js" >"$OUT/memory.json"

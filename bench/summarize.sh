@@ -46,10 +46,10 @@ done <<<"$TARGETS"
 
 if [ -f "$D/memory.json" ]; then
     echo
-    echo "| memory (kB) | lxcbox RSS / PSS | LXC RSS / PSS | target | met |"
+    echo "| memory (kB) | lxcbox RSS / PSS / anon | LXC RSS / PSS / anon | target | met |"
     echo "|---|---|---|---|---|"
     jq -r '
-      def cell($o; $k): if $o then "\($o[$k + "_rss_kb"]) / \($o[$k + "_pss_kb"])" else "–" end;
+      def cell($o; $k): if $o then "\($o[$k + "_rss_kb"]) / \($o[$k + "_pss_kb"]) / \($o[$k + "_anon_kb"])" else "–" end;
       "| monitor per running container | \(cell(.bx; "monitor")) | \(cell(.lx; "monitor")) | ≤ 1024 RSS | \(if .bx.monitor_rss_kb <= 1024 then "met" else "**not met**" end) |",
       "| lxc-init as PID 1 | \(cell(.bx; "init")) | \(cell(.lx; "init")) (tini-static: \(cell(.tini_static; "init"))) | ≤ tini-static | \(if .tini_static == null then "" elif .bx.init_rss_kb <= .tini_static.init_rss_kb then "met" else "**not met**" end) |",
       "| lxc-execute peak RSS (GNU time %M) | \(.bx.execute_peak_rss_kb) | \(.lx.execute_peak_rss_kb // "–") | < 4096 | \(if .bx.execute_peak_rss_kb < 4096 then "met" else "**not met**" end) |"
