@@ -40,7 +40,8 @@ while IFS='|' read -r row abs rl rf; do
       | ([ (if $abs != "" then ($b * 1000 <= ($abs | tonumber)) else empty end),
            (if $rl != "" and $vl != null then ($vl <= ($rl | tonumber)) else empty end),
            (if $rf != "" and $vf != null then ($vf <= ($rf | tonumber)) else empty end) ]) as $ok
-      | "| \($row) | \(.command) | \(.mean | ms) | \(.stddev // 0 | ms) | \(.min | ms)–\(.max | ms) | \($vl // "") | \($vf // "") | \(if .command == "lxcbox" then $t else "" end) | \(if .command != "lxcbox" or ($ok | length) == 0 then "" elif ($ok | all) then "met" else "**not met**" end) |"
+      | ([.exit_codes[]? | select(. != 0)] | length) as $fail
+      | "| \($row) | \(.command)\(if $fail > 0 then " (\($fail) of \(.exit_codes | length) runs failed)" else "" end) | \(.mean | ms) | \(.stddev // 0 | ms) | \(.min | ms)–\(.max | ms) | \($vl // "") | \($vf // "") | \(if .command == "lxcbox" then $t else "" end) | \(if .command != "lxcbox" or ($ok | length) == 0 then "" elif ($ok | all) then "met" else "**not met**" end) |"
     ' "$f"
 done <<<"$TARGETS"
 
