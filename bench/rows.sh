@@ -206,7 +206,10 @@ row_console() {
         lxcbox-hub "script -qfec '$t --ignored --exact bench_fg --test-threads=1 -q' /dev/null"
         lxcbox-proxy "script -qfec '$t --ignored --exact bench_console --test-threads=1 -q' /dev/null")
     [ $HAVE_LXC = 0 ] || cmd+=(lxc "script -qfec 'lxc-start -P $LXP -n cons -F -- /bin/head -c $mib /dev/zero' /dev/null")
-    HF_OPTS=(--runs 3) hf console -N "${cmd[@]}"
+    local keep=("${HF_OPTS[@]}")
+    HF_OPTS=(--runs 3)
+    hf console -N "${cmd[@]}"
+    HF_OPTS=("${keep[@]}")
 }
 
 machine_info() {
