@@ -114,6 +114,7 @@ pub fn collect(lxcpath: &str) -> Vec<Entry> {
         }
         if let (true, Some(pid)) = (e.state != State::Stopped, e.pid) {
             add_live_addresses(pid, e);
+            add_memory(lxcpath, e);
         }
     }
     entries
@@ -137,6 +138,25 @@ fn add_live_addresses(pid: i32, e: &mut Entry) {
             e.ipv4.push(ip);
         }
     }
+}
+
+/// RAM and SWAP columns from the container's memory cgroup (v1
+/// memsw counts memory + swap; v2 memory.swap.current is swap alone).
+fn add_memory(lxcpath: &str, e: &mut Entry) {
+    let Ok(Some(set)) = crate::lifecycle::cgroups(lxcpath, &e.name) else {
+        return;
+    };
+    let Ok(st) = set.stats() else { return };
+    if !st.has_mem {
+        return;
+    }
+    e.ram_bytes = Some(st.mem_used);
+    let v2 = set.dir_for("memory").is_some_and(|d| d.v2);
+    e.swap_bytes = Some(if v2 {
+        st.memsw_used
+    } else {
+        st.memsw_used.saturating_sub(st.mem_used)
+    });
 }
 
 /// lxc-ls's selection options; every given condition must hold.
