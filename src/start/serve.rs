@@ -164,8 +164,16 @@ pub fn serve(
                 _ => gone.push(i),
             }
         }
+        let served = !gone.is_empty();
         for i in gone.into_iter().rev() {
             clients.swap_remove(i);
+        }
+        // An idle daemonised monitor keeps resident only the code of its
+        // poll loop: the request code it just ran goes back to the page
+        // cache (shared with every other lxcbox process) once the clients
+        // are gone.
+        if spec.daemon && served && clients.is_empty() {
+            let _ = process::trim_text_rss();
         }
     }
 }
