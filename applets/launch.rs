@@ -37,6 +37,11 @@ pub fn run(c: &Common, l: Launch<'_>) -> anyhow::Result<i32> {
     let rc = l.rcfile.or(c.rcfile.as_deref()).map(Path::new);
     let mut ct = Container::load(&c.lxcpath(), name, rc)?;
     ct.define(l.defines)?;
+    lxcbox::log::apply_config(
+        &c.log_setup(),
+        ct.config.log_file.as_deref(),
+        ct.config.log_level.as_deref(),
+    )?;
     let spec = StartSpec {
         container: ct,
         command: l.command,

@@ -49,6 +49,47 @@ pub struct LogSetup {
     pub quiet: bool,
 }
 
+/// Where records currently go: stderr (LXC's short form) or a log file
+/// (LXC's long form). Switchable after start-up, so a container's
+/// lxc.log.file / lxc.log.level apply once its config is loaded.
+enum Sink {
+    Stderr,
+    File(std::fs::File),
+}
+
+static SINK: std::sync::Mutex<Option<Sink>> = std::sync::Mutex::new(None);
+
+/// The writer env_logger writes to: the current [`Sink`].
+struct SinkWriter;
+
+impl Write for SinkWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut g = SINK.lock().unwrap_or_else(|e| e.into_inner());
+        match g.as_mut() {
+            Some(Sink::File(f)) => f.write(buf),
+            _ => std::io::stderr().write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn to_file() -> bool {
+    matches!(
+        SINK.lock().unwrap_or_else(|e| e.into_inner()).as_ref(),
+        Some(Sink::File(_))
+    )
+}
+
+fn open_log(path: &str) -> Result<std::fs::File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening log file {path}"))
+}
+
 /// Install the process-wide logger. `tool` is the applet name (`lxc-start`),
 /// `name` the container, if any: both prefix every record as LXC does.
 pub fn init(tool: &str, name: Option<&str>, setup: &LogSetup) -> Result<()> {
@@ -56,54 +97,64 @@ pub fn init(tool: &str, name: Option<&str>, setup: &LogSetup) -> Result<()> {
         Some(p) => parse_priority(p)?,
         None => LevelFilter::Error,
     };
-    let mut b = env_logger::Builder::new();
-    let prefix = match name {
+    let (sink, max) = match setup.file.as_deref() {
+        Some("none") => (Sink::Stderr, LevelFilter::Off),
+        Some(path) => (Sink::File(open_log(path)?), level),
+        // Without a log file LXC still shows warnings and errors on stderr.
+        None if setup.quiet => (Sink::Stderr, LevelFilter::Off),
+        None if setup.priority.is_some() => (Sink::Stderr, level),
+        None => (Sink::Stderr, LevelFilter::Warn),
+    };
+    *SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(sink);
+    let long = match name {
         Some(n) => format!("{tool} {n}"),
         None => tool.to_string(),
     };
-    match setup.file.as_deref() {
-        Some("none") => {
-            b.filter_level(LevelFilter::Off);
+    let short = match name {
+        Some(n) => format!("{tool}: {n}: "),
+        None => format!("{tool}: "),
+    };
+    let mut b = env_logger::Builder::new();
+    // Filtering is by log::max_level(), which reconfigure() can change.
+    b.filter_level(LevelFilter::Trace);
+    b.target(env_logger::Target::Pipe(Box::new(SinkWriter)));
+    b.format(move |w, r| {
+        if to_file() {
+            writeln!(
+                w,
+                "{long} {} {:<8} {} - {}",
+                timestamp(),
+                lxc_level(r.level()),
+                r.target(),
+                r.args()
+            )
+        } else {
+            writeln!(w, "{short}{}", r.args())
         }
-        Some(path) => {
-            let f = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("opening log file {path}"))?;
-            b.filter_level(level);
-            b.target(env_logger::Target::Pipe(Box::new(f)));
-            b.format(move |w, r| {
-                let ts = timestamp();
-                writeln!(
-                    w,
-                    "{prefix} {ts} {:<8} {} - {}",
-                    lxc_level(r.level()),
-                    r.target(),
-                    r.args()
-                )
-            });
-        }
-        None => {
-            // Without a log file LXC still shows warnings and errors on stderr.
-            let stderr_level = if setup.quiet {
-                LevelFilter::Off
-            } else if setup.priority.is_some() {
-                level
-            } else {
-                LevelFilter::Warn
-            };
-            b.filter_level(stderr_level);
-            b.target(env_logger::Target::Stderr);
-            let p = match name {
-                Some(n) => format!("{tool}: {n}: "),
-                None => format!("{tool}: "),
-            };
-            b.format(move |w, r| writeln!(w, "{p}{}", r.args()));
-        }
-    }
+    });
     // A second init in one process (tests) is harmless.
     let _ = b.try_init();
+    log::set_max_level(max);
+    Ok(())
+}
+
+/// Apply a container's lxc.log.file / lxc.log.level where the command
+/// line (-o / -l) did not already decide, as LXC does.
+pub fn apply_config(setup: &LogSetup, file: Option<&str>, level: Option<&str>) -> Result<()> {
+    if setup.file.is_none() {
+        if let Some(path) = file.filter(|p| !p.is_empty()) {
+            let f = open_log(path)?;
+            *SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(Sink::File(f));
+            if setup.priority.is_none() && level.is_none() {
+                log::set_max_level(LevelFilter::Error);
+            }
+        }
+    }
+    if setup.priority.is_none() && !setup.quiet {
+        if let Some(l) = level.filter(|l| !l.is_empty()) {
+            log::set_max_level(parse_priority(l)?);
+        }
+    }
     Ok(())
 }
 

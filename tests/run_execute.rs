@@ -337,3 +337,67 @@ fn failed_start_names_the_step_and_leaves_nothing() {
         stderr(&o)
     );
 }
+
+#[test]
+fn log_file_and_level_from_options_and_config() {
+    let e = Env::new("log");
+    let from_cfg = e.root.join("cfg.log");
+    e.define(
+        "l",
+        &format!(
+            "lxc.log.file = {}\nlxc.log.level = INFO\n",
+            from_cfg.display()
+        ),
+    );
+    let o = e.run("lxc-execute", &["-n", "l", "--", "/bin/true"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&from_cfg).unwrap();
+    assert!(text.contains("lxc-execute l "), "{text}");
+    assert!(
+        text.contains("INFO") && text.contains("l is RUNNING"),
+        "{text}"
+    );
+    // -o / -l on the command line win over the config.
+    let from_cli = e.root.join("cli.log");
+    let o = e.run(
+        "lxc-execute",
+        &[
+            "-n",
+            "l",
+            "-o",
+            from_cli.to_str().unwrap(),
+            "-l",
+            "ERROR",
+            "--",
+            "/bin/true",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cli = std::fs::read_to_string(&from_cli).unwrap_or_default();
+    assert!(
+        !cli.contains("RUNNING"),
+        "INFO records must be filtered at ERROR: {cli}"
+    );
+    // A failure is logged at ERROR with the step.
+    e.busybox(
+        "bad",
+        "lxc.mount.entry = /nonexistent-log-src mnt none bind 0 0\n",
+    );
+    let o = e.run(
+        "lxc-execute",
+        &[
+            "-n",
+            "bad",
+            "-o",
+            from_cli.to_str().unwrap(),
+            "--",
+            "/bin/true",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let cli = std::fs::read_to_string(&from_cli).unwrap();
+    assert!(
+        cli.contains("ERROR") && cli.contains("/nonexistent-log-src"),
+        "{cli}"
+    );
+}

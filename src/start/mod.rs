@@ -219,12 +219,14 @@ fn launch_once(
     let (plan, shared, flags) = match prepared {
         Ok(p) => p,
         Err(e) => {
+            log::error!("{e:#}");
             publisher.state(State::Aborting);
             publisher.state(State::Stopping);
             undo.run();
             return Err(e);
         }
     };
+    log::debug!("cgroups of {}: {:?}", c.name, plan.cgroup_paths);
     let r = (|| -> Result<serve::Running> {
         let (sync_parent, sync_child) = sync::pair()?;
         let pid_share = shared.iter().find(|(n, _)| n == "pid");
@@ -259,6 +261,7 @@ fn launch_once(
             Cloned::Parent { pid, pidfd } => (pid, pidfd),
         };
         drop(sync_child);
+        log::info!("init of {} is pid {pid} (namespaces {flags:#x})", c.name);
         undo.init = Some((pid, pidfd));
         if let Some(cg) = &undo.cgroups {
             cg.attach(pid).context("attaching init to its cgroups")?;
@@ -297,6 +300,7 @@ fn launch_once(
     let running = match r {
         Ok(r) => r,
         Err(e) => {
+            log::error!("{e:#}");
             publisher.state(State::Aborting);
             publisher.state(State::Stopping);
             undo.run();
@@ -304,6 +308,7 @@ fn launch_once(
         }
     };
     publisher.state(State::Running);
+    log::info!("{} is RUNNING", c.name);
     if let Some(n) = notify {
         n.ok();
         // A daemonised monitor idles for the container's whole life: give
@@ -319,7 +324,12 @@ fn launch_once(
         undo.cgroups.as_ref(),
         hub.as_mut(),
     );
-    if let Ok((st, _)) = &out {
+    if let Ok((st, reboot)) = &out {
+        log::info!(
+            "init of {} ended: {st:?}{}",
+            c.name,
+            if *reboot { ", rebooting" } else { "" }
+        );
         publisher.exit_status(st.raw());
     }
     publisher.state(State::Stopping);
@@ -384,6 +394,12 @@ fn make_plan(spec: &StartSpec) -> Result<LaunchPlan> {
     if cmd.is_empty() {
         if spec.execute {
             bail!("no command to execute (give one after -- or set lxc.execute.cmd)");
+        }
+        if c.config_path.is_none() {
+            // LXC refuses this too: with neither a config nor a command, the
+            // "container" would be the host's own /sbin/init on the host's
+            // root filesystem.
+            bail!("No container config specified (and no command given)");
         }
         cmd = vec!["/sbin/init".into()];
     }
