@@ -288,27 +288,10 @@ fn parse_mountinfo_line(line: &str) -> Option<MountLine<'_>> {
     })
 }
 
-/// The kernel escapes space, tab, newline and backslash in mountinfo as \ooo.
+/// The kernel escapes space, tab, newline and backslash in mountinfo as
+/// \ooo, as fstab does.
 fn unescape_octal(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 4 <= b.len() {
-            let d = &b[i + 1..i + 4];
-            if d.iter().all(|c| (b'0'..=b'7').contains(c)) {
-                let v = (d[0] - b'0') as u32 * 64 + (d[1] - b'0') as u32 * 8 + (d[2] - b'0') as u32;
-                if let Ok(v) = u8::try_from(v) {
-                    out.push(v);
-                    i += 4;
-                    continue;
-                }
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::mount::fstab::unescape(s)
 }
 
 #[cfg(test)]

@@ -150,8 +150,9 @@ pub fn parse_options(opts: &str) -> Result<Options> {
     Ok(o)
 }
 
-/// fstab's octal escapes (`\040` for a space, `\011` tab, `\134` backslash).
-fn unescape(field: &str) -> String {
+/// fstab's octal escapes (`\040` for a space, `\011` tab, `\134` backslash):
+/// the same escaping as the kernel's /proc/self/mountinfo.
+pub fn unescape(field: &str) -> String {
     let b = field.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
