@@ -53,8 +53,12 @@ pub fn run(c: &Common, l: Launch<'_>) -> anyhow::Result<i32> {
         foreground: !l.daemon && !l.execute,
         pidfile: l.pidfile.map(Into::into),
     };
+    let execute = l.execute;
     match start::start(spec) {
-        Ok(code) => Ok(code),
+        // lxc-execute exits with the application's status; lxc-start, as
+        // LXC 5's, with 0 once the container ran, whatever init returned.
+        Ok(code) if execute => Ok(code),
+        Ok(_) => Ok(0),
         Err(e) if e.is::<AlreadyRunning>() => {
             if !c.quiet {
                 eprintln!("{}: {name}: {e}", c.applet);

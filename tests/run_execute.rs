@@ -159,7 +159,8 @@ fn lxc_start_foreground_runs_command_as_pid_1() {
         &["-F", "-n", "s", "--", "/bin/sh", "-c", "echo $$; exit 5"],
     );
     assert_eq!(stdout(&o).trim(), "1", "{}", stderr(&o));
-    assert_eq!(o.status.code(), Some(5));
+    // As LXC 5: lxc-start exits 0 once the container ran, whatever init's status.
+    assert_eq!(o.status.code(), Some(0));
 }
 
 #[test]

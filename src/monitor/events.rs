@@ -23,9 +23,13 @@ pub struct Event {
     pub lxcpath: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<State>,
-    /// Raw wait status of init ("exited with status [N]").
+    /// Init's exit status as LXC reports it ("exited with status [N]"):
+    /// the exit code, 0 when a signal ended it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_status: Option<i32>,
+    /// The signal that ended init, if one did (lxcbox addition, JSON only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
 }
 
 /// The subscriber directory of an lxcpath.
@@ -139,15 +143,17 @@ impl Publisher {
             lxcpath: self.lxcpath.clone(),
             state: Some(st),
             exit_status: None,
+            signal: None,
         });
     }
 
-    pub fn exit_status(&self, raw: i32) {
+    pub fn exit_status(&self, st: crate::sys::process::ExitStatus) {
         self.send(Event {
             name: self.name.clone(),
             lxcpath: self.lxcpath.clone(),
             state: None,
-            exit_status: Some(raw),
+            exit_status: Some(st.lxc_status()),
+            signal: st.signal(),
         });
     }
 

@@ -330,7 +330,7 @@ fn launch_once(
             c.name,
             if *reboot { ", rebooting" } else { "" }
         );
-        publisher.exit_status(st.raw());
+        publisher.exit_status(*st);
     }
     publisher.state(State::Stopping);
     drop(hub); // restores a -F terminal

@@ -118,11 +118,20 @@ impl ExitStatus {
         }
     }
 
-    /// The raw wait status as LXC reports it in "exited with status [N]".
-    pub fn raw(self) -> i32 {
+    /// What LXC's monitor reports in "exited with status [N]": the exit
+    /// code (WEXITSTATUS), which is 0 when a signal ended the process.
+    pub fn lxc_status(self) -> i32 {
         match self {
-            ExitStatus::Exited(c) => (c & 0xff) << 8,
-            ExitStatus::Signaled(s) => s & 0x7f,
+            ExitStatus::Exited(c) => c,
+            ExitStatus::Signaled(_) => 0,
+        }
+    }
+
+    /// The signal that ended the process, if one did.
+    pub fn signal(self) -> Option<i32> {
+        match self {
+            ExitStatus::Exited(_) => None,
+            ExitStatus::Signaled(s) => Some(s),
         }
     }
 }
