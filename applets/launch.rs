@@ -59,6 +59,11 @@ pub fn run(c: &Common, l: Launch<'_>) -> anyhow::Result<i32> {
         // LXC 5's, with 0 once the container ran, whatever init returned.
         Ok(code) if execute => Ok(code),
         Ok(_) => Ok(0),
+        // As LXC: lxc-start reports a running container and succeeds;
+        // lxc-execute cannot run its application there and fails.
+        Err(e) if e.is::<AlreadyRunning>() && execute => {
+            anyhow::bail!("Container \"{name}\" appears to be already running")
+        }
         Err(e) if e.is::<AlreadyRunning>() => {
             if !c.quiet {
                 eprintln!("{}: {name}: {e}", c.applet);

@@ -16,7 +16,9 @@ fn run(applet: &'static str, freeze: bool, args: Vec<std::ffi::OsString>) -> i32
     common::run(&c, || {
         let name = c.name()?;
         if !lxcbox::lifecycle::set_frozen(&c.lxcpath(), name, freeze)? {
-            anyhow::bail!("{name} is not running");
+            // LXC's wording for a container that is not running.
+            let what = if freeze { "freeze" } else { "unfreeze" };
+            anyhow::bail!("Failed to {what} {}:{name}", c.lxcpath());
         }
         Ok(0)
     })

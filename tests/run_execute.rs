@@ -402,3 +402,30 @@ fn log_file_and_level_from_options_and_config() {
         "{cli}"
     );
 }
+
+#[test]
+fn execute_into_a_running_container_fails_start_reports_it() {
+    let e = Env::new("dup");
+    let o = e.run("lxc-start", &["-n", "d", "--", "/bin/sleep", "1000"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = e.run("lxc-execute", &["-n", "d", "--", "/bin/true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("Container \"d\" appears to be already running"),
+        "{}",
+        stderr(&o)
+    );
+    let o = e.run("lxc-start", &["-n", "d", "--", "/bin/sleep", "1000"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stderr(&o), "lxc-start: d: Container is already running\n");
+    assert_eq!(e.monitors().len(), 1);
+    let o = e.run("lxc-stop", &["-n", "d", "-k"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = e.run("lxc-freeze", &["-n", "d"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!("Failed to freeze {}:d", e.lxcpath())),
+        "{}",
+        stderr(&o)
+    );
+}

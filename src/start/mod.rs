@@ -64,7 +64,7 @@ pub struct AlreadyRunning;
 
 impl std::fmt::Display for AlreadyRunning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Container is already running.")
+        f.write_str("Container is already running")
     }
 }
 
