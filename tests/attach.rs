@@ -126,6 +126,36 @@ fn runs_inside_the_namespaces_and_propagates_status() {
 }
 
 #[test]
+fn remount_sys_proc_shows_the_joined_pid_namespace() {
+    let e = Env::new("attR");
+    busybox_running(&e, "a5");
+    // Host tools (the mount namespace is not joined): /proc is the host's
+    // unless -R mounts a fresh one in a private mount namespace.
+    let count = "ls /proc | grep -c '^[0-9]'";
+    let o = attach(&e, "a5", &["-s", "PID", "--", "/bin/sh", "-c", count]);
+    let host: u32 = stdout(&o)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}", stderr(&o)));
+    let o = attach(&e, "a5", &["-s", "PID", "-R", "--", "/bin/sh", "-c", count]);
+    let inside: u32 = stdout(&o)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}", stderr(&o)));
+    assert!(
+        inside <= 5 && inside < host,
+        "-R: {inside} pids, host {host}"
+    );
+    // The host's /proc was not mounted over: we still see all its pids.
+    let ours = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|d| d.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .count();
+    assert!(ours > 5, "the host /proc must stay the host's: {ours} pids");
+}
+
+#[test]
 fn command_joins_the_container_cgroups_and_gets_signals() {
     let e = Env::new("attcg");
     busybox_running(&e, "a2");
@@ -160,10 +190,8 @@ fn command_joins_the_container_cgroups_and_gets_signals() {
         "lxc-attach itself stays out"
     );
     // SIGTERM to lxc-attach is forwarded; it exits with 128+15.
-    std::process::Command::new("kill")
-        .args(["-TERM", &attach_pid.to_string()])
-        .status()
-        .unwrap();
+    let pid = rustix::process::Pid::from_raw(attach_pid as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     let st = guard.0.wait().unwrap();
     assert_eq!(st.code(), Some(143));
 }
