@@ -14,7 +14,7 @@ struct Args {
     /// architecture the command sees (only the container's own is supported)
     #[argh(option, short = 'a')]
     arch: Option<String>,
-    /// keep privileges: CGROUP, CAP and/or LSM ('|'-separated; -e alone: all)
+    /// keep privileges (also -e[LIST]): CGROUP, CAP and/or LSM ('|'-separated; alone: all)
     #[argh(option, long = "elevated-privileges")]
     elevated_privileges: Option<String>,
     /// namespaces to join, e.g. 'NETWORK|UTSNAME' (MOUNT, PID, UTSNAME, IPC, USER, NETWORK, CGROUP, TIME); implies -e
