@@ -4,6 +4,7 @@
 mod common;
 mod install;
 mod launch;
+mod lxc_attach;
 mod lxc_cgroup;
 mod lxc_config;
 mod lxc_console;
@@ -53,6 +54,11 @@ pub static APPLETS: &[Applet] = &[
         name: "init.lxc.static",
         main: lxc_init::main,
         about: "minimal init for application containers (alias of lxc-init)",
+    },
+    Applet {
+        name: "lxc-attach",
+        main: lxc_attach::main,
+        about: "start a process inside a running container",
     },
     Applet {
         name: "lxc-cgroup",

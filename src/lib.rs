@@ -4,6 +4,7 @@
 //! parse their command line and call into this library. All `unsafe` lives in
 //! [`sys`].
 
+pub mod attach;
 pub mod cgroup;
 pub mod config;
 pub mod console;

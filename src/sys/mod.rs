@@ -5,6 +5,7 @@
 //! saying why the call is sound.
 #![allow(unsafe_code)]
 
+pub mod attach;
 pub mod cgroup;
 pub mod mount;
 pub mod net;

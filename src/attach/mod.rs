@@ -1,0 +1,310 @@
+//! lxc-attach: run a command inside a running container's namespaces and
+//! cgroups.
+//!
+//! Shape: we (the lxc-attach process) open the init's namespace files and
+//! the container's `cgroup.procs` files while we still see the host, then
+//! setns(2) into every namespace that differs from ours, then fork. The
+//! fork matters for the PID namespace: setns(CLONE_NEWPID) (like
+//! CLONE_NEWTIME) only changes the namespace of later children, so the
+//! command must be a child. The child moves itself into the cgroups
+//! through the fds opened earlier (cgroupfs checks the opener's
+//! credentials and cgroup namespace, so this works from inside the
+//! container's namespaces, where the host's cgroupfs is not even
+//! mounted), takes its ids, and execs. We stay as the parent, forward
+//! SIGINT/SIGTERM/SIGHUP/SIGQUIT and return the command's status.
+
+pub mod opts;
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context, Result};
+use rustix::fs::{Mode, OFlags};
+
+use crate::monitor::client;
+use crate::monitor::proto::Request;
+use crate::monitor::State;
+use crate::sys::process::{self, ExitStatus};
+pub use opts::{Elevated, EnvPolicy};
+
+/// What to run and how.
+#[derive(Debug, Clone, Default)]
+pub struct AttachOptions {
+    /// The command and its arguments; empty: the user's shell in the container.
+    pub command: Vec<String>,
+    /// CLONE_NEW* flags of the namespaces to join (`None`: all of them).
+    pub namespaces: Option<i32>,
+    /// Privileges kept (-e). `cgroup`: the command stays in our cgroups.
+    pub elevated: Elevated,
+    pub env: EnvPolicy,
+    /// Ids inside the container (default 0).
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// -R: when the mount namespace is not joined, give the command a
+    /// private mount namespace with /proc and /sys mounted afresh.
+    pub remount_sys_proc: bool,
+}
+
+/// The command could not be started, or setup in the child failed; the
+/// applet exits with `code` (127: not found, 126: not executable, 1: setup).
+#[derive(Debug)]
+pub struct ChildFailed {
+    pub code: i32,
+    pub msg: String,
+}
+
+impl std::fmt::Display for ChildFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for ChildFailed {}
+
+/// The container's init pid, refusing a stopped or frozen container.
+pub fn target_pid(lxcpath: &str, name: &str) -> Result<i32> {
+    let pid = client::call(lxcpath, name, Request::InitPid)
+        .with_context(|| format!("asking the monitor of {name} for the init pid"))?
+        .and_then(|r| r.pid)
+        .ok_or_else(|| anyhow!("failed to get the init pid (is {name} running?)"))?;
+    match client::state(lxcpath, name)? {
+        State::Frozen | State::Freezing => {
+            bail!("{name} is frozen: lxc-unfreeze it first")
+        }
+        State::Stopped | State::Stopping | State::Aborting => {
+            bail!("failed to get the init pid ({name} is not running)")
+        }
+        _ => Ok(pid),
+    }
+}
+
+/// Run `o.command` inside container `name`; returns the command's exit
+/// code (128+N when killed by signal N). Errors before the command runs
+/// are `anyhow` errors; a [`ChildFailed`] inside carries the exit code.
+pub fn attach(lxcpath: &str, name: &str, o: &AttachOptions) -> Result<i32> {
+    opts::check_set_vars(&o.env.set)?;
+    let pid = target_pid(lxcpath, name)?;
+    let wanted = o.namespaces.unwrap_or_else(opts::all_namespaces);
+    let ns_fds = open_namespaces(pid, wanted)?;
+    let joins_mnt = ns_fds.iter().any(|(n, _)| n.flag == libc::CLONE_NEWNS);
+    let cg_fds = if o.elevated.cgroup {
+        Vec::new()
+    } else {
+        open_cgroup_procs(lxcpath, name)?
+    };
+    // Read before setns: afterwards the environment is still ours, but the
+    // cwd we want to keep is a path we must remember now.
+    let cwd = std::env::current_dir().ok();
+    let ours: Vec<(String, String)> = std::env::vars().collect();
+
+    for (ns, fd) in &ns_fds {
+        process::setns(fd.as_fd(), ns.flag)
+            .with_context(|| format!("joining the {} namespace of pid {pid}", ns.proc_name))?;
+    }
+    drop(ns_fds);
+
+    // Block the signals we forward (and SIGCHLD) before forking, so none is
+    // lost between fork and the wait loop; the child unblocks them.
+    const FORWARD: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+    let mut watched = FORWARD.to_vec();
+    watched.push(libc::SIGCHLD);
+    let sfd = block_and_watch(&watched)?;
+    let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .context("creating the attach error pipe")?;
+
+    let child = match process::fork().context("forking the attached process")? {
+        None => {
+            drop(err_r);
+            let e = child_main(o, &ours, cwd, cg_fds, !joins_mnt, &err_w);
+            let code = if e.code == 0 { 1 } else { e.code };
+            let _ = rustix::io::write(&err_w, e.msg.as_bytes());
+            process::exit_now(code);
+        }
+        Some(p) => p,
+    };
+    drop(err_w);
+    drop(cg_fds);
+    let msg = read_all(&err_r);
+    let status = wait_forwarding(child, &sfd, &FORWARD)?;
+    if !msg.is_empty() {
+        return Err(ChildFailed {
+            code: status.code(),
+            msg,
+        }
+        .into());
+    }
+    Ok(status.code())
+}
+
+/// Open /proc/PID/ns/* for each wanted namespace that differs from ours
+/// (setns into our own user namespace is EINVAL; into the others, a no-op).
+fn open_namespaces(pid: i32, wanted: i32) -> Result<Vec<(opts::Ns, OwnedFd)>> {
+    let mut out = Vec::new();
+    for ns in opts::NAMESPACES {
+        if wanted & ns.flag == 0 {
+            continue;
+        }
+        let path = format!("/proc/{pid}/ns/{}", ns.proc_name);
+        let fd = match rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+            Ok(fd) => fd,
+            // A kernel without this namespace type (e.g. time before 5.6).
+            Err(rustix::io::Errno::NOENT) if ns.flag == libc::CLONE_NEWTIME => continue,
+            Err(e) => return Err(e).with_context(|| format!("opening {path}")),
+        };
+        let theirs = rustix::fs::fstat(&fd).with_context(|| format!("stat {path}"))?;
+        let mine_path = format!("/proc/self/ns/{}", ns.proc_name);
+        let mine = rustix::fs::stat(&mine_path).with_context(|| format!("stat {mine_path}"))?;
+        if (theirs.st_dev, theirs.st_ino) != (mine.st_dev, mine.st_ino) {
+            out.push((ns, fd));
+        }
+    }
+    Ok(out)
+}
+
+/// Open `cgroup.procs` of every process directory of the container's cgroups.
+fn open_cgroup_procs(lxcpath: &str, name: &str) -> Result<Vec<OwnedFd>> {
+    let set = crate::lifecycle::cgroups(lxcpath, name)?
+        .ok_or_else(|| anyhow!("failed to get the cgroups of {name} (is it running?)"))?;
+    set.process_dirs()
+        .into_iter()
+        .map(|d| {
+            let p = d.join("cgroup.procs");
+            rustix::fs::open(&p, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
+                .with_context(|| format!("opening {}", p.display()))
+        })
+        .collect()
+}
+
+fn block_and_watch(signals: &[i32]) -> Result<OwnedFd> {
+    crate::sys::attach::block_signals(signals).context("blocking signals")?;
+    process::signalfd(signals).context("creating a signalfd")
+}
+
+fn read_all(fd: &OwnedFd) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 512];
+    loop {
+        match rustix::io::read(fd, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Wait for `child`, forwarding `forward` signals to it.
+fn wait_forwarding(child: i32, sfd: &OwnedFd, forward: &[i32]) -> Result<ExitStatus> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    loop {
+        if let Some((_, st)) = process::waitpid(child, true).context("waiting for the command")? {
+            return Ok(st);
+        }
+        let mut fds = [PollFd::new(sfd, PollFlags::IN)];
+        match poll(&mut fds, None) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e).context("polling the signalfd"),
+        }
+        while let Some(sig) = process::read_signalfd(sfd.as_fd()).context("reading signals")? {
+            if forward.contains(&sig) {
+                // The child may just have exited: ESRCH is fine.
+                let _ = process::kill(child, sig);
+            }
+        }
+    }
+}
+
+/// Everything the forked child does; returns only on failure.
+fn child_main(
+    o: &AttachOptions,
+    ours: &[(String, String)],
+    cwd: Option<PathBuf>,
+    cg_fds: Vec<OwnedFd>,
+    own_mnt: bool,
+    err_w: &OwnedFd,
+) -> ChildFailed {
+    let fail = |msg: String| ChildFailed { code: 1, msg };
+    process::reset_signals();
+    for fd in &cg_fds {
+        // "0" means the writing process itself.
+        if let Err(e) = rustix::io::write(fd, b"0") {
+            return fail(format!("attaching to the container's cgroups: {e}"));
+        }
+    }
+    drop(cg_fds);
+    if o.remount_sys_proc && own_mnt {
+        if let Err(e) = remount_sys_proc() {
+            return fail(format!("remounting /proc and /sys: {e:#}"));
+        }
+    }
+    let uid = o.uid.unwrap_or(0);
+    let gid = o.gid.unwrap_or(0);
+    // setgroups is denied in a user namespace whose setgroups file says
+    // "deny"; LXC goes on without dropping supplementary groups then.
+    let _ = process::set_ids(None, None, Some(&[]));
+    if let Err(e) = process::set_ids(Some(uid), Some(gid), None) {
+        return fail(format!("switching to uid {uid} gid {gid}: {e}"));
+    }
+    // setns(CLONE_NEWNS) put us at the container's root; keep our cwd when
+    // the same path exists inside, as LXC does.
+    if let Some(c) = cwd {
+        if rustix::process::chdir(&c).is_err() {
+            let _ = rustix::process::chdir("/");
+        }
+    }
+    let command = if o.command.is_empty() {
+        let pw = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        vec![opts::shell_for(&pw, uid)]
+    } else {
+        o.command.clone()
+    };
+    let argv: Vec<CString> = match command.iter().map(|a| CString::new(a.as_str())).collect() {
+        Ok(v) => v,
+        Err(_) => return fail("the command contains a NUL byte".into()),
+    };
+    let envp: Vec<CString> = opts::build_env(ours, &o.env)
+        .into_iter()
+        .filter_map(|e| CString::new(e).ok())
+        .collect();
+    // Only 0, 1 and 2 reach the command (err_w is close-on-exec).
+    use std::os::fd::AsRawFd;
+    if let Err(e) = process::close_fds_from(3, &[err_w.as_raw_fd()]) {
+        return fail(format!("closing inherited descriptors: {e}"));
+    }
+    let e = process::exec(&argv, &envp);
+    let code = match e.raw_os_error() {
+        Some(libc::ENOENT) | Some(libc::ENOTDIR) => 127,
+        _ => 126,
+    };
+    ChildFailed {
+        code,
+        msg: format!("failed to exec \"{}\": {e}", command[0]),
+    }
+}
+
+/// -R: a private mount namespace (a slave of ours, so nothing propagates
+/// back to the host) with /proc and /sys mounted afresh, so they show the
+/// PID and network namespaces just joined rather than the host's.
+fn remount_sys_proc() -> Result<()> {
+    use rustix::mount::{
+        mount, mount_change, unmount, MountFlags, MountPropagationFlags, UnmountFlags,
+    };
+    process::unshare(libc::CLONE_NEWNS).context("unsharing the mount namespace")?;
+    mount_change(
+        "/",
+        MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
+    )
+    .context("making / a recursive slave")?;
+    for (fs, dir) in [("proc", "/proc"), ("sysfs", "/sys")] {
+        // Detach what is there (EINVAL: nothing mounted) and mount anew.
+        match unmount(dir, UnmountFlags::DETACH) {
+            Ok(()) | Err(rustix::io::Errno::INVAL) => {}
+            Err(e) => return Err(e).with_context(|| format!("unmounting {dir}")),
+        }
+        let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+        mount(fs, dir, fs, flags, None).with_context(|| format!("mounting {fs} on {dir}"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! The pure parts of lxc-attach: namespace and privilege lists, the
+//! environment the command gets, and the default shell. No system calls
+//! here, so all of it is unit-tested.
+
+use anyhow::{bail, Result};
+
+/// One namespace lxc-attach can join: its /proc/PID/ns/ name and clone flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ns {
+    pub proc_name: &'static str,
+    pub flag: i32,
+}
+
+/// Every namespace, in the order they are joined. The user namespace goes
+/// first: once in it we hold capabilities over the namespaces it owns,
+/// which setns(2) on the others requires for an unprivileged container.
+pub const NAMESPACES: [Ns; 8] = [
+    Ns {
+        proc_name: "user",
+        flag: libc::CLONE_NEWUSER,
+    },
+    Ns {
+        proc_name: "mnt",
+        flag: libc::CLONE_NEWNS,
+    },
+    Ns {
+        proc_name: "pid",
+        flag: libc::CLONE_NEWPID,
+    },
+    Ns {
+        proc_name: "uts",
+        flag: libc::CLONE_NEWUTS,
+    },
+    Ns {
+        proc_name: "ipc",
+        flag: libc::CLONE_NEWIPC,
+    },
+    Ns {
+        proc_name: "net",
+        flag: libc::CLONE_NEWNET,
+    },
+    Ns {
+        proc_name: "cgroup",
+        flag: libc::CLONE_NEWCGROUP,
+    },
+    Ns {
+        proc_name: "time",
+        flag: libc::CLONE_NEWTIME,
+    },
+];
+
+/// All namespace flags (the default: join everything that differs).
+pub fn all_namespaces() -> i32 {
+    NAMESPACES.iter().fold(0, |acc, n| acc | n.flag)
+}
+
+/// Parse `-s`: a `|`-separated list of MOUNT, PID, UTSNAME, IPC, USER,
+/// NETWORK (LXC's names), also CGROUP, TIME and the /proc names (mnt, uts,
+/// net), case-insensitively, as LXC's own lookup accepts both.
+pub fn parse_namespaces(list: &str) -> Result<i32> {
+    let mut flags = 0;
+    for tok in list.split('|').map(str::trim) {
+        let flag = match tok.to_ascii_uppercase().as_str() {
+            "MOUNT" | "MNT" => libc::CLONE_NEWNS,
+            "PID" => libc::CLONE_NEWPID,
+            "UTSNAME" | "UTS" => libc::CLONE_NEWUTS,
+            "IPC" => libc::CLONE_NEWIPC,
+            "USER" => libc::CLONE_NEWUSER,
+            "NETWORK" | "NET" => libc::CLONE_NEWNET,
+            "CGROUP" => libc::CLONE_NEWCGROUP,
+            "TIME" => libc::CLONE_NEWTIME,
+            _ => bail!(
+                "invalid namespace name \"{tok}\" (expected MOUNT, PID, UTSNAME, IPC, USER, NETWORK, CGROUP or TIME)"
+            ),
+        };
+        flags |= flag;
+    }
+    Ok(flags)
+}
+
+/// What `-e` keeps: LXC's CGROUP, CAP and LSM privileges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Elevated {
+    /// Do not move the command into the container's cgroups.
+    pub cgroup: bool,
+    /// Do not drop capabilities (lxcbox never drops them at attach).
+    pub caps: bool,
+    /// Do not apply the container's LSM profile (lxcbox applies none).
+    pub lsm: bool,
+}
+
+impl Elevated {
+    pub const ALL: Elevated = Elevated {
+        cgroup: true,
+        caps: true,
+        lsm: true,
+    };
+}
+
+/// Parse `-e`'s optional list (`None` or "ALL": every privilege).
+pub fn parse_elevated(list: Option<&str>) -> Result<Elevated> {
+    let Some(list) = list.filter(|l| !l.is_empty()) else {
+        return Ok(Elevated::ALL);
+    };
+    let mut e = Elevated::default();
+    for tok in list.split('|').map(str::trim) {
+        match tok.to_ascii_uppercase().as_str() {
+            "CGROUP" => e.cgroup = true,
+            "CAP" => e.caps = true,
+            "LSM" => e.lsm = true,
+            "ALL" => e = Elevated::ALL,
+            _ => bail!("invalid privilege \"{tok}\" (expected CGROUP, CAP or LSM)"),
+        }
+    }
+    Ok(e)
+}
+
+/// PATH when the environment is cleared (LXC sets one: many programs
+/// assume getenv("PATH") is never NULL).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// How the command's environment is built.
+#[derive(Debug, Clone, Default)]
+pub struct EnvPolicy {
+    /// `--clear-env` (else `--keep-env`, LXC's documented default).
+    pub clear: bool,
+    /// `--keep-var NAME`: kept from ours when clearing.
+    pub keep: Vec<String>,
+    /// `-v VAR=VALUE`, applied last.
+    pub set: Vec<String>,
+}
+
+/// Check `-v` entries before anything is joined.
+pub fn check_set_vars(vars: &[String]) -> Result<()> {
+    for v in vars {
+        match v.split_once('=') {
+            Some((k, _)) if !k.is_empty() && !k.contains('\0') && !v.contains('\0') => {}
+            _ => bail!("invalid environment variable \"{v}\" for --set-var (expected VAR=VALUE)"),
+        }
+    }
+    Ok(())
+}
+
+/// The environment for the command, from `ours` (our environment as
+/// NAME=VALUE pairs): ours (or only the kept variables and a PATH), then
+/// container=lxc, then the -v ones. Later entries replace earlier ones.
+pub fn build_env(ours: &[(String, String)], p: &EnvPolicy) -> Vec<String> {
+    let mut out: Vec<(String, String)> = if p.clear {
+        let mut kept: Vec<(String, String)> = ours
+            .iter()
+            .filter(|(k, _)| p.keep.iter().any(|w| w == k))
+            .cloned()
+            .collect();
+        if !kept.iter().any(|(k, _)| k == "PATH") {
+            kept.push(("PATH".into(), DEFAULT_PATH.into()));
+        }
+        kept
+    } else {
+        ours.to_vec()
+    };
+    let mut put = |k: &str, v: &str| match out.iter_mut().find(|(ok, _)| ok == k) {
+        Some(e) => e.1 = v.to_string(),
+        None => out.push((k.to_string(), v.to_string())),
+    };
+    put("container", "lxc");
+    for s in &p.set {
+        if let Some((k, v)) = s.split_once('=') {
+            put(k, v);
+        }
+    }
+    out.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// The login shell of `uid` in a passwd(5) text, else /bin/sh (LXC looks
+/// the user's shell up inside the container).
+pub fn shell_for(passwd: &str, uid: u32) -> String {
+    passwd
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 7 && f[2].parse::<u32>().ok() == Some(uid) && !f[6].is_empty())
+                .then(|| f[6].to_string())
+        })
+        .unwrap_or_else(|| "/bin/sh".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn namespaces_lists() {
+        assert_eq!(
+            parse_namespaces("NETWORK|ipc").unwrap(),
+            libc::CLONE_NEWNET | libc::CLONE_NEWIPC
+        );
+        assert_eq!(parse_namespaces("MOUNT").unwrap(), libc::CLONE_NEWNS);
+        assert_eq!(
+            parse_namespaces("uts|mnt").unwrap(),
+            libc::CLONE_NEWUTS | libc::CLONE_NEWNS
+        );
+        assert!(parse_namespaces("NETWORK|bogus").is_err());
+        assert!(parse_namespaces("").is_err());
+        assert_eq!(all_namespaces() & libc::CLONE_NEWPID, libc::CLONE_NEWPID);
+    }
+
+    #[test]
+    fn elevated_lists() {
+        assert_eq!(parse_elevated(None).unwrap(), Elevated::ALL);
+        let e = parse_elevated(Some("CGROUP|LSM")).unwrap();
+        assert!(e.cgroup && e.lsm && !e.caps);
+        assert!(parse_elevated(Some("CAPS")).is_err());
+    }
+
+    #[test]
+    fn environment() {
+        let ours = kv(&[("HOME", "/root"), ("PATH", "/x"), ("container", "no")]);
+        let keep = build_env(&ours, &EnvPolicy::default());
+        assert_eq!(keep, ["HOME=/root", "PATH=/x", "container=lxc"]);
+        let clear = build_env(
+            &ours,
+            &EnvPolicy {
+                clear: true,
+                keep: vec!["HOME".into()],
+                set: vec!["A=b=c".into(), "HOME=/h".into()],
+            },
+        );
+        assert_eq!(
+            clear,
+            [
+                "HOME=/h".to_string(),
+                format!("PATH={DEFAULT_PATH}"),
+                "container=lxc".into(),
+                "A=b=c".into()
+            ]
+        );
+        assert!(check_set_vars(&["A=1".into(), "B=".into()]).is_ok());
+        assert!(check_set_vars(&["=1".into()]).is_err());
+        assert!(check_set_vars(&["NOEQ".into()]).is_err());
+    }
+
+    #[test]
+    fn shells() {
+        let pw = "root:x:0:0:root:/root:/bin/ash\n#c\nu:x:1000:1000::/home/u:\n";
+        assert_eq!(shell_for(pw, 0), "/bin/ash");
+        assert_eq!(shell_for(pw, 1000), "/bin/sh");
+        assert_eq!(shell_for(pw, 5), "/bin/sh");
+        assert_eq!(shell_for("garbage", 0), "/bin/sh");
+    }
+}
