@@ -429,3 +429,31 @@ fn execute_into_a_running_container_fails_start_reports_it() {
         stderr(&o)
     );
 }
+
+#[test]
+fn idmapped_container_runs_as_mapped_root() {
+    let e = Env::new("userns");
+    e.busybox(
+        "u",
+        "lxc.idmap = u 0 200000 65536\nlxc.idmap = g 0 200000 65536\n\
+         lxc.net.0.type = empty\nlxc.mount.auto = proc:mixed sys:mixed\n",
+    );
+    let o = e.run(
+        "lxc-execute",
+        &[
+            "-n",
+            "u",
+            "--",
+            "/bin/sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map; ls /dev/null",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    let map: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(map, ["0", "200000", "65536"], "{out}");
+    assert_eq!(lines[2], "/dev/null");
+}

@@ -77,7 +77,7 @@ pub fn fill(root: &Root, pty_max: Option<u32>) -> Result<()> {
             Err(Errno::EXIST) => {}
             // In a user namespace mknod is not allowed: bind the host's
             // node onto an empty file instead, as LXC does.
-            Err(Errno::PERM) => {
+            Err(Errno::PERM) | Err(Errno::OVERFLOW) => {
                 let what = || format!("mounting /dev/{name} on {shown}");
                 let t = root
                     .open(&format!("dev/{name}"), Some(Create::File))

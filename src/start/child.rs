@@ -44,6 +44,13 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
         }
     }
     let host_net = sync::wait_go(a.sync)?;
+    // In a new user namespace the id maps now exist: become its root (our
+    // host ids are usually unmapped there, and the kernel refuses to create
+    // files owned by unmapped ids with EOVERFLOW).
+    if a.clone_flags & libc::CLONE_NEWUSER != 0 {
+        process::set_ids(Some(0), Some(0), Some(&[]))
+            .context("becoming root of the container's user namespace")?;
+    }
     // A cgroup namespace rooted at the container's own cgroup: only now that
     // the parent has moved us there.
     if a.clone_flags & libc::CLONE_NEWCGROUP != 0 {
