@@ -59,14 +59,14 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     rustix::process::setsid().context("creating a session for init")?;
 
     if a.clone_flags & libc::CLONE_NEWNET != 0 {
-        super::net_child(plan, &host_net)?;
+        net_child(plan, &host_net)?;
     }
     if let Some(h) = &cfg.uts_name {
         rustix::system::sethostname(h.as_bytes())
             .with_context(|| format!("setting hostname \"{h}\""))?;
     }
 
-    super::mounts_child(plan, a.clone_flags)?;
+    mounts_child(plan, a.clone_flags)?;
 
     for (k, v) in &cfg.sysctl {
         let path = format!("/proc/sys/{}", k.replace('.', "/"));
@@ -157,4 +157,46 @@ pub fn build_env(cfg: &crate::config::Config) -> Result<Vec<CString>> {
             CString::new(e.clone()).with_context(|| format!("lxc.environment: NUL byte in \"{e}\""))
         })
         .collect()
+}
+
+/// Network set-up inside the new network namespace (child side): what the
+/// monitor made on the host side arrives as JSON with the go message.
+fn net_child(plan: &LaunchPlan, host_json: &str) -> Result<()> {
+    if host_json.is_empty() {
+        return crate::net::loopback_up();
+    }
+    let host: crate::net::HostNet =
+        serde_json::from_str(host_json).context("decoding the host network state")?;
+    crate::net::setup_container(&plan.container.config.net, &host)
+}
+
+/// Mounts inside the new mount namespace (child side): the mount layer
+/// up to pivot_root, with the pre-mount, mount and autodev hooks at LXC's
+/// points.
+fn mounts_child(plan: &LaunchPlan, flags: i32) -> Result<()> {
+    if flags & libc::CLONE_NEWNS == 0 {
+        return Ok(());
+    }
+    let c = &plan.container;
+    let cfg = &c.config;
+    hooks::run_hooks(cfg, "pre-mount", &plan.hook_env, &[])?;
+    let ctx = crate::mount::MountCtx {
+        cfg,
+        name: &c.name,
+        lxcpath: std::path::Path::new(&c.lxcpath),
+        container_dir: &c.dir,
+        cgroup_paths: plan.cgroup_paths.clone(),
+    };
+    let root = crate::mount::setup_mounts(&ctx)?;
+    hooks::run_hooks(cfg, "mount", &plan.hook_env, &[])?;
+    if let Some(root) = root {
+        if let Some(cp) = &plan.console {
+            super::console::bind_nodes(cp, &root)?;
+        }
+        if cfg.autodev != Some(false) {
+            hooks::run_hooks(cfg, "autodev", &plan.hook_env, &[])?;
+        }
+        crate::mount::pivot(root)?;
+    }
+    Ok(())
 }

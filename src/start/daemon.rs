@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::sys::process;
 
@@ -81,12 +81,4 @@ fn detach() -> Result<()> {
     rustix::stdio::dup2_stderr(&null).context("redirecting stderr")?;
     let _ = std::env::set_current_dir("/");
     Ok(())
-}
-
-/// Wrap a result for a notifier-less caller.
-pub fn check(r: Result<()>) -> Result<()> {
-    match r {
-        Ok(()) => Ok(()),
-        Err(e) => bail!("{e:#}"),
-    }
 }
