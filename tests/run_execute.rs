@@ -457,3 +457,37 @@ fn idmapped_container_runs_as_mapped_root() {
     assert_eq!(map, ["0", "200000", "65536"], "{out}");
     assert_eq!(lines[2], "/dev/null");
 }
+
+#[test]
+fn starting_container_answers_queries() {
+    let e = Env::new("starting");
+    let marker = e.root.join("hook-ran");
+    e.busybox(
+        "s",
+        &format!(
+            "lxc.hook.pre-start = /bin/sh -c 'touch {}'\nlxc.hook.start = /bin/sh -c 'sleep 2'\n",
+            marker.display()
+        ),
+    );
+    let child = e.spawn("lxc-start", &["-n", "s", "--", "/bin/sleep", "1000"]);
+    e.wait_until("the pre-start hook", || marker.exists());
+    // The start hook runs inside the container for 2 s: meanwhile the
+    // monitor answers STARTING (and the init pid) instead of blocking.
+    let mut saw_starting = false;
+    for _ in 0..50 {
+        let o = e.run("lxc-info", &["-n", "s", "-s", "-H"]);
+        let st = stdout(&o).trim().to_string();
+        if st == "STARTING" {
+            saw_starting = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(saw_starting, "lxc-info never saw STARTING");
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = e.run("lxc-info", &["-n", "s", "-s", "-H"]);
+    assert_eq!(stdout(&o).trim(), "RUNNING");
+    let o = e.run("lxc-stop", &["-n", "s", "-k"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

@@ -113,6 +113,9 @@ pub(super) fn launch_once(
         sync::send_msg(sync_parent.as_fd(), b'G', &net_json)?;
         let mut ready = false;
         loop {
+            // While the child sets itself up, queries still get an answer
+            // (STARTING) instead of waiting for the serve loop.
+            serve::answer_while_starting(listener, sync_parent.as_fd(), pid)?;
             match sync::recv_msg(&sync_parent)? {
                 Some((b'X', _)) => ready = true,
                 Some((b'E', msg)) => bail!("{msg}"),

@@ -178,6 +178,61 @@ pub fn serve(
     }
 }
 
+/// Block until `wait_on` is readable, answering command-socket clients
+/// meanwhile: the container is STARTING, its init is `pid`; anything else
+/// is refused until it runs. One request per connection here (clients
+/// reconnect), so a slow client cannot hold up the start.
+pub fn answer_while_starting(
+    listener: &UnixListener,
+    wait_on: BorrowedFd<'_>,
+    pid: i32,
+) -> Result<()> {
+    listener
+        .set_nonblocking(true)
+        .context("setting the command socket non-blocking")?;
+    loop {
+        let mut fds = [
+            PollFd::from_borrowed_fd(wait_on, PollFlags::IN),
+            PollFd::new(listener, PollFlags::IN),
+        ];
+        match poll(&mut fds, None) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e).context("polling during start"),
+        }
+        if !fds[0].revents().is_empty() {
+            return Ok(());
+        }
+        while let Ok((c, _)) = listener.accept() {
+            if !authorised(&c) {
+                continue;
+            }
+            let _ = c.set_nonblocking(false);
+            let _ = c.set_read_timeout(Some(Duration::from_millis(200)));
+            let _ = c.set_write_timeout(Some(Duration::from_millis(200)));
+            let resp = match recv_json::<Envelope<Request>>(&c) {
+                Ok(Some((env, _))) if env.v != PROTO_VERSION => {
+                    Response::err(format!("unsupported protocol version {}", env.v))
+                }
+                Ok(Some((env, _))) => match env.body {
+                    Request::State => Response {
+                        state: Some(State::Starting),
+                        ..Default::default()
+                    },
+                    Request::InitPid | Request::Info => Response {
+                        state: Some(State::Starting),
+                        pid: Some(pid),
+                        ..Default::default()
+                    },
+                    _ => Response::err("the container is starting"),
+                },
+                _ => continue,
+            };
+            let _ = send_json(&c, &resp, &[]);
+        }
+    }
+}
+
 /// Only root or the monitor's own user may talk to it.
 fn authorised(s: &UnixStream) -> bool {
     match rustix::net::sockopt::socket_peercred(s) {
