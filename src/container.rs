@@ -64,11 +64,8 @@ impl Container {
     /// Apply `-s KEY=VALUE` overrides.
     pub fn define(&mut self, defs: &[String]) -> Result<()> {
         for d in defs {
-            let Some((k, v)) = d.split_once('=') else {
-                bail!("invalid --define \"{d}\": expected KEY=VALUE");
-            };
             self.config
-                .set_item(k.trim(), v.trim())
+                .define(d)
                 .with_context(|| format!("--define {d}"))?;
         }
         Ok(())

@@ -66,7 +66,10 @@ impl GlobalConfig {
             if !GLOBAL_KEYS.iter().any(|(n, _)| *n == k) {
                 bail!("{origin}:{}: unsupported global config key \"{k}\"", i + 1);
             }
-            entries.push((k.to_string(), strip_quotes(v.trim()).to_string()));
+            entries.push((
+                k.to_string(),
+                crate::config::strip_quotes(v.trim()).to_string(),
+            ));
         }
         Ok(Self { entries })
     }
@@ -89,16 +92,6 @@ impl GlobalConfig {
     }
 }
 
-/// Strip one pair of matching surrounding quotes.
-pub fn strip_quotes(v: &str) -> &str {
-    let b = v.as_bytes();
-    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
-        &v[1..v.len() - 1]
-    } else {
-        v
-    }
-}
-
 /// The lxcpath to use when none was given on the command line.
 pub fn default_lxcpath() -> String {
     GlobalConfig::load(None)
@@ -113,20 +106,6 @@ pub fn rundir() -> PathBuf {
         Some(d) if !d.is_empty() => PathBuf::from(d),
         _ => PathBuf::from("/run/lxcbox"),
     }
-}
-
-/// A directory name that encodes an lxcpath: '/' becomes '_' and '_' becomes
-/// "__", so distinct paths never collide.
-pub fn escape_path(p: &str) -> String {
-    let mut s = String::with_capacity(p.len() + 4);
-    for c in p.trim_end_matches('/').chars() {
-        match c {
-            '_' => s.push_str("__"),
-            '/' => s.push('_'),
-            c => s.push(c),
-        }
-    }
-    s
 }
 
 #[cfg(test)]
@@ -150,11 +129,5 @@ mod tests {
         );
         let e = GlobalConfig::parse("garbage\n", "lxc.conf").unwrap_err();
         assert!(e.to_string().starts_with("lxc.conf:1: expected"));
-    }
-
-    #[test]
-    fn escape() {
-        assert_eq!(escape_path("/var/lib/lxc/"), "_var_lib_lxc");
-        assert_ne!(escape_path("/a_b"), escape_path("/a/b"));
     }
 }

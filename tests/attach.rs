@@ -5,26 +5,8 @@ mod env;
 #[path = "common/rootfs.rs"]
 mod rootfs;
 
-use env::{stderr, stdout, Env};
+use env::{init_pid, state, stderr, stdout, Env};
 use std::process::Child;
-
-fn state(e: &Env, name: &str) -> String {
-    let o = e.run("lxc-info", &["-n", name, "-s"]);
-    stdout(&o)
-        .split_whitespace()
-        .last()
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn init_pid(e: &Env, name: &str) -> i32 {
-    let o = e.run("lxc-info", &["-n", name, "-p"]);
-    let out = stdout(&o);
-    out.split_whitespace()
-        .last()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no init pid for {name}: {out} {}", stderr(&o)))
-}
 
 /// A busybox container NAME running `sleep 1000` as init, with its own
 /// hostname and /proc.

@@ -10,7 +10,7 @@ mod rootfs;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use env::{stderr, stdout, Env};
+use env::{init_pid, state, stderr, stdout, Env};
 use lxcbox::cgroup::{CgroupSet, Layout, PAYLOAD_PREFIX};
 
 /// A container name unique on this host (payload cgroups are named after it).
@@ -67,24 +67,6 @@ impl Drop for Leftovers {
             }
         }
     }
-}
-
-fn state(e: &Env, name: &str) -> String {
-    let o = e.run("lxc-info", &["-n", name, "-s"]);
-    stdout(&o)
-        .split_whitespace()
-        .last()
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn init_pid(e: &Env, name: &str) -> i32 {
-    let o = e.run("lxc-info", &["-n", name, "-p"]);
-    let out = stdout(&o);
-    out.split_whitespace()
-        .last()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no init pid for {name}: {out} {}", stderr(&o)))
 }
 
 fn start(e: &Env, name: &str, cmd: &[&str]) {

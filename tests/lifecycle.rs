@@ -16,7 +16,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use env::{stderr, stdout, Env};
+use env::{init_pid, state, stderr, Env};
 
 /// A container name unique on this host.
 fn uniq(tag: &str) -> String {
@@ -101,24 +101,6 @@ fn subscribers(e: &Env) -> usize {
         .filter_map(|d| std::fs::read_dir(d.path()).ok())
         .map(|r| r.count())
         .sum()
-}
-
-fn state(e: &Env, name: &str) -> String {
-    let o = e.run("lxc-info", &["-n", name, "-s"]);
-    stdout(&o)
-        .split_whitespace()
-        .last()
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn init_pid(e: &Env, name: &str) -> i32 {
-    let o = e.run("lxc-info", &["-n", name, "-p"]);
-    let out = stdout(&o);
-    out.split_whitespace()
-        .last()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no init pid for {name}: {out} {}", stderr(&o)))
 }
 
 fn alive(pid: i32) -> bool {

@@ -173,6 +173,26 @@ pub fn remove_cgroups_of(name: &str) {
     }
 }
 
+/// The state lxc-info reports for `name` (STOPPED, RUNNING, ...).
+pub fn state(e: &Env, name: &str) -> String {
+    let o = e.run("lxc-info", &["-n", name, "-s"]);
+    stdout(&o)
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The pid of a running container's init, from lxc-info -p.
+pub fn init_pid(e: &Env, name: &str) -> i32 {
+    let o = e.run("lxc-info", &["-n", name, "-p"]);
+    let out = stdout(&o);
+    out.split_whitespace()
+        .last()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no init pid for {name}: {out} {}", stderr(&o)))
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
