@@ -14,7 +14,6 @@ use crate::config::Config;
 pub fn create(layout: &Layout, name: &str, cfg: &Config) -> Result<CgroupSet> {
     let global = crate::paths::GlobalConfig::load(None).unwrap_or_default();
     let pattern = global.get("lxc.cgroup.pattern");
-    remove_stale(layout, name);
     let set = CgroupSet::create_payload(layout, name, cfg, pattern.as_deref())
         .context("creating the container's cgroups")?;
     if let Err(e) = set.apply_config(cfg) {
@@ -25,21 +24,25 @@ pub fn create(layout: &Layout, name: &str, cfg: &Config) -> Result<CgroupSet> {
 }
 
 /// A monitor killed with SIGKILL leaves its container's (now empty)
-/// lxc.payload.NAME behind; remove it so the name is reused. rmdir fails
+/// lxc.payload.NAME and its own lxc.monitor.NAME behind; remove them so the
+/// names are reused. Called once per monitor, before anything is created.
+/// It looks where they are created: under the cgroup the monitor started in
+/// (the layout's base), whatever cgroup the monitor is in now. rmdir fails
 /// on a cgroup that still has processes, so a live container of the same
 /// name elsewhere is never touched.
-fn remove_stale(layout: &Layout, name: &str) {
-    let Ok(me) = CgroupSet::from_pid(layout, std::process::id() as i32) else {
-        return;
-    };
+pub fn remove_stale(layout: &Layout, name: &str) {
+    let bases: Vec<PathBuf> = layout
+        .container_hierarchies()
+        .map(|h| h.base_dir())
+        .collect();
     // A container frozen when its monitor was killed still holds its tasks
     // (the parent-death SIGKILL waits for a thaw): release them first, in
     // every hierarchy, before any rmdir.
-    for dir in me.paths() {
+    for dir in &bases {
         let stale = dir.join(format!("{}{name}", crate::cgroup::PAYLOAD_PREFIX));
         crate::cgroup::release_killed_frozen(&stale);
     }
-    for (dir, prefix) in me.paths().into_iter().flat_map(|d| {
+    for (dir, prefix) in bases.into_iter().flat_map(|d| {
         [
             (d.clone(), crate::cgroup::PAYLOAD_PREFIX),
             (d, crate::cgroup::MONITOR_PREFIX),
@@ -69,7 +72,6 @@ pub fn enter_monitor_cgroup(
 ) -> Result<(CgroupSet, CgroupSet)> {
     let me = std::process::id() as i32;
     let original = CgroupSet::from_pid(layout, me).context("reading the monitor's cgroup")?;
-    remove_stale(layout, name);
     let mon = CgroupSet::create_monitor(layout, name, cfg)?;
     if let Err(e) = mon.attach(me) {
         let _ = mon.remove();

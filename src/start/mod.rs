@@ -32,8 +32,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-pub use caps::{cap_number, CAP_NAMES};
-
 use crate::container::Container;
 use crate::monitor::events::Publisher;
 use crate::monitor::State;
@@ -111,7 +109,6 @@ pub fn start(spec: StartSpec) -> Result<i32> {
                 let r = monitor(spec, listener, lock, Some(&mut n));
                 if let Err(e) = &r {
                     n.fail(&format!("{e:#}"));
-                    log::error!("{e:#}");
                 }
                 process::exit_now(r.map(|s| s.code()).unwrap_or(1));
             }
@@ -148,6 +145,7 @@ fn monitor(
     // own SIGWINCH handler, not the monitor's signalfd.
     process::unblock_signal(libc::SIGWINCH).context("unblocking SIGWINCH")?;
     let layout = crate::cgroup::Layout::discover().context("discovering the cgroup layout")?;
+    cgroups::remove_stale(&layout, &c.name);
     // A daemonised monitor lives as long as its container: it gets its own
     // cgroup (lxc.monitor.NAME) as with LXC. A foreground lxc-execute /
     // lxc-start -F stays in its caller's cgroup like any command: moving a
