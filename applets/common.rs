@@ -242,6 +242,10 @@ pub fn run(common: &Common, body: impl FnOnce() -> anyhow::Result<i32>) -> i32 {
 
 /// Print an error the way LXC does (unless -q).
 pub fn report(common: &Common, e: &anyhow::Error) {
+    // The log file gets every failure too; on stderr it is printed once, here.
+    if lxcbox::log::logs_to_file() {
+        ::log::error!("{e:#}");
+    }
     if common.quiet {
         return;
     }

@@ -75,6 +75,11 @@ impl Write for SinkWriter {
     }
 }
 
+/// True when records go to a log file (-o, lxc.log.file) rather than stderr.
+pub fn logs_to_file() -> bool {
+    to_file()
+}
+
 fn to_file() -> bool {
     matches!(
         SINK.lock().unwrap_or_else(|e| e.into_inner()).as_ref(),

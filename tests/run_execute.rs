@@ -292,12 +292,20 @@ fn hostile_rootfs_is_refused_and_host_untouched() {
     );
     let o = e.run("lxc-execute", &["-n", "h2", "--", "/bin/true"]);
     assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("contains '..'"), "{}", stderr(&o));
     // /proc of the rootfs is a symlink to a host path.
     let r = e.busybox("h3", "lxc.mount.auto = proc\n");
     std::fs::remove_dir(r.join("proc")).unwrap();
     std::os::unix::fs::symlink(&victim, r.join("proc")).unwrap();
     let o = e.run("lxc-execute", &["-n", "h3", "--", "/bin/true"]);
     assert_ne!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    assert!(
+        err.contains("mounting /proc") && err.contains("symlink"),
+        "{err}"
+    );
+    // Each failure is reported once.
+    assert_eq!(err.lines().count(), 1, "{err}");
     // The host side: the victim is unchanged and nothing is mounted on it.
     let names: Vec<_> = std::fs::read_dir(&victim)
         .unwrap()

@@ -49,7 +49,6 @@ pub(super) fn launch_once(
     let (plan, shared, flags) = match prepared {
         Ok(p) => p,
         Err(e) => {
-            log::error!("{e:#}");
             publisher.state(State::Aborting);
             publisher.state(State::Stopping);
             undo.run();
@@ -133,7 +132,6 @@ pub(super) fn launch_once(
     let running = match r {
         Ok(r) => r,
         Err(e) => {
-            log::error!("{e:#}");
             publisher.state(State::Aborting);
             publisher.state(State::Stopping);
             undo.run();
