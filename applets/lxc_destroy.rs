@@ -1,15 +1,21 @@
-//! lxc-destroy: remove a container's directory and rootfs.
+//! lxc-destroy: remove a container (and with -s its snapshots).
+
+use std::path::PathBuf;
 
 use argh::FromArgs;
+use lxcbox::store::destroy::{self, DestroyOptions};
 
 use crate::common;
 
-/// Destroy container NAME: lxc-destroy -n NAME [-f]
+/// Destroy container NAME: lxc-destroy -n NAME [-f] [-s]
 #[derive(FromArgs)]
 struct Args {
     /// kill the container first if it is running
     #[argh(switch, short = 'f', long = "force")]
     force: bool,
+    /// destroy including all snapshots (and the clones that depend on it)
+    #[argh(switch, short = 's', long = "snapshots")]
+    snapshots: bool,
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
@@ -18,7 +24,12 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         Err(code) => return code,
     };
     common::run(&c, || {
-        lxcbox::create::destroy(&c.lxcpath(), c.name()?, a.force)?;
+        let opts = DestroyOptions {
+            force: a.force,
+            snapshots: a.snapshots,
+            rcfile: c.rcfile.as_ref().map(PathBuf::from),
+        };
+        destroy::destroy(&c.lxcpath(), c.name()?, &opts)?;
         Ok(0)
     })
 }

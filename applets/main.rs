@@ -8,6 +8,7 @@ mod lxc_attach;
 mod lxc_cgroup;
 mod lxc_config;
 mod lxc_console;
+mod lxc_copy;
 mod lxc_create;
 mod lxc_destroy;
 mod lxc_device;
@@ -23,6 +24,7 @@ mod lxc_netstat;
 mod lxc_priority;
 mod lxc_ps;
 mod lxc_shutdown;
+mod lxc_snapshot;
 mod lxc_start;
 mod lxc_stop;
 mod lxc_top;
@@ -74,6 +76,11 @@ pub static APPLETS: &[Applet] = &[
         name: "lxc-console",
         main: lxc_console::main,
         about: "attach to a container's console or tty",
+    },
+    Applet {
+        name: "lxc-copy",
+        main: lxc_copy::main,
+        about: "copy, snapshot, rename or make an ephemeral copy of a container",
     },
     Applet {
         name: "lxc-create",
@@ -149,6 +156,11 @@ pub static APPLETS: &[Applet] = &[
         name: "lxc-shutdown",
         main: lxc_shutdown::main,
         about: "shut a container down gracefully (classic tool)",
+    },
+    Applet {
+        name: "lxc-snapshot",
+        main: lxc_snapshot::main,
+        about: "snapshot a container, list, restore or destroy its snapshots",
     },
     Applet {
         name: "lxc-start",

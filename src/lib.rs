@@ -9,7 +9,7 @@ pub mod cgroup;
 pub mod config;
 pub mod console;
 pub mod container;
-pub mod create;
+pub mod fsutil;
 pub mod init;
 pub mod lifecycle;
 pub mod listing;
@@ -19,7 +19,10 @@ pub mod mount;
 pub mod net;
 pub mod paths;
 pub mod start;
+pub mod storage;
+pub mod store;
 pub mod sys;
+pub mod template;
 
 /// Version reported by `--version` and `lxc-version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -37,6 +37,10 @@ use crate::monitor::events::Publisher;
 use crate::monitor::State;
 use crate::sys::process::{self, ExitStatus};
 
+/// For the ephemeral sentinel (crate::store::ephemeral), which clears what
+/// a killed monitor left.
+pub(crate) use cgroups::remove_stale as remove_stale_cgroups;
+
 /// What the applet asks for.
 #[derive(Debug)]
 pub struct StartSpec {
@@ -140,6 +144,9 @@ fn monitor(
         std::fs::write(p, format!("{}\n", std::process::id()))
             .with_context(|| format!("writing pidfile {}", p.display()))?;
     }
+    // An ephemeral container is destroyed when it stops, even if this
+    // monitor is killed (storage helper: crate::store::ephemeral).
+    let _ephemeral = crate::store::ephemeral::watch(c)?;
     let old_mask = process::block_all_signals().context("blocking signals")?;
     // Window-size changes of a -F terminal are handled by the console's
     // own SIGWINCH handler, not the monitor's signalfd.
@@ -178,6 +185,7 @@ fn monitor(
     if let Some((mon, original)) = monitor_cg {
         cgroups::leave_monitor_cgroup(mon, original);
     }
+    crate::store::ephemeral::on_stop(c);
     publisher.state(State::Stopped);
     // The caller's signal mask is not restored: the applet exits right
     // after the monitor returns.
