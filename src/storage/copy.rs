@@ -47,6 +47,19 @@ pub fn copy_tree(
     dst_name: &Path,
     cancel: Option<&AtomicBool>,
 ) -> Result<Stats> {
+    // Detached mounts come as O_PATH fds: reopen both ends for reading
+    // directories and changing attributes.
+    let reopen = |fd: BorrowedFd<'_>, name: &Path| {
+        rustix::fs::openat(
+            fd,
+            c".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .with_context(|| format!("opening {}", name.display()))
+    };
+    let (src_fd, dst_fd) = (reopen(src, src_name)?, reopen(dst, dst_name)?);
+    let (src, dst) = (src_fd.as_fd(), dst_fd.as_fd());
     let mut c = Copier {
         cancel,
         src_name,

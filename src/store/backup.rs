@@ -45,7 +45,7 @@ fn stopped(lxcpath: &str, name: &str) -> Result<Container> {
     if !Container::is_defined(lxcpath, name) {
         bail!("{name} does not exist");
     }
-    if crate::monitor::client::Client::connect(lxcpath, name)?.is_some() {
+    if super::is_running(lxcpath, name)? {
         bail!("{name} is running: stop it first");
     }
     Container::load(lxcpath, name, None)

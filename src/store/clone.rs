@@ -26,7 +26,6 @@ use super::rdeps::{self, Ref};
 use super::NewContainer;
 use crate::config::Config;
 use crate::container::{validate_name, Container};
-use crate::monitor::client;
 use crate::storage::{self, clone::CloneSpec, Kind, Rootfs};
 
 /// What the clone is asked for (lxc-copy's options).
@@ -76,7 +75,7 @@ pub fn clone(lxcpath: &str, name: &str, opts: &CloneOptions) -> Result<Cloned> {
     if opts.rcfile.is_none() && !Container::is_defined(&lxcpath, name) {
         bail!("Container {name} is not defined");
     }
-    if !opts.allow_running && client::Client::connect(&lxcpath, name)?.is_some() {
+    if !opts.allow_running && super::is_running(&lxcpath, name)? {
         bail!(
             "error: Original container ({name}) is running. Use --allowrunning if you want to force a snapshot of the running container."
         );
@@ -478,7 +477,7 @@ pub fn rename(lxcpath: &str, name: &str, new_name: &str) -> Result<()> {
     if !Container::is_defined(&lxcpath, name) {
         bail!("Container {name} is not defined");
     }
-    if client::Client::connect(&lxcpath, name)?.is_some() {
+    if super::is_running(&lxcpath, name)? {
         bail!("{name} is running");
     }
     let old_dir = Path::new(&lxcpath).join(name);

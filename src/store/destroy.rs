@@ -102,7 +102,7 @@ fn destroy_one(lxcpath: &str, name: &str, force: bool, rcfile: Option<&Path>) ->
     if snaps.is_dir() && !dir_is_empty(&snaps) {
         bail!("Destroying {name} failed: {name} has snapshots");
     }
-    if client::Client::connect(lxcpath, name)?.is_some() {
+    if super::is_running(lxcpath, name)? {
         if !force {
             bail!("{name} is running");
         }

@@ -159,3 +159,23 @@ fn remove_interrupted(dir: &Path) -> Result<bool> {
 pub fn is_partial(lxcpath: &Path, name: &str) -> bool {
     lxcpath.join(name).join(PARTIAL).exists()
 }
+
+/// Whether the container runs. A monitor that is tearing down (STOPPING,
+/// or STOPPED announced but its socket not yet closed) is waited for, up
+/// to 10 seconds: lxc-stop returns at STOPPED, and a destroy or copy
+/// right after it must not see the container as running.
+pub fn is_running(lxcpath: &str, name: &str) -> Result<bool> {
+    use crate::monitor::{client, State};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if client::Client::connect(lxcpath, name)?.is_none() {
+            return Ok(false);
+        }
+        match client::state(lxcpath, name)? {
+            State::Stopping | State::Stopped if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            _ => return Ok(true),
+        }
+    }
+}

@@ -160,7 +160,7 @@ pub fn restore(
     let kind = rootfs.kind();
     let mut made = None;
     if new_name == name {
-        if crate::monitor::client::Client::connect(&c.lxcpath, name)?.is_some() {
+        if super::is_running(&c.lxcpath, name)? {
             bail!("{name} is running");
         }
         // What must survive the replacement: the snapshots, and for an
