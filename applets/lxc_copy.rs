@@ -112,6 +112,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
                 mounts: ephemeral::parse_mounts(&a.mount)?,
                 foreground: a.foreground && !a.daemon,
                 command: hook_args,
+                user: None,
                 quiet: c.quiet,
             };
             return ephemeral::run(&lxcpath, name, &eo);

@@ -5,7 +5,9 @@ mod common;
 mod install;
 mod launch;
 mod lxc_attach;
+mod lxc_backup;
 mod lxc_cgroup;
+mod lxc_clone;
 mod lxc_config;
 mod lxc_console;
 mod lxc_copy;
@@ -23,9 +25,11 @@ mod lxc_monitor;
 mod lxc_netstat;
 mod lxc_priority;
 mod lxc_ps;
+mod lxc_restore;
 mod lxc_shutdown;
 mod lxc_snapshot;
 mod lxc_start;
+mod lxc_start_ephemeral;
 mod lxc_stop;
 mod lxc_top;
 mod lxc_update_config;
@@ -63,9 +67,19 @@ pub static APPLETS: &[Applet] = &[
         about: "start a process inside a running container",
     },
     Applet {
+        name: "lxc-backup",
+        main: lxc_backup::main,
+        about: "back up container root filesystems as rootfs.backup.N (classic tool)",
+    },
+    Applet {
         name: "lxc-cgroup",
         main: lxc_cgroup::main,
         about: "read or write a container's cgroup values",
+    },
+    Applet {
+        name: "lxc-clone",
+        main: lxc_clone::main,
+        about: "clone a container (classic tool, see lxc-copy)",
     },
     Applet {
         name: "lxc-config",
@@ -153,6 +167,11 @@ pub static APPLETS: &[Applet] = &[
         about: "list the processes of containers (classic tool)",
     },
     Applet {
+        name: "lxc-restore",
+        main: lxc_restore::main,
+        about: "restore a container's rootfs from a backup (classic tool)",
+    },
+    Applet {
         name: "lxc-shutdown",
         main: lxc_shutdown::main,
         about: "shut a container down gracefully (classic tool)",
@@ -166,6 +185,11 @@ pub static APPLETS: &[Applet] = &[
         name: "lxc-start",
         main: lxc_start::main,
         about: "start a container",
+    },
+    Applet {
+        name: "lxc-start-ephemeral",
+        main: lxc_start_ephemeral::main,
+        about: "start an ephemeral copy of a container (classic tool)",
     },
     Applet {
         name: "lxc-stop",

@@ -234,6 +234,8 @@ pub struct EphemeralOptions {
     pub foreground: bool,
     /// After `--`: run this in the container, then shut it down.
     pub command: Vec<String>,
+    /// Run the command as this user of the container (lxc-start-ephemeral -u).
+    pub user: Option<String>,
     pub quiet: bool,
 }
 
@@ -311,8 +313,17 @@ pub fn run(lxcpath: &str, name: &str, o: &EphemeralOptions) -> Result<i32> {
         return Err(e);
     }
     if daemon && !o.command.is_empty() {
+        let (uid, gid) = match &o.user {
+            Some(u) => {
+                let (uid, gid) = user_ids(&c, u)?;
+                (Some(uid), Some(gid))
+            }
+            None => (None, None),
+        };
         let ao = crate::attach::AttachOptions {
             command: o.command.clone(),
+            uid,
+            gid,
             env: crate::attach::EnvPolicy {
                 clear: true,
                 ..Default::default()
@@ -409,4 +420,35 @@ fn mount_tmpfs(dir: &Path, new_name: &str, keep_name: bool) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// A user's uid and gid from the container's /etc/passwd (read beneath
+/// the rootfs, never through a symlink).
+fn user_ids(c: &Container, user: &str) -> Result<(u32, u32)> {
+    let rootfs = crate::storage::Rootfs::of(&c.config, &c.dir)?.context("the container has no rootfs")?;
+    let tree = crate::storage::mount::detached(&rootfs, "")?;
+    let f = rustix::fs::openat2(
+        &tree.fd,
+        "etc/passwd",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+        rustix::fs::ResolveFlags::BENEATH | rustix::fs::ResolveFlags::NO_SYMLINKS,
+    )
+    .context("opening the container's /etc/passwd")?;
+    let mut text = String::new();
+    std::fs::File::from(f)
+        .read_to_string(&mut text)
+        .context("reading the container's /etc/passwd")?;
+    for l in text.lines() {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() >= 4 && f[0] == user {
+            if let (Ok(u), Ok(g)) = (f[2].parse(), f[3].parse()) {
+                return Ok((u, g));
+            }
+        }
+    }
+    if let Ok(u) = user.parse::<u32>() {
+        return Ok((u, u));
+    }
+    bail!("no user \"{user}\" in the container's /etc/passwd")
 }

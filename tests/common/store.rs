@@ -45,11 +45,14 @@ pub fn fails(e: &Env, applet: &str, args: &[&str]) -> String {
     stderr(&o)
 }
 
-/// An empty base config (the host's default.conf wants an lxcbr0 bridge).
+/// The base config for test containers: the host's default.conf wants an
+/// lxcbr0 bridge; and the busybox template's rcS runs udhcpc, which must
+/// never see the host's interfaces (its script flushes their addresses):
+/// an own, empty network namespace.
 pub fn base_conf(e: &Env) -> String {
     let p = e.root.join("base.conf");
     if !p.exists() {
-        std::fs::write(&p, "").unwrap();
+        std::fs::write(&p, "lxc.net.0.type = empty\n").unwrap();
     }
     p.to_string_lossy().into_owned()
 }
