@@ -2,7 +2,7 @@
 //! give one back (lxc-device -n NAME add|del IFACE [NEWNAME]).
 
 use argh::FromArgs;
-use lxcbox::monitor::{client, proto::Request};
+use lxcbox::monitor::client;
 
 use crate::common;
 
@@ -42,7 +42,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             );
         }
         let lxcpath = c.lxcpath();
-        let pid = client::call(&lxcpath, name, Request::InitPid)?.and_then(|r| r.pid);
+        let pid = client::init_pid(&lxcpath, name)?;
         let Some(pid) = pid else {
             anyhow::bail!("{name} not running");
         };

@@ -3,7 +3,7 @@
 //! runs inside the container's network namespace; otherwise the built-in
 //! formatter reads /proc/INITPID/net (options -t -u -x -a -l -n only).
 
-use lxcbox::monitor::{client, proto::Request};
+use lxcbox::monitor::client;
 use lxcbox::net::{NetstatOpts, Show};
 
 use crate::common::{self, Common};
@@ -110,7 +110,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     };
     common::run(&c, || {
         let name = c.name()?;
-        let pid = client::call(&c.lxcpath(), name, Request::InitPid)?.and_then(|r| r.pid);
+        let pid = client::init_pid(&c.lxcpath(), name)?;
         let Some(pid) = pid else {
             anyhow::bail!("{name} is not running");
         };
