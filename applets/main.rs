@@ -5,6 +5,7 @@ mod common;
 mod install;
 mod launch;
 mod lxc_attach;
+mod lxc_autostart;
 mod lxc_cgroup;
 mod lxc_config;
 mod lxc_console;
@@ -59,6 +60,11 @@ pub static APPLETS: &[Applet] = &[
         name: "lxc-attach",
         main: lxc_attach::main,
         about: "start a process inside a running container",
+    },
+    Applet {
+        name: "lxc-autostart",
+        main: lxc_autostart::main,
+        about: "start, stop, kill or reboot the auto-started containers",
     },
     Applet {
         name: "lxc-cgroup",

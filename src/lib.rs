@@ -5,6 +5,7 @@
 //! [`sys`].
 
 pub mod attach;
+pub mod autostart;
 pub mod cgroup;
 pub mod config;
 pub mod console;
