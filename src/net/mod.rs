@@ -16,6 +16,7 @@ mod host_opts;
 mod info;
 mod link;
 mod netstat;
+pub mod nft;
 mod nl;
 mod ns;
 mod passthrough;
@@ -34,6 +35,7 @@ pub use passthrough::{exec_in_netns, host_netstat_tool};
 /// Low-level helpers for tests and tools that need to make their own links
 /// (test bridges, dummies): a thin, safe surface over the netlink code.
 pub mod raw {
+    pub use super::addr::broadcast;
     pub use super::addr::{add as add_addr, list as list_addrs, Addr};
     pub use super::bridge::{vlans_of, VLAN_PVID, VLAN_UNTAGGED};
     pub use super::link::{
