@@ -71,7 +71,7 @@ const NF_ACCEPT: u32 = 1;
 const NAT_PRIORITY: u32 = 100;
 
 /// An nf_tables family (the `nfgen_family` of every message).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     Ip,
