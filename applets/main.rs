@@ -20,6 +20,7 @@ mod lxc_kill;
 mod lxc_list;
 mod lxc_ls;
 mod lxc_monitor;
+mod lxc_net;
 mod lxc_netstat;
 mod lxc_priority;
 mod lxc_ps;
@@ -135,6 +136,11 @@ pub static APPLETS: &[Applet] = &[
         name: "lxc-monitor",
         main: lxc_monitor::main,
         about: "monitor the state of containers",
+    },
+    Applet {
+        name: "lxc-net",
+        main: lxc_net::main,
+        about: "set up the container bridge with NAT and DHCP (LXC's lxc-net)",
     },
     Applet {
         name: "lxc-netstat",

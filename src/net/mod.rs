@@ -36,7 +36,7 @@ pub use passthrough::{exec_in_netns, host_netstat_tool};
 /// (test bridges, dummies): a thin, safe surface over the netlink code.
 pub mod raw {
     pub use super::addr::broadcast;
-    pub use super::addr::{add as add_addr, list as list_addrs, Addr};
+    pub use super::addr::{add as add_addr, del as del_addr, list as list_addrs, Addr};
     pub use super::bridge::{vlans_of, VLAN_PVID, VLAN_UNTAGGED};
     pub use super::link::{
         by_index, by_name, change, create, delete, list as list_links, set_vlan_filtering,
