@@ -25,6 +25,29 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
+/// Writes a boot unit or init script shipped with lxcbox to `path` (mode
+/// `mode`, through write-then-rename), refusing to replace a file that
+/// lxcbox did not write (one without "lxcbox" in its first lines).
+pub fn install_file(path: &Path, text: &str, mode: u32) -> Result<()> {
+    if let Ok(old) = std::fs::read_to_string(path) {
+        if !old.lines().take(5).any(|l| l.contains("lxcbox")) {
+            anyhow::bail!(
+                "{} exists and was not written by lxcbox; not overwriting it",
+                path.display()
+            );
+        }
+    } else if path.exists() {
+        anyhow::bail!(
+            "{} exists and is not a text file; not overwriting it",
+            path.display()
+        );
+    }
+    write_atomic(path, text.as_bytes())?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("setting the mode of {}", path.display()))
+}
+
 /// A network's record.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
