@@ -274,6 +274,38 @@ fn container_gets_a_lease_and_reaches_a_second_netns_through_nat() {
     assert_eq!(st["nat"][0]["network"], format!("10.252.{o}.0/24"));
     assert_eq!(st["dhcp"]["leases"], 1);
 
+    // A client that takes a lease without configuring it (script /bin/true):
+    // lxc-info -i finds its address in the leases file.
+    let c2 = format!("ln2-{}", std::process::id());
+    e.busybox(
+        &c2,
+        &format!(
+            "lxc.net.0.type = veth\nlxc.net.0.link = {br}\nlxc.net.0.flags = up\n\
+             lxc.net.0.hwaddr = 00:16:3e:7a:{o:02x}:02\n\
+             lxc.init.cmd = /bin/sh -c \"udhcpc -i eth0 -s /bin/true -t 20 -T 1 -A 1 -n; sleep 1000\"\n"
+        ),
+    );
+    std::os::unix::fs::symlink(
+        "busybox",
+        e.root.join("lxc").join(&c2).join("rootfs/bin/udhcpc"),
+    )
+    .unwrap();
+    let so = e.run("lxc-start", &["-n", &c2, "-d"]);
+    assert!(so.status.success(), "{}", stderr(&so));
+    let mut ip2 = String::new();
+    e.wait_until("the leased address of c2", || {
+        ip2 = stdout(&e.run("lxc-info", &["-n", &c2, "-i", "-H"]))
+            .trim()
+            .to_string();
+        !ip2.is_empty()
+    });
+    let a2: Ipv4Addr = ip2
+        .parse()
+        .unwrap_or_else(|_| panic!("lxc-info -i: {ip2:?}"));
+    assert!(a2 != a && (50..=60).contains(&a2.octets()[3]), "{a2}");
+    let so = e.run("lxc-stop", &["-n", &c2, "-k"]);
+    assert!(so.status.success(), "{}", stderr(&so));
+
     // Stop with the container still attached: the bridge stays (as LXC),
     // without its address; start takes it over again.
     let out = net.run(&["stop"]);

@@ -33,6 +33,21 @@ pub fn table_name(bridge: &str) -> String {
     format!("lxcbox-{bridge}")
 }
 
+/// The address a running lxc-net network has leased to `mac`, if any
+/// (for lxc-info and lxc-ls: a container that got a lease but has not
+/// configured it, or a client that keeps it outside the kernel).
+pub fn leased_address(mac: &[u8; 6]) -> Option<Ipv4Addr> {
+    let now = server::now();
+    State::all()
+        .into_iter()
+        .filter(|st| {
+            st.server_pid
+                .zip(st.server_start)
+                .is_some_and(|(p, t)| server::alive(p, t))
+        })
+        .find_map(|st| crate::dhcp::leases::address_of(&st.leasefile, mac, now))
+}
+
 /// Outcome of start/stop that is not an error.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Done {
