@@ -304,7 +304,6 @@ fn bring_up(c: &NetConf, s: &mut Socket, st: &mut State) -> Result<()> {
 fn spawn_server(c: &NetConf, st: &mut State) -> Result<()> {
     let sock = server::open_socket(&c.bridge)?;
     let conf = server::ServerConf {
-        bridge: c.bridge.clone(),
         settings: crate::dhcp::Settings {
             server: c.addr,
             prefix: c.prefix,

@@ -8,8 +8,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-/// Writes `data` to `path` through PATH.tmp and rename(2).
+/// Writes `data` to `path` through PATH.tmp and rename(2), flushed to disk
+/// first (the leases file: it outlives a reboot).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    write_renamed(path, data, true)
+}
+
+/// As [`write_atomic`] without the flush: for records in the run
+/// directory, which a reboot clears anyway (and whose kernel state it
+/// clears too).
+fn write_volatile(path: &Path, data: &[u8]) -> Result<()> {
+    write_renamed(path, data, false)
+}
+
+fn write_renamed(path: &Path, data: &[u8], flush: bool) -> Result<()> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
@@ -19,7 +31,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let mut f =
         std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     f.write_all(data)
-        .and_then(|_| f.sync_data())
+        .and_then(|_| if flush { f.sync_data() } else { Ok(()) })
         .with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path)
         .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
@@ -95,7 +107,7 @@ impl State {
 
     pub fn save(&self) -> Result<()> {
         let b = serde_json::to_vec_pretty(self)?;
-        write_atomic(&path(&self.bridge), &b)
+        write_volatile(&path(&self.bridge), &b)
     }
 
     pub fn remove(bridge: &str) -> Result<()> {
