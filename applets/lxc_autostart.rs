@@ -1,16 +1,19 @@
 //! lxc-autostart: start, shut down, kill or reboot the auto-started
 //! containers in order, or list them (-L).
 //! Exit: 0 no failure, 1 every selected container failed, 2 some did.
+//applet: lxc-autostart main start, stop, kill or reboot the auto-started containers
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::autostart::{self, Action, Options};
 use lxcbox::container::Container;
 use lxcbox::start::{self, AlreadyRunning, StartSpec};
 
-use crate::common::{self, Common};
+use crate::common::{self, Common, Spec};
 
-/// Process the auto-started containers: lxc-autostart [-k] [-L] [-r] [-s] [-a] [-A] [-g GROUPS] [-t TIMEOUT]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-autostart").name_optional();
+
+/// lxc-autostart managed auto-started containers
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// kill the containers instead of starting them
     #[argh(switch, short = 'k')]
@@ -30,16 +33,16 @@ struct Args {
     /// ignore lxc.start.auto and select all matching containers
     #[argh(switch, short = 'A', long = "ignore-auto")]
     ignore_auto: bool,
-    /// list of groups (comma separated) to select; may repeat
-    #[argh(option, short = 'g')]
+    /// list of groups (comma separated) to select
+    #[argh(option, short = 'g', arg_name = "GROUPS")]
     groups: Vec<String>,
-    /// wait T seconds before hard-stopping (default 60)
-    #[argh(option, short = 't', default = "60")]
+    /// wait T seconds before hard-stopping
+    #[argh(option, short = 't', default = "60", arg_name = "T")]
     timeout: i64,
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-autostart", "gt", args) {
+    let (c, a) = match common::parse::<Args>(&SPEC, args) {
         Ok(v) => v,
         Err(code) => return code,
     };

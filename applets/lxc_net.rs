@@ -1,32 +1,35 @@
 //! lxc-net: the container bridge with NAT and DHCP (LXC's lxc-net service,
 //! built in). Exit: 0 done; 1 failure, or already running / not running
 //! (LXC's messages); 2 usage; status: 0 running, 1 dead, 3 stopped.
+//applet: lxc-net main set up the container bridge with NAT and DHCP (LXC's lxc-net)
 
 use std::path::Path;
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::lxcnet::{self, conf, Done};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Set up, tear down or show the container bridge: lxc-net [-f FILE] [--json] {start|stop|restart|reload|force-reload|status}
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-net").name_optional();
+
+/// lxc-net sets up, tears down or shows the container bridge with NAT and DHCP
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// read FILE instead of /etc/default/lxc-net
-    #[argh(option, short = 'f')]
+    #[argh(option, short = 'f', arg_name = "FILE")]
     file: Option<String>,
     /// status as JSON
     #[argh(switch)]
     json: bool,
     /// start, stop, restart (reload, force-reload) or status
-    #[argh(positional)]
+    #[argh(positional, arg_name = "COMMAND")]
     command: Option<String>,
 }
 
 const USAGE: &str = "Usage: lxc-net {start|stop|restart|reload|force-reload|status}";
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-net", "f", args) {
+    let (c, a) = match common::parse::<Args>(&SPEC, args) {
         Ok(v) => v,
         Err(code) => return code,
     };
