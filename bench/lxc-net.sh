@@ -11,6 +11,8 @@ RUNS=${1:-20}
 BIN=$REPO/target/x86_64-unknown-linux-musl/release/lxcbox
 [ -x "$BIN" ] || (cd "$REPO" && cargo build --release --target x86_64-unknown-linux-musl)
 T=$(mktemp -d)
+# LXC's script turns ip_forward on and leaves it on: put it back after.
+FWD=$(cat /proc/sys/net/ipv4/ip_forward)
 BR=lxbbench$$
 BR=${BR:0:15}
 export LXCBOX_RUNDIR=$T/run
@@ -19,6 +21,7 @@ cleanup() {
     sh "$T/lxc-net.lxc" stop >/dev/null 2>&1 || true
     ip link del "$BR" 2>/dev/null || true
     rm -rf "$T"
+    echo "$FWD" > /proc/sys/net/ipv4/ip_forward
 }
 trap cleanup EXIT
 cat > "$T/lxc-net" <<E
