@@ -1,12 +1,15 @@
 //! lxc-backup: the classic rootfs backup tool (lxc-restore undoes it).
+//applet: lxc-backup main back up container root filesystems as rootfs.backup.N (classic tool)
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::store::backup;
 
-use crate::common;
+use crate::common::{self, Spec};
+
+const SPEC: Spec = Spec::new("lxc-backup").name_optional();
 
 /// Back up the rootfs of CONTAINER (every container without one) as LXCPATH/NAME/rootfs.backup.N: lxc-backup [CONTAINER [N]]
-#[derive(FromArgs)]
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// the container and optionally the backup number
     #[argh(positional, greedy)]
@@ -19,7 +22,10 @@ pub fn target(c: &common::Common, a: &[String]) -> anyhow::Result<(Option<String
     let name = c.name.clone().or_else(|| it.next().cloned());
     let num = it
         .next()
-        .map(|n| n.parse::<u64>().map_err(|_| anyhow::anyhow!("invalid backup number \"{n}\"")))
+        .map(|n| {
+            n.parse::<u64>()
+                .map_err(|_| anyhow::anyhow!("invalid backup number \"{n}\""))
+        })
         .transpose()?;
     if it.next().is_some() {
         anyhow::bail!("Too many arguments");
@@ -28,7 +34,7 @@ pub fn target(c: &common::Common, a: &[String]) -> anyhow::Result<(Option<String
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-backup", "", args) {
+    let (c, a) = match common::parse::<Args>(&SPEC, args) {
         Ok(v) => v,
         Err(code) => return code,
     };

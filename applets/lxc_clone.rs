@@ -1,13 +1,16 @@
 //! lxc-clone: the classic (LXC 1.x) spelling of lxc-copy.
+//applet: lxc-clone main clone a container (classic tool, see lxc-copy)
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::storage::{make::parse_size, Kind};
 use lxcbox::store::clone::{self, CloneOptions};
 
-use crate::common;
+use crate::common::{self, Spec};
+
+const SPEC: Spec = Spec::new("lxc-clone");
 
 /// Clone container ORIG as NEW: lxc-clone -o ORIG -n NEW [-s] [-B TYPE] [-K] [-M] [-L SIZE] [-p LXCPATH] [-P NEWPATH] [-R] [-- HOOK-OPTIONS]
-#[derive(FromArgs)]
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// name of the original container
     #[argh(option, short = 'o', long = "orig")]
@@ -49,7 +52,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             _ => a,
         })
         .collect();
-    let (c, a) = match common::parse::<Args>("lxc-clone", "oBLp", args) {
+    let (c, a) = match common::parse::<Args>(&SPEC, args) {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -91,7 +94,10 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         };
         clone::clone(&lxcpath, orig, &opts)?;
         if !c.quiet {
-            println!("Created container {new} as {} of {orig}", if a.snapshot { "snapshot" } else { "copy" });
+            println!(
+                "Created container {new} as {} of {orig}",
+                if a.snapshot { "snapshot" } else { "copy" }
+            );
         }
         Ok(0)
     })

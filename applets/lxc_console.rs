@@ -1,21 +1,23 @@
 //! lxc-console: attach the terminal to a tty (or the console) of a running
 //! container; <Ctrl+a q> detaches and leaves the session running.
+//applet: lxc-console main attach to a container's console or tty
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::console::{self, Grant, ProxyEnd};
 use lxcbox::monitor::client::Client;
-use lxcbox::monitor::proto::Request;
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Attach to a container's tty: lxc-console -n NAME [-t TTYNUM] [-e ESCAPE] [--buffer [--clear]]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-console");
+
+/// lxc-console logs on the container with the identifier NAME
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
-    /// tty number to connect to (0 = the console; default: the first free tty)
-    #[argh(option, short = 't')]
+    /// console tty number (0 = the console; default: the first free tty)
+    #[argh(option, short = 't', arg_name = "NUMBER")]
     tty: Option<i64>,
-    /// escape prefix: ^x or x for Ctrl-x (default ^a); -1 disables it
-    #[argh(option, short = 'e')]
+    /// prefix for escape command: ^x or x for Ctrl-x (default ^a); -1 disables it
+    #[argh(option, short = 'e', arg_name = "PREFIX")]
     escape: Option<String>,
     /// print the console ring buffer (output kept by the monitor) and exit
     #[argh(switch)]
@@ -26,19 +28,15 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-console", "te", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let name = c.name()?;
         let Some(mut client) = Client::connect(&c.lxcpath(), name)? else {
             anyhow::bail!("{name} is not running");
         };
         if a.buffer {
-            let (r, _) = client.call(Request::ConsoleLog { clear: a.clear })?;
+            let data = client.console_log(a.clear)?;
             use std::io::Write;
-            std::io::stdout().write_all(&r.data.unwrap_or_default())?;
+            std::io::stdout().write_all(&data)?;
             return Ok(0);
         }
         let escape = console::parse_escape(a.escape.as_deref().unwrap_or("^a"))
@@ -48,15 +46,11 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             Some(n) if n >= 0 => Some(n as u32),
             Some(n) => anyhow::bail!("invalid tty number {n}"),
         };
-        let (r, fds) = client.call(Request::Console { tty })?;
+        let (tty, fds) = client.console(tty)?;
         let [peer, session]: [_; 2] = fds
             .try_into()
             .map_err(|_| anyhow::anyhow!("the monitor sent no tty"))?;
-        let grant = Grant {
-            tty: r.tty.unwrap_or(0),
-            peer,
-            session,
-        };
+        let grant = Grant { tty, peer, session };
         drop(client);
         match console::attach(&grant, escape)? {
             ProxyEnd::Detached | ProxyEnd::PeerClosed => Ok(0),

@@ -1,22 +1,25 @@
 //! lxc-copy: copy, snapshot, rename, or make an ephemeral copy of a container.
+//applet: lxc-copy main copy, snapshot, rename or make an ephemeral copy of a container
 
 use std::path::PathBuf;
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::storage::{make::parse_size, Kind};
 use lxcbox::store::clone::{self, CloneOptions};
 use lxcbox::store::ephemeral::{self, EphemeralOptions};
 
-use crate::common;
+use crate::common::{self, Spec};
+
+const SPEC: Spec = Spec::new("lxc-copy");
 
 /// Copy container NAME: lxc-copy -n NAME -N NEWNAME [-p NEWPATH] [-B TYPE] [-s] [-K] [-M] [-L SIZE] [-- HOOK-OPTIONS]; lxc-copy -n NAME [-N NEWNAME] -e [-d|-F] [-D] [-t] [-m bind=SRC[:DEST][:ro],overlay=SRC[:DEST]] [-- COMMAND]; lxc-copy -n NAME -N NEWNAME -R
-#[derive(FromArgs)]
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// name of the new container
-    #[argh(option, short = 'N', long = "newname")]
+    #[argh(option, short = 'N', long = "newname", arg_name = "NEWNAME")]
     newname: Option<String>,
     /// lxcpath of the new container
-    #[argh(option, short = 'p', long = "newpath")]
+    #[argh(option, short = 'p', long = "newpath", arg_name = "NEWPATH")]
     newpath: Option<String>,
     /// rename the container
     #[argh(switch, short = 'R', long = "rename")]
@@ -37,16 +40,13 @@ struct Args {
     #[argh(switch, short = 'e', long = "ephemeral")]
     ephemeral: bool,
     /// with -e: mount into the container, {bind,overlay}=/src[:/dest] (bind also :ro or :rw)
-    #[argh(option, short = 'm', long = "mount")]
+    #[argh(option, short = 'm', long = "mount", arg_name = "MNT")]
     mount: Vec<String>,
     /// backing store type of the copy (dir, overlay, btrfs, loop)
-    #[argh(option, short = 'B', long = "backingstorage")]
+    #[argh(option, short = 'B', long = "backingstorage", arg_name = "TYPE")]
     backingstorage: Option<String>,
-    /// with -e: put the copy's changes on a tmpfs (lost at reboot)
-    #[argh(switch, short = 't', long = "tmpfs")]
-    tmpfs: bool,
     /// size of a new loop image, SIZE[bkmgt]
-    #[argh(option, short = 'L', long = "fssize")]
+    #[argh(option, short = 'L', long = "fssize", arg_name = "SIZE")]
     fssize: Option<String>,
     /// with -e: keep the copy after it stops
     #[argh(switch, short = 'D', long = "keepdata")]
@@ -57,8 +57,11 @@ struct Args {
     /// keep the MAC addresses of the original container
     #[argh(switch, short = 'M', long = "keepmac")]
     keepmac: bool,
+    /// with -e: put the copy's changes on a tmpfs (lost at reboot)
+    #[argh(switch, short = 't', long = "tmpfs")]
+    tmpfs: bool,
     /// arguments for lxc.hook.clone (with -e: the command to run)
-    #[argh(positional, greedy)]
+    #[argh(positional, greedy, arg_name = "hook options")]
     args: Vec<String>,
 }
 
@@ -71,7 +74,7 @@ fn kind(b: &str) -> anyhow::Result<Kind> {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-copy", "NpmBL", args) {
+    let (c, a) = match common::parse::<Args>(&SPEC, args) {
         Ok(v) => v,
         Err(code) => return code,
     };

@@ -1,99 +1,121 @@
 //! lxc-create: create a container from a template on a backing store.
+//applet: lxc-create main create a container
 
 use std::path::PathBuf;
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::storage::make::{parse_size, Specs};
 use lxcbox::store::create::{self, CreateOptions};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Create container NAME: lxc-create -n NAME -t TEMPLATE [-f CONFIG] [-B BDEV] [--dir DIR] [--fstype TYPE] [--fssize SIZE] [-- TEMPLATE-OPTIONS]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-create");
+
+/// lxc-create creates a container
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
-    /// template to use: a name (TEMPLATEDIR/lxc-NAME or built-in), /abs/path, or "none"
-    #[argh(option, short = 't', long = "template")]
-    template: Option<String>,
-    /// initial configuration file (default: lxc.default_config)
-    #[argh(option, short = 'f', long = "config")]
-    config: Option<String>,
-    /// backing store type: dir, overlay, btrfs, loop, best (lvm, zfs, rbd: not on this host)
-    #[argh(option, short = 'B', long = "bdev")]
+    /// backing store type to use: dir, overlay, btrfs, loop, best (lvm, zfs and rbd are refused: this host has no device-mapper, zfs or Ceph)
+    #[argh(option, short = 'B', long = "bdev", arg_name = "BDEV")]
     bdev: Option<String>,
-    /// place the rootfs directory under DIR
-    #[argh(option, long = "dir")]
-    dir: Option<String>,
-    /// filesystem type of a loop image (default ext4)
-    #[argh(option, long = "fstype")]
-    fstype: Option<String>,
-    /// size of a loop image, SIZE[bkmgt] (default 1G, unit M)
-    #[argh(option, long = "fssize")]
-    fssize: Option<String>,
-    /// lvm: logical volume name (refused: no lvm on this host)
-    #[argh(option, long = "lvname")]
+    /// initial configuration file (default: lxc.default_config)
+    #[argh(option, short = 'f', long = "config", arg_name = "CONFIG")]
+    config: Option<String>,
+    /// template to use to setup container: a name (TEMPLATEDIR/lxc-NAME, else built in: busybox), /abs/path, or "none"
+    #[argh(option, short = 't', long = "template", arg_name = "TEMPLATE")]
+    template: Option<String>,
+    /// use LVM lv name LVNAME (with -B lvm)
+    #[argh(option, short = '0', arg_name = "LVNAME")]
     lvname: Option<String>,
-    /// lvm: volume group (refused)
-    #[argh(option, long = "vgname")]
+    /// use LVM vg called VG (with -B lvm)
+    #[argh(option, short = '1', arg_name = "VG")]
     vgname: Option<String>,
-    /// lvm: thin pool (refused)
-    #[argh(option, long = "thinpool")]
+    /// use LVM thin pool called TP (with -B lvm)
+    #[argh(option, short = '2', arg_name = "TP")]
     thinpool: Option<String>,
-    /// zfs: root dataset (refused)
-    #[argh(option, long = "zfsroot")]
+    /// create fstype TYPE (with -B loop; default ext4)
+    #[argh(option, short = '3', arg_name = "TYPE")]
+    fstype: Option<String>,
+    /// create filesystem of size SIZE * unit U (bBkKmMgGtT; with -B loop; default 1G, unit M)
+    #[argh(option, short = '4', arg_name = "SIZE[U]")]
+    fssize: Option<String>,
+    /// create zfs under given zfsroot (with -B zfs)
+    #[argh(option, short = '5', arg_name = "PATH")]
     zfsroot: Option<String>,
-    /// rbd: image name (refused)
-    #[argh(option, long = "rbdname")]
+    /// place rootfs directory under DIR
+    #[argh(option, short = '6', long = "dir", arg_name = "DIR")]
+    dir: Option<String>,
+    /// use Ceph RBD name RBDNAME (with -B rbd)
+    #[argh(option, short = '7', arg_name = "RBDNAME")]
     rbdname: Option<String>,
-    /// rbd: pool (refused)
-    #[argh(option, long = "rbdpool")]
+    /// use Ceph RBD pool name POOL (with -B rbd)
+    #[argh(option, short = '8', arg_name = "POOL")]
     rbdpool: Option<String>,
-    /// rbd: user (refused)
-    #[argh(option, long = "rbduser")]
-    rbduser: Option<String>,
-    /// options for the template (after --)
-    #[argh(positional, greedy)]
+    /// options passed to the template
+    #[argh(positional, greedy, arg_name = "template-options")]
     template_args: Vec<String>,
 }
 
+/// LXC compares option values as prefixes (`strncmp(arg, word, strlen(arg))`).
+fn is(arg: &str, word: &str) -> bool {
+    word.starts_with(arg)
+}
+
+/// LXC's validate_bdev_args: options that only make sense with one
+/// backing store are refused with any other.
+fn check_bdev_options(a: &Args, bdev: &str) -> anyhow::Result<()> {
+    if is(bdev, "best") {
+        return Ok(());
+    }
+    if (a.fstype.is_some() || a.fssize.is_some())
+        && !(is(bdev, "lvm") || is(bdev, "loop") || is(bdev, "rbd"))
+    {
+        anyhow::bail!("Filesystem type and size are only valid with block devices");
+    }
+    if !is(bdev, "lvm") && (a.lvname.is_some() || a.vgname.is_some() || a.thinpool.is_some()) {
+        anyhow::bail!("--lvname, --vgname and --thinpool are only valid with -B lvm");
+    }
+    if !is(bdev, "rbd") && (a.rbdname.is_some() || a.rbdpool.is_some()) {
+        anyhow::bail!("--rbdname and --rbdpool are only valid with -B rbd");
+    }
+    if !is(bdev, "zfs") && a.zfsroot.is_some() {
+        anyhow::bail!("zfsroot is only valid with -B zfs");
+    }
+    Ok(())
+}
+
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    // `-t NAME -h`: the template's own help, as LXC shows it.
+    // `-t NAME -h`: lxc-create's help, then the template's own.
     if let Some(code) = template_help(&args) {
         return code;
     }
-    let (c, a) = match common::parse::<Args>("lxc-create", "tfB", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let name = c.name()?;
-        let bdev = a.bdev.as_deref().unwrap_or("_unset");
-        let block = ["lvm", "loop", "rbd", "best"]
-            .iter()
-            .any(|k| k.starts_with(bdev) && !bdev.is_empty());
-        if (a.fstype.is_some() || a.fssize.is_some()) && a.bdev.is_some() && !block {
-            anyhow::bail!("Filesystem type and size are only valid with block devices");
-        }
-        for (set, what) in [
-            (
-                a.lvname.is_some() || a.vgname.is_some() || a.thinpool.is_some(),
-                "lvm",
-            ),
-            (a.zfsroot.is_some(), "zfs"),
-            (
-                a.rbdname.is_some() || a.rbdpool.is_some() || a.rbduser.is_some(),
-                "rbd",
-            ),
-        ] {
-            if set {
-                let kind = lxcbox::storage::Kind::from_name(what).expect("a known type");
-                kind.check_supported()?;
+        if a.template.is_none() {
+            // LXC's two error lines.
+            if !c.quiet {
+                eprintln!("lxc-create: {name}: A template must be specified");
             }
+            anyhow::bail!("Use \"none\" if you really want a container without a rootfs");
+        }
+        if a.dir.as_deref().is_some_and(|d| !d.starts_with('/')) {
+            anyhow::bail!("--dir should use absolute path");
+        }
+        let bdev = a.bdev.as_deref().unwrap_or("_unset");
+        check_bdev_options(&a, bdev)?;
+        // LXC's "none" (any prefix of it) is dir.
+        let bdev = match a.bdev.as_deref() {
+            Some(b) if !b.is_empty() && is(b, "none") => Some("dir".to_string()),
+            b => b.map(str::to_string),
+        };
+        let mut template_args = a.template_args;
+        if template_args.first().is_some_and(|x| x == "--") {
+            template_args.remove(0);
         }
         let opts = CreateOptions {
             template: a.template,
-            template_args: strip_dashdash(a.template_args),
+            template_args,
             config: a.config.map(PathBuf::from),
-            bdev: a.bdev,
+            bdev,
             specs: Specs {
                 dir: a.dir.map(PathBuf::from),
                 fstype: a.fstype,
@@ -106,24 +128,15 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     })
 }
 
-fn strip_dashdash(mut v: Vec<String>) -> Vec<String> {
-    if v.first().is_some_and(|a| a == "--") {
-        v.remove(0);
-    }
-    v
-}
-
-/// `lxc-create -t T -h` (before `--`): run the template's help.
+/// `lxc-create -t T -h` (before `--`): LXC prints its help on stderr, then
+/// runs `TEMPLATE -h` (stdout), and exits 0.
 fn template_help(args: &[std::ffi::OsString]) -> Option<i32> {
     let args: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let head: Vec<&String> = args.iter().take_while(|a| *a != "--").collect();
-    if !head
-        .iter()
-        .any(|a| matches!(a.as_str(), "-h" | "--help" | "-?" | "--usage"))
-    {
+    if !head.iter().any(|a| matches!(a.as_str(), "-h" | "--help")) {
         return None;
     }
     let mut t = None;
@@ -138,13 +151,9 @@ fn template_help(args: &[std::ffi::OsString]) -> Option<i32> {
         }
     }
     let t = t?;
-    // lxc-create's own help first, then the template's.
-    let _ = common::parse::<Args>("lxc-create", "tfB", vec!["--help".into()]);
-    match lxcbox::store::create::resolve_template(Some(&t)) {
-        Ok(Some(tpl)) => {
-            println!();
-            Some(lxcbox::template::help(&tpl).unwrap_or(1))
-        }
+    let _ = common::parse::<Args>(&SPEC, vec!["--help".into()]);
+    match create::resolve_template(Some(&t)) {
+        Ok(Some(tpl)) => Some(lxcbox::template::help(&tpl).unwrap_or(1)),
         Ok(None) => Some(0),
         Err(e) => {
             eprintln!("lxc-create: {e:#}");

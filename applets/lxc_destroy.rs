@@ -1,29 +1,28 @@
 //! lxc-destroy: remove a container (and with -s its snapshots).
+//applet: lxc-destroy main destroy a container
 
 use std::path::PathBuf;
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::store::destroy::{self, DestroyOptions};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Destroy container NAME: lxc-destroy -n NAME [-f] [-s]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-destroy");
+
+/// lxc-destroy destroys a container with the identifier NAME
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
-    /// kill the container first if it is running
+    /// stop and destroy the container if it's still running
     #[argh(switch, short = 'f', long = "force")]
     force: bool,
-    /// destroy including all snapshots (and the clones that depend on it)
+    /// destroy including all snapshots (and the clones recorded in lxc_snapshots)
     #[argh(switch, short = 's', long = "snapshots")]
     snapshots: bool,
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-destroy", "", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let opts = DestroyOptions {
             force: a.force,
             snapshots: a.snapshots,

@@ -1,12 +1,16 @@
 //! lxc-restore: put a rootfs backup made by lxc-backup back in place.
+//applet: lxc-restore main restore a container's rootfs from a backup (classic tool)
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::store::backup;
 
-use crate::{common, lxc_backup};
+use crate::common::{self, Spec};
+use crate::lxc_backup;
+
+const SPEC: Spec = Spec::new("lxc-restore").name_optional();
 
 /// Restore the rootfs of CONTAINER from backup N (default: the newest): lxc-restore CONTAINER [N]
-#[derive(FromArgs)]
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// the container and optionally the backup number
     #[argh(positional, greedy)]
@@ -14,7 +18,7 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-restore", "", args) {
+    let (c, a) = match common::parse::<Args>(&SPEC, args) {
         Ok(v) => v,
         Err(code) => return code,
     };

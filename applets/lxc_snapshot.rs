@@ -1,43 +1,46 @@
 //! lxc-snapshot: create, list, restore and destroy container snapshots.
+//applet: lxc-snapshot main snapshot a container, list, restore or destroy its snapshots
 
 use std::path::Path;
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::store::snapshot;
 
-use crate::common;
+use crate::common::{self, Spec};
+
+const SPEC: Spec = Spec::new("lxc-snapshot");
 
 /// Snapshot container NAME: lxc-snapshot -n NAME [-c COMMENTFILE] | -L [-C] | -r SNAP [-N NEWNAME] | -d SNAP|ALL
-#[derive(FromArgs)]
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// list all snapshots
     #[argh(switch, short = 'L', long = "list")]
     list: bool,
+    /// restore snapshot NAME, e.g. snap0
+    #[argh(option, short = 'r', long = "restore", arg_name = "NAME")]
+    restore: Option<String>,
+    /// NEWNAME for the restored container
+    #[argh(option, short = 'N', long = "newname", arg_name = "NEWNAME")]
+    newname: Option<String>,
+    /// destroy snapshot NAME, or ALL of them
+    #[argh(option, short = 'd', long = "destroy", arg_name = "NAME")]
+    destroy: Option<String>,
+    /// add FILE as the snapshot's comment
+    #[argh(option, short = 'c', long = "comment", arg_name = "FILE")]
+    comment: Option<String>,
     /// show snapshot comments (with -L)
     #[argh(switch, short = 'C', long = "showcomments")]
     showcomments: bool,
-    /// restore snapshot NAME, e.g. snap0
-    #[argh(option, short = 'r', long = "restore")]
-    restore: Option<String>,
-    /// NEWNAME for the restored container
-    #[argh(option, short = 'N', long = "newname")]
-    newname: Option<String>,
-    /// destroy snapshot NAME, or ALL of them
-    #[argh(option, short = 'd', long = "destroy")]
-    destroy: Option<String>,
-    /// add FILE as the snapshot's comment
-    #[argh(option, short = 'c', long = "comment")]
-    comment: Option<String>,
     /// print the listing as JSON (with -L)
     #[argh(switch)]
     json: bool,
     /// with -r: the new name (instead of -N)
-    #[argh(positional, greedy)]
+    #[argh(positional, greedy, arg_name = "NEWNAME")]
     rest: Vec<String>,
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-snapshot", "rNdc", args) {
+    let (c, a) = match common::parse::<Args>(&SPEC, args) {
         Ok(v) => v,
         Err(code) => return code,
     };

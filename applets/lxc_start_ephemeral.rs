@@ -1,13 +1,16 @@
 //! lxc-start-ephemeral: the classic tool, over lxc-copy -e.
+//applet: lxc-start-ephemeral main start an ephemeral copy of a container (classic tool)
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::store::clone::CloneOptions;
 use lxcbox::store::ephemeral::{self, EphemeralOptions, MountSpec};
 
-use crate::common;
+use crate::common::{self, Spec};
+
+const SPEC: Spec = Spec::new("lxc-start-ephemeral").name_optional();
 
 /// Start an ephemeral copy of ORIG: lxc-start-ephemeral -o ORIG [-n NAME] [-b DIR[:DEST]]... [-u USER] [-k] [-d] [-- COMMAND]
-#[derive(FromArgs)]
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// name of the original container
     #[argh(option, short = 'o', long = "orig")]
@@ -30,7 +33,7 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-start-ephemeral", "obu", args) {
+    let (c, a) = match common::parse::<Args>(&SPEC, args) {
         Ok(v) => v,
         Err(code) => return code,
     };

@@ -5,19 +5,25 @@
 //! [`sys`].
 
 pub mod attach;
+pub mod autostart;
 pub mod cgroup;
 pub mod config;
 pub mod console;
 pub mod container;
+pub mod dhcp;
 pub mod fsutil;
 pub mod init;
 pub mod lifecycle;
 pub mod listing;
 pub mod log;
+pub mod lxcnet;
 pub mod monitor;
 pub mod mount;
+pub mod namespace;
 pub mod net;
 pub mod paths;
+pub mod sealed;
+pub mod shvars;
 pub mod start;
 pub mod storage;
 pub mod store;

@@ -24,9 +24,15 @@ fn created(out: &str, orig: &str) -> String {
 
 /// Nothing of container `n` left: directory, record in the origin, cgroups.
 fn gone(e: &Env, orig: &str, n: &str) -> bool {
-    !exists(&e.root.join("lxc").join(n))
-        && !exists(&e.root.join("lxc").join(orig).join("lxc_snapshots"))
-        && !cgroup_left(n)
+    let (a, b, c) = (
+        exists(&e.root.join("lxc").join(n)),
+        exists(&e.root.join("lxc").join(orig).join("lxc_snapshots")),
+        cgroup_left(n),
+    );
+    if std::env::var_os("DEBUG_GONE").is_some() {
+        eprintln!("dir {a} record {b} cgroup {c}");
+    }
+    !a && !b && !c
 }
 
 /// Whether a payload cgroup of `n` exists under this process's cgroups.
@@ -34,7 +40,9 @@ fn cgroup_left(n: &str) -> bool {
     use lxcbox::cgroup::{CgroupSet, Layout};
     let layout = Layout::discover().unwrap();
     let me = CgroupSet::from_pid(&layout, std::process::id() as i32).unwrap();
-    me.paths().iter().any(|b| b.join(format!("lxc.payload.{n}")).exists())
+    me.paths()
+        .iter()
+        .any(|b| b.join(format!("lxc.payload.{n}")).exists())
 }
 
 #[test]
@@ -44,15 +52,24 @@ fn ephemeral_copy_vanishes_after_stop() {
     create_bb(&e, &o, &[]);
     let out = ok(&e, "lxc-copy", &["-n", &o, "-e"]);
     let n = created(&out, &o);
-    assert!(n.starts_with(&format!("{o}_")) && n.len() == o.len() + 7, "{n}");
+    assert!(
+        n.starts_with(&format!("{o}_")) && n.len() == o.len() + 7,
+        "{n}"
+    );
     let cfg = std::fs::read_to_string(e.root.join("lxc").join(&n).join("config")).unwrap();
-    assert!(cfg.ends_with(&format!("lxc.uts.name = {n}\nlxc.ephemeral = 1\n")), "{cfg}");
+    assert!(
+        cfg.ends_with(&format!("lxc.uts.name = {n}\nlxc.ephemeral = 1\n")),
+        "{cfg}"
+    );
     assert_eq!(
         std::fs::read_to_string(e.root.join("lxc").join(&o).join("lxc_snapshots")).unwrap(),
         format!("{}\n{n}\n", e.lxcpath())
     );
     assert_eq!(env::state(&e, &n), "RUNNING");
-    assert_eq!(ok(&e, "lxc-attach", &["-n", &n, "--", "hostname"]), format!("{n}\n"));
+    assert_eq!(
+        ok(&e, "lxc-attach", &["-n", &n, "--", "hostname"]),
+        format!("{n}\n")
+    );
     ok(&e, "lxc-stop", &["-n", &n]);
     assert!(gone(&e, &o, &n), "{n} left behind");
 }
@@ -83,7 +100,11 @@ fn ephemeral_copy_vanishes_after_its_monitor_is_killed() {
             .count()
     };
     assert_eq!(sentinels(), 1);
-    rustix::process::kill_process(rustix::process::Pid::from_raw(mon).unwrap(), rustix::process::Signal::KILL).unwrap();
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(mon).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .unwrap();
     e.wait_until("the ephemeral container to be removed", || gone(&e, &o, &n));
     e.wait_until("the sentinel to exit", || sentinels() == 0);
 }
@@ -110,13 +131,28 @@ fn mounts_keepdata_command_and_tmpfs() {
     std::fs::write(ro.join("f"), "ro").unwrap();
     std::fs::write(ov.join("g"), "ov").unwrap();
     let n = uniq("eoptc");
-    let m = format!("bind={}:/mnt/ro:ro,overlay={}:/mnt/ov", ro.display(), ov.display());
+    let m = format!(
+        "bind={}:/mnt/ro:ro,overlay={}:/mnt/ov",
+        ro.display(),
+        ov.display()
+    );
     ok(&e, "lxc-copy", &["-n", &o, "-N", &n, "-e", "-m", &m, "-D"]);
-    assert_eq!(ok(&e, "lxc-attach", &["-n", &n, "--", "cat", "/mnt/ro/f"]), "ro");
+    assert_eq!(
+        ok(&e, "lxc-attach", &["-n", &n, "--", "cat", "/mnt/ro/f"]),
+        "ro"
+    );
     let w = e.run("lxc-attach", &["-n", &n, "--", "touch", "/mnt/ro/x"]);
     assert_ne!(w.status.code(), Some(0), "the ro bind is writable");
-    ok(&e, "lxc-attach", &["-n", &n, "--", "sh", "-c", "echo new > /mnt/ov/g"]);
-    assert_eq!(std::fs::read_to_string(ov.join("g")).unwrap(), "ov", "overlay wrote through");
+    ok(
+        &e,
+        "lxc-attach",
+        &["-n", &n, "--", "sh", "-c", "echo new > /mnt/ov/g"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(ov.join("g")).unwrap(),
+        "ov",
+        "overlay wrote through"
+    );
     ok(&e, "lxc-stop", &["-n", &n]);
     // -D: kept after the stop, no longer ephemeral.
     let cfg = std::fs::read_to_string(e.root.join("lxc").join(&n).join("config")).unwrap();
@@ -126,7 +162,11 @@ fn mounts_keepdata_command_and_tmpfs() {
     // A command after --: run, then the copy is stopped and destroyed.
     let marker = e.root.join("ran");
     let b = format!("bind={}:/mnt/out", e.root.display());
-    let out = ok(&e, "lxc-copy", &["-n", &o, "-e", "-m", &b, "--", "touch", "/mnt/out/ran"]);
+    let out = ok(
+        &e,
+        "lxc-copy",
+        &["-n", &o, "-e", "-m", &b, "--", "touch", "/mnt/out/ran"],
+    );
     let c = created(&out, &o);
     assert!(marker.exists());
     e.wait_until("the command's copy to go", || gone(&e, &o, &c));
@@ -137,8 +177,18 @@ fn mounts_keepdata_command_and_tmpfs() {
     assert!(out.contains("Container is placed on tmpfs."), "{out}");
     let ovl = e.root.join("lxc").join(&t).join("overlay");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(mounts.lines().any(|l| l.split_whitespace().nth(4) == Some(ovl.to_str().unwrap()) && l.contains(" - tmpfs ")), "no tmpfs at {}", ovl.display());
-    assert_eq!(ok(&e, "lxc-attach", &["-n", &t, "--", "hostname"]), format!("{t}\n"));
+    assert!(
+        mounts.lines().any(
+            |l| l.split_whitespace().nth(4) == Some(ovl.to_str().unwrap())
+                && l.contains(" - tmpfs ")
+        ),
+        "no tmpfs at {}",
+        ovl.display()
+    );
+    assert_eq!(
+        ok(&e, "lxc-attach", &["-n", &t, "--", "hostname"]),
+        format!("{t}\n")
+    );
     ok(&e, "lxc-stop", &["-n", &t]);
     assert!(gone(&e, &o, &t));
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -155,7 +205,17 @@ fn classic_start_ephemeral() {
     let out = ok(
         &e,
         "lxc-start-ephemeral",
-        &["-o", &o, "-b", &format!("{}:/mnt/s", dir.display()), "-u", "root", "--", "touch", "/mnt/s/done"],
+        &[
+            "-o",
+            &o,
+            "-b",
+            &format!("{}:/mnt/s", dir.display()),
+            "-u",
+            "root",
+            "--",
+            "touch",
+            "/mnt/s/done",
+        ],
     );
     let c = created(&out, &o);
     assert!(dir.join("done").exists());

@@ -85,9 +85,7 @@ fn sentinel(c: &Container, pipe: OwnedFd) -> ! {
         }
     };
     if lock.is_some() && Container::is_defined(&c.lxcpath, &c.name) {
-        if let Ok(layout) = crate::cgroup::Layout::discover() {
-            crate::start::remove_stale_cgroups(&layout, &c.name);
-        }
+        clear_cgroups(&c.name);
         if let Ok(cur) = Container::load(&c.lxcpath, &c.name, None) {
             if cur.config.ephemeral {
                 let _ = remove_container(&cur, false);
@@ -95,6 +93,53 @@ fn sentinel(c: &Container, pipe: OwnedFd) -> ! {
         }
     }
     process::exit_now(0)
+}
+
+/// Kill what is left in the dead monitor's payload cgroups (init's pid
+/// namespace is torn down asynchronously after its parent-death SIGKILL)
+/// and remove them, with the monitor's own cgroup.
+fn clear_cgroups(name: &str) {
+    let Ok(layout) = crate::cgroup::Layout::discover() else {
+        return;
+    };
+    let dirs: Vec<PathBuf> = layout
+        .container_hierarchies()
+        .map(|h| {
+            h.base_dir()
+                .join(format!("{}{name}", crate::cgroup::PAYLOAD_PREFIX))
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        crate::start::remove_stale_cgroups(&layout, name);
+        let left: Vec<&PathBuf> = dirs.iter().filter(|d| d.exists()).collect();
+        if left.is_empty() || Instant::now() > deadline {
+            return;
+        }
+        for d in left {
+            for p in procs_under(d) {
+                let _ = process::kill(p, libc::SIGKILL);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The pids in a cgroup directory and its sub-cgroups.
+fn procs_under(dir: &Path) -> Vec<i32> {
+    let mut out: Vec<i32> = std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                out.extend(procs_under(&e.path()));
+            }
+        }
+    }
+    out
 }
 
 /// At the monitor's teardown: destroy an ephemeral container. Errors are
@@ -330,7 +375,7 @@ pub fn run(lxcpath: &str, name: &str, o: &EphemeralOptions) -> Result<i32> {
             },
             ..Default::default()
         };
-        let r = crate::attach::attach(&c.lxcpath, &c.name, &ao);
+        let r = attach_in_child(&c, &ao);
         let stop = crate::lifecycle::stop(
             &c.lxcpath,
             &c.name,
@@ -425,7 +470,8 @@ fn mount_tmpfs(dir: &Path, new_name: &str, keep_name: bool) -> Result<()> {
 /// A user's uid and gid from the container's /etc/passwd (read beneath
 /// the rootfs, never through a symlink).
 fn user_ids(c: &Container, user: &str) -> Result<(u32, u32)> {
-    let rootfs = crate::storage::Rootfs::of(&c.config, &c.dir)?.context("the container has no rootfs")?;
+    let rootfs =
+        crate::storage::Rootfs::of(&c.config, &c.dir)?.context("the container has no rootfs")?;
     let tree = crate::storage::mount::detached(&rootfs, "")?;
     let f = rustix::fs::openat2(
         &tree.fd,
@@ -451,4 +497,25 @@ fn user_ids(c: &Container, user: &str) -> Result<(u32, u32)> {
         return Ok((u, u));
     }
     bail!("no user \"{user}\" in the container's /etc/passwd")
+}
+
+/// lxc-attach joins the container's namespaces in the calling process:
+/// do it in a child, so this process stays on the host to stop the copy.
+fn attach_in_child(c: &Container, ao: &crate::attach::AttachOptions) -> Result<i32> {
+    match process::fork().context("forking for the attach")? {
+        None => {
+            let code = match crate::attach::attach(&c.lxcpath, &c.name, ao) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("lxc-attach: {}: {e:#}", c.name);
+                    1
+                }
+            };
+            process::exit_now(code)
+        }
+        Some(pid) => match process::waitpid(pid, false)? {
+            Some((_, st)) => Ok(st.code()),
+            None => Ok(1),
+        },
+    }
 }
