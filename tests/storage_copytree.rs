@@ -129,6 +129,7 @@ fn build(src: &Path) {
     // a sparse file: 64 MiB with two 4 KiB data blocks
     let sp = std::fs::OpenOptions::new()
         .create(true)
+        .truncate(true)
         .write(true)
         .open(src.join("sparse"))
         .unwrap();
