@@ -1,8 +1,8 @@
 //! lxc-create templates: finding them, running them with LXC's calling
 //! convention, and the built-in ones.
 //!
-//! `-t NAME` runs `TEMPLATEDIR/lxc-NAME` (default /usr/share/lxc/templates;
-//! `lxc.templatedir` in lxc.conf or `$LXCBOX_TEMPLATEDIR` move it), `-t
+//! `-t NAME` runs `TEMPLATEDIR/lxc-NAME` (default /usr/share/lxc/templates,
+//! LXC's compiled-in directory; `$LXCBOX_TEMPLATEDIR` moves it), `-t
 //! /abs/path` that script. When no script of that name is installed, a
 //! built-in template of the name is used (`busybox`), so a host with
 //! nothing but lxcbox can create containers; a script always wins.
@@ -52,16 +52,13 @@ pub enum Template {
     Builtin(Builtin),
 }
 
-/// The template directory: `$LXCBOX_TEMPLATEDIR`, else `lxc.templatedir`
-/// of the global config, else /usr/share/lxc/templates.
+/// The template directory: `$LXCBOX_TEMPLATEDIR`, else LXC's compiled-in
+/// /usr/share/lxc/templates.
 pub fn template_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("LXCBOX_TEMPLATEDIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d);
+    match std::env::var_os("LXCBOX_TEMPLATEDIR").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(DEFAULT_DIR),
     }
-    crate::paths::GlobalConfig::load(None)
-        .ok()
-        .and_then(|g| g.get("lxc.templatedir"))
-        .map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from)
 }
 
 fn executable(p: &Path) -> bool {
