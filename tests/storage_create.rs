@@ -362,6 +362,15 @@ fn failures_leave_nothing_behind() {
         );
         assert!(err.contains(what), "{b}: {err}");
     }
+    // A loop image needs mkfs: a missing one is named, with its package.
+    let err = fails(
+        &e,
+        "lxc-create",
+        &[
+            "-n", &n, "-t", "busybox", "-B", "loop", "--fstype", "nosuchfs", "-f", &base,
+        ],
+    );
+    assert!(err.contains("mkfs.nosuchfs not found in PATH"), "{err}");
     let err = fails(&e, "lxc-create", &["-n", &n, "-t", "busybox", "-B", "foo"]);
     assert!(
         err.contains("foo is not a valid backing storage type"),
@@ -565,4 +574,32 @@ fn debian_sshd_template() {
     );
     let w = e.run("lxc-attach", &["-n", &n, "--", "/bin/touch", "/usr/x"]);
     assert_ne!(w.status.code(), Some(0), "/usr must be read-only");
+}
+
+#[test]
+fn sigint_during_create_removes_the_container() {
+    let e = Env::new("cint");
+    let n = uniq("cint");
+    let t = e.root.join("lxc-slow");
+    std::fs::write(
+        &t,
+        "#!/bin/sh\nmkdir -p \"$LXC_ROOTFS_PATH/etc\"\nsleep 2\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&t, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let base = base_conf(&e);
+    let child = e
+        .cmd("lxc-create")
+        .args(["-n", &n, "-t", t.to_str().unwrap(), "-f", &base])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let dir = e.root.join("lxc").join(&n);
+    e.wait_until("the template to run", || dir.join("rootfs/etc").exists());
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(!exists(&dir), "half-made container left");
 }

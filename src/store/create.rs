@@ -97,6 +97,9 @@ pub fn create(lxcpath: &str, name: &str, opts: &CreateOptions) -> Result<PathBuf
         bail!("Container already exists");
     }
     let (mut conf, _base) = base_config(opts)?;
+    // SIGINT/SIGTERM/SIGHUP from here on end in the cleanup below, not in
+    // a half-made container.
+    let interrupted = super::interrupted();
     let lxcpath = Path::new(lxcpath);
     let mut nc = NewContainer::make(lxcpath, name)?;
     let config_path = nc.dir.join("config");
@@ -160,6 +163,9 @@ pub fn create(lxcpath: &str, name: &str, opts: &CreateOptions) -> Result<PathBuf
             quiet: opts.quiet,
         };
         template::run(&template, &inv).context("Failed to create container from template")?;
+        if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+            bail!("interrupted");
+        }
         if !cfg.idmap.is_empty() {
             owner::shift_tree(&target, &cfg)
                 .context("handing the rootfs to the container's root")?;
