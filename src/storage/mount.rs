@@ -86,10 +86,12 @@ pub fn detached(rootfs: &Rootfs, options: &str) -> Result<Tree> {
         Rootfs::Overlay { lower, upper } => {
             let work = overlay::work_dir(upper);
             for d in [upper.as_path(), work.as_path()] {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .create(d)
-                    .with_context(|| format!("creating overlay directory {}", d.display()))?;
+                std::os::unix::fs::DirBuilderExt::mode(
+                    std::fs::DirBuilder::new().recursive(true),
+                    0o755,
+                )
+                .create(d)
+                .with_context(|| format!("creating overlay directory {}", d.display()))?;
             }
             let step = || {
                 format!(
