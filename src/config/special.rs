@@ -200,7 +200,13 @@ pub fn console_size(v: &str) -> VResult<Option<u64>> {
     }
 }
 
-pub fn ignored(_: &mut Config, _: &str, _: &str) -> VResult<()> {
+/// A legacy key without effect: remembered only so a start can warn.
+pub fn seen(c: &mut Config, key: &'static str, v: &str) -> VResult<()> {
+    if v.is_empty() {
+        c.obsolete_keys.retain(|k| k != key);
+    } else if !c.obsolete_keys.contains(&key.to_string()) {
+        c.obsolete_keys.push(key.to_string());
+    }
     Ok(())
 }
 
