@@ -46,7 +46,7 @@ pub fn findings(cfg: &Config) -> Vec<Finding> {
         }
         let mut lines = Out::default();
         (k.emit)(cfg, k.name, &mut lines);
-        if lines.0.is_empty() && !cfg.obsolete_keys.iter().any(|o| o == k.name) {
+        if lines.0.is_empty() && !cfg.obsolete_keys.0.iter().any(|o| o == k.name) {
             continue;
         }
         let (reason, refuse) = match k.effect {

@@ -202,10 +202,11 @@ pub fn console_size(v: &str) -> VResult<Option<u64>> {
 
 /// A legacy key without effect: remembered only so a start can warn.
 pub fn seen(c: &mut Config, key: &'static str, v: &str) -> VResult<()> {
+    let seen = &mut c.obsolete_keys.0;
     if v.is_empty() {
-        c.obsolete_keys.retain(|k| k != key);
-    } else if !c.obsolete_keys.contains(&key.to_string()) {
-        c.obsolete_keys.push(key.to_string());
+        seen.retain(|k| k != key);
+    } else if !seen.iter().any(|k| k == key) {
+        seen.push(key.to_string());
     }
     Ok(())
 }

@@ -144,7 +144,18 @@ pub struct Config {
     /// Obsolete legacy keys that were set (lxc.pivotdir, lxc.kmsg): never
     /// written back, only warned about at start.
     #[serde(skip)]
-    pub obsolete_keys: Vec<String>,
+    pub obsolete_keys: ObsoleteKeys,
+}
+
+/// The obsolete keys a file set. They mean nothing, so two configs that
+/// differ only in them are equal (a converted config drops them).
+#[derive(Debug, Clone, Default)]
+pub struct ObsoleteKeys(pub Vec<String>);
+
+impl PartialEq for ObsoleteKeys {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// lxc.rootfs.*
