@@ -7,6 +7,7 @@
 pub mod attach;
 pub mod cgroup;
 pub mod config;
+pub mod confine;
 pub mod console;
 pub mod container;
 pub mod create;
@@ -14,10 +15,12 @@ pub mod init;
 pub mod lifecycle;
 pub mod listing;
 pub mod log;
+pub mod lsm;
 pub mod monitor;
 pub mod mount;
 pub mod net;
 pub mod paths;
+pub mod seccomp;
 pub mod start;
 pub mod sys;
 

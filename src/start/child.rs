@@ -82,7 +82,23 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     hooks::run_hooks(cfg, "start", &plan.hook_env, &[])?;
 
     let env = plan.env.clone();
-    super::caps::apply(&cfg.cap_drop, &cfg.cap_keep)?;
+    let cwd = cfg.init_cwd.as_deref().unwrap_or("/");
+    rustix::process::chdir(cwd).with_context(|| format!("lxc.init.cwd: changing to {cwd}"))?;
+    if let Some(cp) = &plan.console {
+        super::console::make_stdio(cp)?;
+    }
+    let mut keep = vec![a.sync.as_raw_fd()];
+    if let Some(m) = &plan.self_exe {
+        keep.push(m.as_raw_fd());
+    }
+    process::close_fds_from(3, &keep).context("closing inherited file descriptors")?;
+    process::reset_signals();
+
+    // The confinement step (capabilities, keyring, LSM label,
+    // no_new_privs, seccomp): last before exec. Only the id switch comes
+    // after it, because it drops the CAP_SYS_ADMIN that loading a seccomp
+    // filter without no_new_privs needs (LXC's order too).
+    plan.confine.apply()?;
     let groups = if cfg.init_groups.is_empty() {
         None
     } else {
@@ -96,21 +112,6 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
         None
     });
     process::set_ids(uid, gid, groups).context("setting init's uid/gid")?;
-    let cwd = cfg.init_cwd.as_deref().unwrap_or("/");
-    rustix::process::chdir(cwd).with_context(|| format!("lxc.init.cwd: changing to {cwd}"))?;
-    if cfg.no_new_privs {
-        rustix::thread::set_no_new_privs(true).context("setting no_new_privs")?;
-    }
-
-    if let Some(cp) = &plan.console {
-        super::console::make_stdio(cp)?;
-    }
-    let mut keep = vec![a.sync.as_raw_fd()];
-    if let Some(m) = &plan.self_exe {
-        keep.push(m.as_raw_fd());
-    }
-    process::close_fds_from(3, &keep).context("closing inherited file descriptors")?;
-    process::reset_signals();
 
     sync::send_msg(a.sync, b'X', "")?;
     let err = match &plan.self_exe {

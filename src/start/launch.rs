@@ -280,6 +280,7 @@ fn make_plan(spec: &StartSpec) -> Result<LaunchPlan> {
         },
         cgroup_paths: Vec::new(),
         console: None,
+        confine: crate::confine::Confinement::for_start(cfg, &c.name, &c.lxcpath)?,
     })
 }
 

@@ -10,7 +10,6 @@
 //! undo → STOPPED. A failure anywhere: ABORTING → undo → STOPPED, and the
 //! error names the step.
 
-mod caps;
 mod cgroups;
 mod child;
 mod console;
@@ -83,6 +82,9 @@ pub struct LaunchPlan {
     pub cgroup_paths: Vec<(String, PathBuf)>,
     /// The console and ttys (system containers, lxc-start).
     pub console: Option<console::ConsolePlan>,
+    /// Capabilities, keyring, LSM label, no_new_privs, seccomp: applied by
+    /// the child as its last step before exec (src/confine).
+    pub confine: crate::confine::Confinement,
 }
 
 /// Start a container. Returns the exit status the applet should exit with

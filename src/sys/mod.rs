@@ -7,7 +7,9 @@
 
 pub mod attach;
 pub mod cgroup;
+pub mod keyring;
 pub mod mount;
 pub mod net;
 pub mod process;
 pub mod pty;
+pub mod seccomp;
