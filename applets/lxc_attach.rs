@@ -1,80 +1,73 @@
 //! lxc-attach: start a process inside a running container.
+//applet: lxc-attach main start a process inside a running container
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::attach::{self, opts, AttachOptions, ChildFailed, EnvPolicy};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Start a process inside a running container: lxc-attach -n NAME [OPTIONS] [-- COMMAND [ARGS]]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-attach");
+
+/// Execute the specified COMMAND - enter the container NAME (default: the
+/// user's shell in the container)
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
-    /// load configuration file FILE (accepted; attach reads no key from it)
-    #[argh(option, short = 'f')]
-    rcfile: Option<String>,
-    /// architecture the command sees (only the container's own is supported)
-    #[argh(option, short = 'a')]
-    arch: Option<String>,
-    /// keep privileges (also -e[LIST]): CGROUP, CAP and/or LSM ('|'-separated; alone: all)
-    #[argh(option, long = "elevated-privileges")]
+    /// use elevated privileges instead of those of the container: an OR'd
+    /// list of CAP, CGROUP and LSM (capabilities, cgroup and restrictions);
+    /// alone, all of them. WARNING: this may leak privileges into the container
+    #[argh(
+        option,
+        short = 'e',
+        long = "elevated-privileges",
+        arg_name = "[PRIVILEGES]"
+    )]
     elevated_privileges: Option<String>,
-    /// namespaces to join, e.g. 'NETWORK|UTSNAME' (MOUNT, PID, UTSNAME, IPC, USER, NETWORK, CGROUP, TIME); implies -e
-    #[argh(option, short = 's')]
+    /// use ARCH for program instead of container's own architecture (only
+    /// the container's own is supported)
+    #[argh(option, short = 'a', arg_name = "ARCH")]
+    arch: Option<String>,
+    /// attach to these namespaces only, an OR'd list: MOUNT, PID, UTSNAME,
+    /// IPC, USER, NETWORK, CGROUP, TIME (implies -e)
+    #[argh(option, short = 's', arg_name = "FLAGS")]
     namespaces: Option<String>,
-    /// remount /proc and /sys when the mount namespace is not joined
+    /// remount /sys and /proc if not attaching to the mount namespace
     #[argh(switch, short = 'R', long = "remount-sys-proc")]
     remount_sys_proc: bool,
-    /// keep the current environment (the default), plus container=lxc
-    #[argh(switch, long = "keep-env")]
-    keep_env: bool,
-    /// clear the environment: only container=lxc, PATH and kept/set variables
+    /// clear all environment variables before attaching: only container=lxc
+    /// (and PATH, kept and set variables)
     #[argh(switch, long = "clear-env")]
     clear_env: bool,
-    /// set VAR=VALUE in the command's environment (repeatable)
-    #[argh(option, short = 'v', long = "set-var")]
-    set_var: Vec<String>,
-    /// keep variable VAR when clearing the environment (repeatable)
-    #[argh(option, long = "keep-var")]
+    /// keep all current environment variables (the default), plus container=lxc
+    #[argh(switch, long = "keep-env")]
+    keep_env: bool,
+    /// keep an additional environment variable with --clear-env (repeatable)
+    #[argh(option, long = "keep-var", arg_name = "VAR")]
     keep_var: Vec<String>,
-    /// run the command as this uid inside the container (default 0)
-    #[argh(option, short = 'u')]
-    uid: Option<u32>,
-    /// run the command as this gid inside the container (default 0)
-    #[argh(option, short = 'g')]
-    gid: Option<u32>,
-    /// log the pseudo terminal's output to FILE (not supported by lxcbox)
-    #[argh(option, short = 'L', long = "pty-log")]
+    /// set an additional variable VAR=VALUE seen by the attached program (repeatable)
+    #[argh(option, short = 'v', long = "set-var", arg_name = "VAR=VALUE")]
+    set_var: Vec<String>,
+    /// log pty output to FILE (not supported: lxcbox attaches without a pty)
+    #[argh(option, short = 'L', long = "pty-log", arg_name = "FILE")]
     pty_log: Option<String>,
-    /// the command to run (default: the user's shell in the container)
-    #[argh(positional, greedy)]
+    /// load configuration file FILE (attach reads no key from it)
+    #[argh(option, short = 'f', arg_name = "FILE")]
+    rcfile: Option<String>,
+    /// execute COMMAND with UID inside the container (default 0)
+    #[argh(option, short = 'u', arg_name = "UID")]
+    uid: Option<u32>,
+    /// execute COMMAND with GID inside the container (default 0)
+    #[argh(option, short = 'g', arg_name = "GID")]
+    gid: Option<u32>,
+    /// SELinux context to transition into
+    #[argh(option, short = 'c', arg_name = "CONTEXT")]
+    context: Option<String>,
+    /// the command to run
+    #[argh(positional, greedy, arg_name = "COMMAND")]
     command: Vec<String>,
 }
 
-/// `-e` takes an optional argument, glued on as getopt wants it (`-e`,
-/// `-eCGROUP`, `--elevated-privileges[=LIST]`): give argh an explicit value.
-fn glue_elevated(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let mut out = Vec::with_capacity(args.len());
-    let mut it = args.into_iter();
-    while let Some(a) = it.next() {
-        let s = a.to_string_lossy();
-        if s == "--" {
-            out.push(a);
-            out.extend(it);
-            break;
-        }
-        if s == "-e" || s == "--elevated-privileges" {
-            out.push("--elevated-privileges=ALL".into());
-        } else if let Some(v) = s.strip_prefix("-e") {
-            out.push(format!("--elevated-privileges={v}").into());
-        } else {
-            out.push(a);
-        }
-    }
-    out
-}
-
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let args = glue_elevated(args);
-    let (mut c, a) = match common::parse::<Args>("lxc-attach", "fasvugL", args) {
+    let (mut c, a) = match common::parse::<Args>(&SPEC, args) {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -87,6 +80,11 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         if a.pty_log.is_some() {
             anyhow::bail!(
                 "-L/--pty-log is not supported: lxcbox attaches without a pseudo terminal"
+            );
+        }
+        if let Some(ctx) = &a.context {
+            anyhow::bail!(
+                "-c/--context \"{ctx}\": SELinux context transitions are not supported by lxcbox"
             );
         }
         if let Some(arch) = &a.arch {
@@ -107,6 +105,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             .map(opts::parse_namespaces)
             .transpose()?;
         let mut elevated = match &a.elevated_privileges {
+            // -e alone leaves the optional argument out (""): everything.
             Some(list) => opts::parse_elevated(Some(list))?,
             None => opts::Elevated::default(),
         };

@@ -1,38 +1,56 @@
 //! lxc-cgroup: read or write a cgroup file of a running container.
+//applet: lxc-cgroup main read or write a container's cgroup values
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Get or set a cgroup value of container NAME: lxc-cgroup -n NAME KEY [VALUE]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-cgroup");
+
+/// Get or set the value of a state object (for example, 'cpuset.cpus') in
+/// the container's cgroup for the corresponding subsystem.
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
-    /// the cgroup file, e.g. cpuset.cpus, memory.limit_in_bytes, memory.max
-    #[argh(positional)]
-    key: String,
-    /// the value to write
-    #[argh(positional)]
-    value: Option<String>,
+    /// the state object (a cgroup file, e.g. cpuset.cpus, memory.max) and
+    /// the value to write to it, if any
+    #[argh(positional, greedy, arg_name = "state-object [value]")]
+    operands: Vec<String>,
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-cgroup", "", args) {
+    let (c, a) = match common::parse::<Args>(&SPEC, args) {
         Ok(v) => v,
         Err(code) => return code,
+    };
+    // LXC's checker: a usage error before anything runs.
+    let (key, value) = match a.operands.as_slice() {
+        [key] => (key.clone(), None),
+        [key, value] => (key.clone(), Some(value.clone())),
+        [] | [_, _, _, ..] => {
+            if !c.quiet {
+                let what = if a.operands.is_empty() {
+                    "Missing state object"
+                } else {
+                    "Too many arguments: expected a state object and at most one value"
+                };
+                eprintln!("lxc-cgroup: {what}");
+                eprintln!("lxc-cgroup: could not parse command line");
+            }
+            return 1;
+        }
     };
     common::run(&c, || {
         let name = c.name()?;
         let Some(set) = lxcbox::lifecycle::cgroups(&c.lxcpath(), name)? else {
             anyhow::bail!("'{}:{name}' is not running", c.lxcpath());
         };
-        match a.value {
-            Some(v) => set.set(&a.key, &v)?,
+        match value {
+            Some(v) => set.set(&key, &v)?,
             None => {
-                let v = set.get(&a.key)?;
-                print!("{v}");
-                if !v.ends_with('\n') {
-                    println!();
-                }
+                // LXC prints the file as read plus a newline
+                // (`printf("%*s\n", ...)`), so the kernel's own newline
+                // leaves an empty line after the value.
+                println!("{}", set.get(&key)?);
             }
         }
         Ok(0)

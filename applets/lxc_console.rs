@@ -1,21 +1,24 @@
 //! lxc-console: attach the terminal to a tty (or the console) of a running
 //! container; <Ctrl+a q> detaches and leaves the session running.
+//applet: lxc-console main attach to a container's console or tty
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::console::{self, Grant, ProxyEnd};
 use lxcbox::monitor::client::Client;
 use lxcbox::monitor::proto::Request;
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Attach to a container's tty: lxc-console -n NAME [-t TTYNUM] [-e ESCAPE] [--buffer [--clear]]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-console");
+
+/// lxc-console logs on the container with the identifier NAME
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
-    /// tty number to connect to (0 = the console; default: the first free tty)
-    #[argh(option, short = 't')]
+    /// console tty number (0 = the console; default: the first free tty)
+    #[argh(option, short = 't', arg_name = "NUMBER")]
     tty: Option<i64>,
-    /// escape prefix: ^x or x for Ctrl-x (default ^a); -1 disables it
-    #[argh(option, short = 'e')]
+    /// prefix for escape command: ^x or x for Ctrl-x (default ^a); -1 disables it
+    #[argh(option, short = 'e', arg_name = "PREFIX")]
     escape: Option<String>,
     /// print the console ring buffer (output kept by the monitor) and exit
     #[argh(switch)]
@@ -26,11 +29,7 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-console", "te", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let name = c.name()?;
         let Some(mut client) = Client::connect(&c.lxcpath(), name)? else {
             anyhow::bail!("{name} is not running");

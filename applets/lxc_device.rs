@@ -1,13 +1,16 @@
 //! lxc-device: add a host network interface to a running container, or
 //! give one back (lxc-device -n NAME add|del IFACE [NEWNAME]).
+//applet: lxc-device main add or remove network interfaces of a running container
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::monitor::{client, proto::Request};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Manage devices of running container NAME: lxc-device -n NAME add|del DEV [NEWNAME]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-device");
+
+/// lxc-device attach or detach DEV to or from container.
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// add or del
     #[argh(positional)]
@@ -21,11 +24,7 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-device", "", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let name = c.name()?;
         if !rustix::process::geteuid().is_root() {
             anyhow::bail!("lxc-device must be run as root");

@@ -1,53 +1,53 @@
 //! lxc-execute: run an application inside a container, with lxcbox's init
 //! as PID 1; exits with the application's status.
+//applet: lxc-execute main run an application inside a container
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 
-use crate::{common, launch};
+use crate::common::{self, Spec};
 
-/// Run an application inside a container: lxc-execute -n NAME [-f CONFIG] [-s KEY=VAL]... -- COMMAND
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-execute");
+use crate::launch;
+
+/// lxc-execute creates a container with the identifier NAME and execs COMMAND into this container.
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// daemonize the container
     #[argh(switch, short = 'd')]
     daemon: bool,
     /// load configuration file FILE
-    #[argh(option, short = 'f')]
+    #[argh(option, short = 'f', arg_name = "FILE")]
     rcfile: Option<String>,
     /// assign VAL to configuration variable KEY (KEY=VAL)
-    #[argh(option, short = 's', long = "define")]
+    #[argh(option, short = 's', long = "define", arg_name = "KEY=VAL")]
     define: Vec<String>,
-    /// run the application as UID
-    #[argh(option, short = 'u')]
+    /// execute COMMAND with UID inside the container
+    #[argh(option, short = 'u', arg_name = "UID")]
     uid: Option<u32>,
-    /// run the application as GID
-    #[argh(option, short = 'g')]
+    /// execute COMMAND with GID inside the container
+    #[argh(option, short = 'g', arg_name = "GID")]
     gid: Option<u32>,
     /// share the network namespace of container NAME or PID
-    #[argh(option, long = "share-net")]
+    #[argh(option, long = "share-net", arg_name = "NAME")]
     share_net: Option<String>,
     /// share the IPC namespace of container NAME or PID
-    #[argh(option, long = "share-ipc")]
+    #[argh(option, long = "share-ipc", arg_name = "NAME")]
     share_ipc: Option<String>,
     /// share the UTS namespace of container NAME or PID
-    #[argh(option, long = "share-uts")]
+    #[argh(option, long = "share-uts", arg_name = "NAME")]
     share_uts: Option<String>,
     /// share the PID namespace of container NAME or PID
-    #[argh(option, long = "share-pid")]
+    #[argh(option, long = "share-pid", arg_name = "NAME")]
     share_pid: Option<String>,
     /// the command to run
-    #[argh(positional, greedy)]
+    #[argh(positional, greedy, arg_name = "COMMAND")]
     command: Vec<String>,
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-execute", "fsug", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         launch::run(
-            &c,
+            c,
             launch::Launch {
                 rcfile: a.rcfile.as_deref(),
                 defines: &a.define,

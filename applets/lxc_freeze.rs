@@ -1,19 +1,17 @@
 //! lxc-freeze and lxc-unfreeze: freeze or thaw every process of a container.
+//applet: lxc-freeze main freeze all the processes of a container
+//applet: lxc-unfreeze unfreeze thaw all the processes of a container
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Freeze (or, as lxc-unfreeze, thaw) all the processes of container NAME
-#[derive(FromArgs)]
+/// lxc-freeze freezes (lxc-unfreeze unfreezes) a container with the identifier NAME
+#[derive(FromArgs, ArgsInfo)]
 struct Args {}
 
-fn run(applet: &'static str, freeze: bool, args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, _a) = match common::parse::<Args>(applet, "", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+fn run(spec: &Spec, freeze: bool, args: Vec<std::ffi::OsString>) -> i32 {
+    common::main(spec, args, |c, _a: Args| {
         let name = c.name()?;
         if !lxcbox::lifecycle::set_frozen(&c.lxcpath(), name, freeze)? {
             // LXC's wording for a container that is not running.
@@ -25,9 +23,9 @@ fn run(applet: &'static str, freeze: bool, args: Vec<std::ffi::OsString>) -> i32
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    run("lxc-freeze", true, args)
+    run(&Spec::new("lxc-freeze"), true, args)
 }
 
 pub fn unfreeze(args: Vec<std::ffi::OsString>) -> i32 {
-    run("lxc-unfreeze", false, args)
+    run(&Spec::new("lxc-unfreeze"), false, args)
 }

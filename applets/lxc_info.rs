@@ -1,22 +1,28 @@
 //! lxc-info: state, init pid, addresses, usage stats and config items of
 //! one container.
+//applet: lxc-info main query information about a container
 
 use std::path::Path;
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::listing::info::{self, InfoRequest};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Display information about container NAME: lxc-info -n NAME [-s] [-p] [-i] [-S] [-H] [-c KEY]...
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-info");
+
+/// lxc-info display some information about a container with the identifier NAME
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
-    /// show configuration variable KEY (repeatable)
-    #[argh(option, short = 'c', long = "config")]
+    /// show configuration variable KEY from running container (repeatable)
+    #[argh(option, short = 'c', long = "config", arg_name = "KEY")]
     config: Vec<String>,
     /// shows the IP addresses
     #[argh(switch, short = 'i')]
     ips: bool,
+    /// shows the state of the container
+    #[argh(switch, short = 's')]
+    state: bool,
     /// shows the process id of the init container
     #[argh(switch, short = 'p')]
     pid: bool,
@@ -26,20 +32,13 @@ struct Args {
     /// shows stats as raw numbers, not humanized
     #[argh(switch, short = 'H', long = "no-humanize")]
     no_humanize: bool,
-    /// shows the state of the container
-    #[argh(switch, short = 's')]
-    state: bool,
     /// print the information as JSON
     #[argh(switch)]
     json: bool,
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-info", "c", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let name = c.name()?;
         let req = InfoRequest {
             state: a.state,

@@ -1,22 +1,23 @@
 //! lxc-init (also init.lxc, init.lxc.static): a minimal PID 1 that runs
 //! COMMAND, forwards signals to it, reaps zombies and exits with its status.
+//applet: init.lxc main minimal init for application containers (alias of lxc-init)
+//applet: init.lxc.static main minimal init for application containers (alias of lxc-init)
+//applet: lxc-init main minimal init for application containers
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Run COMMAND as the child of a minimal init: lxc-init [-n NAME] -- COMMAND
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-init").name_optional();
+
+/// lxc-init runs COMMAND as the child of a minimal init
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// the command to run
-    #[argh(positional, greedy)]
+    #[argh(positional, greedy, arg_name = "COMMAND")]
     command: Vec<String>,
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-init", "", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || lxcbox::init::run(&a.command))
+    common::main(&SPEC, args, |_c, a: Args| lxcbox::init::run(&a.command))
 }

@@ -1,11 +1,14 @@
 //! lxc-kill (classic): send a signal to the container's init.
+//applet: lxc-kill main send a signal to a container's init (classic tool)
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Send a signal to the init of container NAME: lxc-kill -n NAME [-s SIGNAL | SIGNAL]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-kill");
+
+/// lxc-kill sends the signal SIGNUM (default SIGKILL) to the init of container NAME
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// the signal (name or number; default SIGKILL)
     #[argh(option, short = 's')]
@@ -16,11 +19,7 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-kill", "s", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let name = c.name()?;
         let sig = match a.signal.or(a.signum) {
             Some(s) => lxcbox::config::parse_signal(&s)?,

@@ -1,25 +1,24 @@
 //! lxc-list (classic LXC 0.x): names grouped under RUNNING, FROZEN and
 //! STOPPED headers, indented by two spaces, groups separated by a blank line.
+//applet: lxc-list main list containers grouped by state (classic tool)
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::listing::ls;
 use lxcbox::monitor::State;
 
-use crate::common;
+use crate::common::{self, Spec};
+
+const SPEC: Spec = Spec::new("lxc-list").name_optional();
 
 /// Which states a group shows.
 type Pick = fn(State) -> bool;
 
-/// List containers grouped by state: lxc-list [-P PATH]
-#[derive(FromArgs)]
+/// lxc-list lists the containers grouped by state
+#[derive(FromArgs, ArgsInfo)]
 struct Args {}
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, _a) = match common::parse::<Args>("lxc-list", "", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, _a: Args| {
         let entries = ls::collect(&c.lxcpath());
         let groups: [(&str, Pick); 3] = [
             ("RUNNING", |s| !matches!(s, State::Frozen | State::Stopped)),

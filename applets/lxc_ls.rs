@@ -1,22 +1,27 @@
 //! lxc-ls: list the containers of an lxcpath.
+//applet: lxc-ls main list the existing containers
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::listing::ls::{self, Column, Filter, DEFAULT_COLUMNS};
 use regex_lite::Regex;
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// List containers: lxc-ls [-P PATH] [-1] [-f [-F COLUMNS]] [--active] [--running] [--frozen] [--stopped] [--defined] [-g GROUPS] [--filter REGEX] [REGEX]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-ls").name_optional().many_lxcpaths();
+
+/// lxc-ls list containers
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// one container per line
     #[argh(switch, short = '1', long = "line")]
     line: bool,
-    /// fancy table with NAME STATE AUTOSTART GROUPS IPV4 IPV6 UNPRIVILEGED
+    /// use a fancy, column-based output
     #[argh(switch, short = 'f')]
     fancy: bool,
-    /// comma separated columns of the fancy table (NAME STATE PID RAM SWAP AUTOSTART GROUPS INTERFACE IPV4 IPV6 UNPRIVILEGED)
-    #[argh(option, short = 'F', long = "fancy-format")]
+    /// comma separated list of columns to show in the fancy output: NAME,
+    /// STATE, PID, RAM, SWAP, AUTOSTART, GROUPS, INTERFACE, IPV4, IPV6,
+    /// UNPRIVILEGED
+    #[argh(option, short = 'F', long = "fancy-format", arg_name = "COLUMNS")]
     fancy_format: Option<String>,
     /// list only active containers
     #[argh(switch)]
@@ -33,6 +38,9 @@ struct Args {
     /// list only defined containers
     #[argh(switch)]
     defined: bool,
+    /// list nested containers up to NUM (default is 5) levels of nesting
+    #[argh(option, arg_name = "[NUM]")]
+    nesting: Option<String>,
     /// comma separated groups a container must all be in
     #[argh(option, short = 'g', long = "groups")]
     groups: Option<String>,
@@ -48,11 +56,10 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-ls", "Fg", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
+        if a.nesting.is_some() {
+            anyhow::bail!("--nesting is not supported yet");
+        }
         let regex = match a.filter.as_ref().or(a.regex.as_ref()) {
             Some(r) => {
                 Some(Regex::new(r).map_err(|e| anyhow::anyhow!("invalid regex {r:?}: {e}"))?)
@@ -74,7 +81,8 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
                 .collect(),
             regex,
         };
-        let columns = if a.fancy || a.fancy_format.is_some() {
+        // As LXC: -F only shapes the table that -f asks for.
+        let columns = if a.fancy {
             let spec = a.fancy_format.as_deref().unwrap_or(DEFAULT_COLUMNS);
             match Column::parse_list(spec) {
                 Ok(cols) => Some(cols),
@@ -88,7 +96,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             None
         };
         let mut entries = Vec::new();
-        for p in lxcpaths(&c) {
+        for p in c.all_lxcpaths() {
             entries.extend(ls::collect(&p).into_iter().filter(|e| filter.matches(e)));
         }
         if a.json {
@@ -101,13 +109,4 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         }
         Ok(0)
     })
-}
-
-/// Every -P given (LXC lists them all), else the default lxcpath.
-fn lxcpaths(c: &common::Common) -> Vec<String> {
-    if c.lxcpaths.is_empty() {
-        vec![c.lxcpath()]
-    } else {
-        c.lxcpaths.clone()
-    }
 }

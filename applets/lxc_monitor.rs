@@ -1,14 +1,17 @@
 //! lxc-monitor: print the state changes of the containers whose names match
 //! a regular expression, as they happen.
+//applet: lxc-monitor main monitor the state of containers
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::monitor::events::{Event, Subscription};
 use rustix::event::{poll, PollFd, PollFlags};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Monitor the state of containers: lxc-monitor [-n REGEX] [-P PATH]... [--json]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-monitor").name_optional().many_lxcpaths();
+
+/// lxc-monitor monitors the state of the NAME container (NAME may be a regular expression)
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// ask the monitor daemon to quit (lxcbox has none: a no-op)
     #[argh(switch, short = 'Q', long = "quit")]
@@ -27,22 +30,14 @@ fn line(ev: &Event) -> Option<String> {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-monitor", "", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         if a.quit {
             return Ok(0);
         }
         let pattern = c.name.clone().unwrap_or_else(|| ".*".into());
         let re = regex_lite::Regex::new(&format!("^(?:{pattern})$"))
             .map_err(|e| anyhow::anyhow!("invalid regular expression \"{pattern}\": {e}"))?;
-        let paths = if c.lxcpaths.is_empty() {
-            vec![c.lxcpath()]
-        } else {
-            c.lxcpaths.clone()
-        };
+        let paths = c.all_lxcpaths();
         let subs = paths
             .iter()
             .map(|p| Subscription::new(p))

@@ -2,6 +2,7 @@
 //! shows them. With netstat options and a host `netstat` or `ss`, that tool
 //! runs inside the container's network namespace; otherwise the built-in
 //! formatter reads /proc/INITPID/net (options -t -u -x -a -l -n only).
+//applet: lxc-netstat main show the network sockets of a running container (classic)
 
 use lxcbox::monitor::{client, proto::Request};
 use lxcbox::net::{NetstatOpts, Show};

@@ -1,13 +1,16 @@
 //! lxc-priority (classic): show or set a container's CPU share
 //! (cpu.shares on cgroup v1, cpu.weight on v2).
+//applet: lxc-priority main show or set a container's CPU share (classic tool)
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::cgroup::top::{priority_get, priority_set};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Show or set the CPU priority of container NAME: lxc-priority -n NAME [VALUE]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-priority");
+
+/// lxc-priority shows or sets the CPU priority (share) of container NAME
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// the new share (cpu.shares 2..262144 on v1, cpu.weight 1..10000 on v2)
     #[argh(positional)]
@@ -15,11 +18,7 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-priority", "", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let name = c.name()?;
         let Some(set) = lxcbox::lifecycle::cgroups(&c.lxcpath(), name)? else {
             anyhow::bail!("{name} is not running");

@@ -1,14 +1,17 @@
 //! lxc-ps (classic): processes of one container (-n) or of all running
 //! containers, with a CONTAINER column.
+//applet: lxc-ps main list the processes of containers (classic tool)
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::listing::{ls, ps};
 use lxcbox::monitor::{client, proto::Request};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// List the processes of container NAME, or of all running containers: lxc-ps [-n NAME] [--json]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-ps").name_optional();
+
+/// lxc-ps lists the processes of container NAME, or of all running containers
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// print the list as JSON
     #[argh(switch)]
@@ -16,11 +19,7 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-ps", "", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let lxcpath = c.lxcpath();
         let names: Vec<String> = match &c.name {
             Some(n) => vec![n.clone()],

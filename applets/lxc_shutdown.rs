@@ -1,14 +1,17 @@
 //! lxc-shutdown (classic): ask init to halt, wait, then kill after -t.
+//applet: lxc-shutdown main shut a container down gracefully (classic tool)
 
 use std::time::Duration;
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::lifecycle::{self, StopOptions, Stopped};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Shut down container NAME: lxc-shutdown -n NAME [-t TIMEOUT] [-r]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-shutdown");
+
+/// lxc-shutdown asks the init of container NAME to halt (or reboot) and waits
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// seconds to wait before killing (default 60, -1 forever)
     #[argh(option, short = 't', default = "60")]
@@ -22,11 +25,7 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-shutdown", "t", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let name = c.name()?;
         let timeout = (a.timeout >= 0).then(|| Duration::from_secs(a.timeout as u64));
         let r = if a.reboot {

@@ -1,60 +1,61 @@
 //! lxc-start: run a system container (CMD, else lxc.init.cmd, else
 //! /sbin/init as PID 1). Daemonises by default; -F stays attached.
+//applet: lxc-start main start a container
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 
-use crate::{common, launch};
+use crate::common::{self, Spec};
+use crate::launch;
 
-/// Start COMMAND (default: lxc.init.cmd or /sbin/init) in container NAME: lxc-start -n NAME [-F] [-f CONFIG] [-- COMMAND]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-start");
+
+/// lxc-start start COMMAND in specified container NAME (default:
+/// lxc.init.cmd, else /sbin/init)
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
-    /// daemonize the container (the default)
+    /// daemonize the container (default)
     #[argh(switch, short = 'd')]
     daemon: bool,
     /// start with the current tty attached to /dev/console
     #[argh(switch, short = 'F')]
     foreground: bool,
-    /// create a file with the monitor's process id
-    #[argh(option, short = 'p')]
-    pidfile: Option<String>,
     /// load configuration file FILE
-    #[argh(option, short = 'f')]
+    #[argh(option, short = 'f', arg_name = "FILE")]
     rcfile: Option<String>,
-    /// use FILE for the container console (classic)
-    #[argh(option, short = 'c')]
+    /// assign VAL to configuration variable KEY (KEY=VAL)
+    #[argh(option, short = 's', long = "define", arg_name = "KEY=VAL")]
+    define: Vec<String>,
+    /// use specified FILE for the container console
+    #[argh(option, short = 'c', arg_name = "FILE")]
     console: Option<String>,
     /// log container console output to FILE
-    #[argh(option, short = 'L', long = "console-log")]
+    #[argh(option, short = 'L', long = "console-log", arg_name = "FILE")]
     console_log: Option<String>,
-    /// close inherited fds (always done: only 0, 1, 2 reach init)
+    /// if any fds are inherited, close them (always done: only 0, 1, 2 reach init)
     #[argh(switch, short = 'C', long = "close-all-fds")]
     _close_all_fds: bool,
-    /// assign VAL to configuration variable KEY (KEY=VAL)
-    #[argh(option, short = 's', long = "define")]
-    define: Vec<String>,
+    /// create a file with the process id
+    #[argh(option, short = 'p', arg_name = "FILE")]
+    pidfile: Option<String>,
     /// share the network namespace of container NAME or PID
-    #[argh(option, long = "share-net")]
+    #[argh(option, long = "share-net", arg_name = "NAME")]
     share_net: Option<String>,
     /// share the IPC namespace of container NAME or PID
-    #[argh(option, long = "share-ipc")]
+    #[argh(option, long = "share-ipc", arg_name = "NAME")]
     share_ipc: Option<String>,
     /// share the UTS namespace of container NAME or PID
-    #[argh(option, long = "share-uts")]
+    #[argh(option, long = "share-uts", arg_name = "NAME")]
     share_uts: Option<String>,
     /// share the PID namespace of container NAME or PID
-    #[argh(option, long = "share-pid")]
+    #[argh(option, long = "share-pid", arg_name = "NAME")]
     share_pid: Option<String>,
     /// the command to run as init
-    #[argh(positional, greedy)]
+    #[argh(positional, greedy, arg_name = "COMMAND")]
     command: Vec<String>,
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-start", "pfcLs", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let mut defines = a.define.clone();
         if let Some(f) = &a.console {
             defines.push(format!("lxc.console.path={f}"));
@@ -63,7 +64,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             defines.push(format!("lxc.console.logfile={f}"));
         }
         launch::run(
-            &c,
+            c,
             launch::Launch {
                 rcfile: a.rcfile.as_deref(),
                 defines: &defines,

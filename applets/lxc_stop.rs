@@ -1,43 +1,42 @@
 //! lxc-stop: stop a container gracefully (lxc.signal.halt, then kill after
 //! the timeout), at once (-k), or reboot it (-r).
 //! Exit: 0 stopped, 1 failure, 2 not running.
+//applet: lxc-stop main stop a container
 
 use std::time::Duration;
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::lifecycle::{self, StopOptions, Stopped};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Stop container NAME: lxc-stop -n NAME [-k | -r] [-t TIMEOUT] [-W] [--nokill]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-stop");
+
+/// lxc-stop stops a container with the identifier NAME
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// reboot the container
     #[argh(switch, short = 'r')]
     reboot: bool,
-    /// don't wait for the container to stop/reboot
+    /// don't wait for shutdown or reboot to complete
     #[argh(switch, short = 'W')]
     nowait: bool,
-    /// wait TIMEOUT seconds for a graceful stop (default 60, -1 forever)
-    #[argh(option, short = 't', default = "60")]
+    /// wait T seconds before hard-stopping (default 60, -1 forever)
+    #[argh(option, short = 't', default = "60", arg_name = "T")]
     timeout: i64,
-    /// kill the container instead of a graceful stop
+    /// kill container rather than request clean shutdown
     #[argh(switch, short = 'k')]
     kill: bool,
-    /// only request a graceful stop, never kill
+    /// only request clean shutdown, don't force kill after timeout
     #[argh(switch)]
     nokill: bool,
-    /// ignore the container's lock
+    /// avoid using API locks (lxcbox's stop takes no lock)
     #[argh(switch)]
     nolock: bool,
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-stop", "t", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let name = c.name()?;
         if a.kill && a.nokill {
             anyhow::bail!("-k and --nokill are mutually exclusive");

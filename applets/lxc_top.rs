@@ -1,17 +1,20 @@
 //! lxc-top: CPU, block I/O and memory use of the running containers, from
 //! their cgroup statistics.
+//applet: lxc-top main monitor container statistics
 
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::cgroup::top::{self, SortBy};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Monitor container statistics: lxc-top [-d DELAY] [-s n|c|b|m|s|k] [-r] [-b]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-top").name_optional().many_lxcpaths();
+
+/// lxc-top monitors the state of the active containers
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// seconds between updates (default 3)
     #[argh(option, short = 'd', default = "3.0")]
@@ -31,11 +34,7 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-top", "ds", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let Some(mut sort) = SortBy::from_char(a.sort) else {
             anyhow::bail!("invalid sort key '{}' (n c b m s k)", a.sort);
         };

@@ -1,13 +1,16 @@
 //! lxc-update-config: rewrite a container config's legacy keys to modern
 //! ones in place, saving FILE.backup first.
+//applet: lxc-update-config main update a container configuration to the current key names
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Update a legacy container configuration file to the current key names.
-/// The original is kept as FILE.backup.
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-update-config").name_optional();
+
+/// lxc-update-config rewrites the legacy keys of a container configuration
+/// file to the current key names; the original is kept as FILE.backup
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// the container configuration file to update
     #[argh(option, short = 'c')]
@@ -15,11 +18,7 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-update-config", "c", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |_c, a: Args| {
         // Like LXC's script: without a file, print the usage and succeed.
         let Some(config) = a.config else {
             println!("lxc-update-config -h|--help [-c|--config]");

@@ -1,15 +1,18 @@
 //! lxc-wait: wait for a container to reach one of the given states.
+//applet: lxc-wait main wait for a container to reach a state
 
 use std::time::Duration;
 
-use argh::FromArgs;
+use argh::{ArgsInfo, FromArgs};
 use lxcbox::lifecycle;
 use lxcbox::monitor::State;
 
-use crate::common;
+use crate::common::{self, Spec};
 
-/// Wait for container NAME to reach a state: lxc-wait -n NAME -s 'STATE[|STATE...]' [-t TIMEOUT]
-#[derive(FromArgs)]
+const SPEC: Spec = Spec::new("lxc-wait");
+
+/// lxc-wait waits for NAME container state to reach STATE
+#[derive(FromArgs, ArgsInfo)]
 struct Args {
     /// states to wait for, separated by '|': STOPPED STARTING RUNNING STOPPING ABORTING FREEZING FROZEN THAWED
     #[argh(option, short = 's')]
@@ -20,11 +23,7 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let (c, a) = match common::parse::<Args>("lxc-wait", "st", args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    common::run(&c, || {
+    common::main(&SPEC, args, |c, a: Args| {
         let name = c.name()?;
         let mut states = Vec::new();
         for s in a.state.split('|').filter(|s| !s.trim().is_empty()) {

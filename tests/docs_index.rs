@@ -1,6 +1,6 @@
 //! Every registered applet has a page in docs/, and docs/README.md links
-//! every page. Reads applets/main.rs (the APPLETS table) as text, so a new
-//! row without a page fails here.
+//! every page. Asks the binary for its applet table (`lxcbox --list`), so a
+//! new `//applet:` line without a page fails here.
 
 use std::path::Path;
 
@@ -8,18 +8,19 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The `name: "..."` values of the APPLETS table.
+/// The names of the APPLETS table.
 fn applet_names() -> Vec<String> {
-    let src = std::fs::read_to_string(root().join("applets/main.rs")).unwrap();
-    let names: Vec<String> = src
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lxcbox"))
+        .arg("--list")
+        .output()
+        .unwrap();
+    let names: Vec<String> = String::from_utf8_lossy(&o.stdout)
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("name: \""))
-        .filter_map(|r| r.split('"').next())
         .map(str::to_string)
         .collect();
     assert!(
         names.iter().any(|n| n == "lxc-start"),
-        "could not read the APPLETS table from applets/main.rs"
+        "lxcbox --list did not list lxc-start"
     );
     names
 }

@@ -90,7 +90,7 @@ fn create_list_info_destroy_stopped() {
     assert_eq!(env.out("lxc-ls", &["-1", "-g", "db"]), "c2\n");
     assert_eq!(env.out("lxc-ls", &["-1", "--filter", "1"]), "c1\n");
     assert_eq!(env.out("lxc-ls", &["-1", "2$"]), "c2\n");
-    let bad = env.run("lxc-ls", &["-F", "NAME,bogus"]);
+    let bad = env.run("lxc-ls", &["-f", "-F", "NAME,bogus"]);
     assert_eq!(bad.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&bad.stderr), "Invalid key: bogus\n");
 
