@@ -161,6 +161,7 @@ pub fn prepare_attach(init_pid: i32, context: Option<&str>) -> Result<Plan> {
             );
             None
         }
+        (Driver::Nop, None) => None,
         (_, None) => {
             log::warn!("No security context received");
             None
