@@ -2,6 +2,8 @@
 //! (init, lxc-execute's application, commands of lxc-attach) gets right
 //! before exec, in LXC's order:
 //!
+//! 0. (the cgroup device rules, applied by the monitor when the child's
+//!    setup is done: src/cgroup/devices.rs)
 //! 1. capabilities: the bounding set (lxc.cap.drop / lxc.cap.keep, or
 //!    init's bounding set for lxc-attach);
 //! 2. the session keyring (lxc.keyring.session) and its SELinux label;
@@ -27,6 +29,9 @@ pub use caps::Bounding;
 /// Everything the child applies before exec.
 #[derive(Debug)]
 pub struct Confinement {
+    /// The config has cgroup device rules: the monitor applies them when
+    /// the child's setup is done (sync message `D`), before this step.
+    pub device_rules: bool,
     pub bounding: Bounding,
     /// Join a new session keyring (lxc.keyring.session, default on).
     pub session_keyring: bool,
@@ -39,6 +44,7 @@ impl Default for Confinement {
     /// No confinement at all (the host's own view).
     fn default() -> Self {
         Confinement {
+            device_rules: false,
             bounding: Bounding::ALL,
             session_keyring: false,
             lsm: crate::lsm::Plan::default(),
@@ -56,6 +62,7 @@ impl Confinement {
         let lsm =
             crate::lsm::prepare_start(cfg, name, lxcpath).context("Failed to initialize LSM")?;
         Ok(Confinement {
+            device_rules: crate::cgroup::CgroupSet::has_device_rules(cfg),
             bounding,
             session_keyring: cfg.keyring_session != Some(false),
             lsm,
@@ -91,6 +98,7 @@ impl Confinement {
             )
         };
         Ok(Confinement {
+            device_rules: false,
             bounding,
             session_keyring: false,
             lsm,

@@ -94,6 +94,9 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     process::close_fds_from(3, &keep).context("closing inherited file descriptors")?;
     process::reset_signals();
 
+    if plan.confine.device_rules {
+        sync::device_rules(a.sync).context("applying the cgroup device rules")?;
+    }
     // The confinement step (capabilities, keyring, LSM label,
     // no_new_privs, seccomp): last before exec. Only the id switch comes
     // after it, because it drops the CAP_SYS_ADMIN that loading a seccomp

@@ -117,6 +117,12 @@ pub(super) fn launch_once(
             serve::answer_while_starting(listener, sync_parent.as_fd(), pid)?;
             match sync::recv_msg(&sync_parent)? {
                 Some((b'X', _)) => ready = true,
+                Some((b'D', _)) => {
+                    if let Some(cg) = &undo.cgroups {
+                        cg.apply_device_rules(cfg)?;
+                    }
+                    sync::send_msg(sync_parent.as_fd(), b'd', "")?;
+                }
                 Some((b'E', msg)) => bail!("{msg}"),
                 Some(_) => bail!("unexpected message from the container during start"),
                 None if ready => break,

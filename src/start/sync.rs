@@ -1,8 +1,10 @@
 //! Lock-step between the monitor (parent) and the container's child over a
 //! SOCK_SEQPACKET socketpair. Messages are tiny: a tag byte plus text.
 //!
-//! parent → child: `G` (go: cgroups, id maps, host network done)
-//! child → parent: `X` (about to exec), `E<message>` (setup failed)
+//! parent → child: `G` (go: cgroups, id maps, host network done),
+//! `d` (device rules applied)
+//! child → parent: `D` (setup done: apply the device rules now),
+//! `X` (about to exec), `E<message>` (setup failed)
 //! EOF after `X` means the exec succeeded (the socket is close-on-exec).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -56,6 +58,18 @@ pub fn recv_msg(fd: impl AsFd) -> Result<Option<(u8, String)>> {
 pub fn wait_go(fd: BorrowedFd<'_>) -> Result<String> {
     match recv_msg(fd)? {
         Some((b'G', payload)) => Ok(payload),
+        Some((t, _)) => bail!("unexpected sync message {t}"),
+        None => bail!("the monitor went away during start"),
+    }
+}
+
+/// Child side: the mounts and devices are set up; have the monitor apply
+/// the cgroup device rules now (LXC applies them this late too, so that
+/// autodev's mknod and the console work under any rules) and wait.
+pub fn device_rules(fd: BorrowedFd<'_>) -> Result<()> {
+    send_msg(fd, b'D', "")?;
+    match recv_msg(fd)? {
+        Some((b'd', _)) => Ok(()),
         Some((t, _)) => bail!("unexpected sync message {t}"),
         None => bail!("the monitor went away during start"),
     }

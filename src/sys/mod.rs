@@ -6,6 +6,7 @@
 #![allow(unsafe_code)]
 
 pub mod attach;
+pub mod bpf;
 pub mod cgroup;
 pub mod keyring;
 pub mod mount;
