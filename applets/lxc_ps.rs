@@ -4,7 +4,7 @@
 
 use argh::{ArgsInfo, FromArgs};
 use lxcbox::listing::{ls, ps};
-use lxcbox::monitor::{client, proto::Request};
+use lxcbox::monitor::client;
 
 use crate::common::{self, Spec};
 
@@ -27,7 +27,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         };
         let mut inits = Vec::new();
         for n in names {
-            if let Some(pid) = client::call(&lxcpath, &n, Request::InitPid)?.and_then(|r| r.pid) {
+            if let Some(pid) = client::init_pid(&lxcpath, &n)? {
                 inits.push((n, pid));
             }
         }

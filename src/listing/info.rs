@@ -10,7 +10,6 @@ use serde::Serialize;
 use super::size::humanize;
 use crate::container::Container;
 use crate::monitor::client;
-use crate::monitor::proto::Request;
 use crate::monitor::State;
 
 /// What was asked for on the command line.
@@ -120,7 +119,7 @@ pub fn gather(
     rcfile: Option<&Path>,
     req: &InfoRequest,
 ) -> Result<Option<Info>> {
-    let resp = client::call(lxcpath, name, Request::Info)?;
+    let resp = client::info(lxcpath, name)?;
     let defined = rcfile.is_some() || Container::is_defined(lxcpath, name);
     let Some(resp) = resp else {
         if !defined {
@@ -147,17 +146,15 @@ pub fn gather(
     };
     let mut config = Vec::with_capacity(req.keys.len());
     for k in &req.keys {
-        let v = client::call(lxcpath, name, Request::ConfigItem { key: k.clone() })
-            .ok()
-            .flatten()
-            .and_then(|r| r.value);
+        let v = client::config_item(lxcpath, name, k).ok().flatten();
         config.push((k.clone(), v));
     }
     // Addresses are read live from the container's namespace (what is
     // configured there now, as LXC's get_ips), only when they will be shown.
-    let ips = match resp.pid {
-        Some(pid) if req.is_all() || req.ips => live_ips(pid),
-        _ => Vec::new(),
+    let ips = if req.is_all() || req.ips {
+        live_ips(resp.pid)
+    } else {
+        Vec::new()
     };
     let stats = if req.is_all() || req.stats {
         cgroup_stats(lxcpath, name)
@@ -166,8 +163,8 @@ pub fn gather(
     };
     Ok(Some(Info {
         name: name.to_string(),
-        state: resp.state.unwrap_or(State::Stopped),
-        pid: resp.pid,
+        state: resp.state,
+        pid: Some(resp.pid),
         ips,
         stats,
         links: resp.interfaces.iter().map(|i| LinkStats::read(i)).collect(),
@@ -190,7 +187,18 @@ pub fn live_ips(pid: i32) -> Vec<String> {
         }
     };
     a.sort_by_key(|(_, ip)| ip.is_ipv6());
-    a.into_iter().map(|(_, ip)| ip.to_string()).collect()
+    let mut out: Vec<String> = a.into_iter().map(|(_, ip)| ip.to_string()).collect();
+    // An interface without IPv4 whose MAC holds an lxc-net lease: show it.
+    let leased = crate::net::unaddressed_macs(pid)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(crate::lxcnet::leased_address)
+        .map(|a| a.to_string())
+        .filter(|a| !out.contains(a))
+        .collect::<Vec<_>>();
+    let v4 = out.iter().take_while(|a| !a.contains(':')).count();
+    out.splice(v4..v4, leased);
+    out
 }
 
 /// Render `info` as LXC prints it: (stdout text, stderr text).
