@@ -5,8 +5,8 @@
 //! parent-death signal → join shared namespaces → wait for the go →
 //! become root of a new user namespace → unshare cgroup and time
 //! namespaces → session → network → hostname → mounts and pivot_root →
-//! sysctl, /proc, prlimits → start hooks → cwd → (device rules, by the
-//! monitor) → **confine** → ids → console stdio → fds, signals → exec.
+//! sysctl, /proc, prlimits → start hooks → cwd → console stdio → fds,
+//! signals → (device rules, by the monitor) → **confine** → ids → exec.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
@@ -113,16 +113,6 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
 
     rustix::process::chdir(plan.cwd.as_str())
         .with_context(|| format!("lxc.init.cwd: changing to {}", plan.cwd))?;
-    if plan.confine.device_rules {
-        sync::device_rules(a.sync).context("applying the cgroup device rules")?;
-    }
-    confine(plan)?;
-    // The ids change after the confinement step: loading a seccomp filter
-    // without no_new_privs needs the CAP_SYS_ADMIN a switch to a non-root
-    // uid takes away (LXC's order too).
-    let ids = &plan.ids;
-    process::set_ids(ids.uid, ids.gid, ids.groups.as_deref()).context("setting init's uid/gid")?;
-
     if let Some(cp) = &a.console {
         super::console::make_stdio(cp)?;
     }
@@ -133,6 +123,16 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     keep.extend(late.iter().map(|(_, f)| f.as_raw_fd()));
     process::close_fds_from(3, &keep).context("closing inherited file descriptors")?;
     process::reset_signals();
+
+    if plan.confine.device_rules {
+        sync::device_rules(a.sync).context("applying the cgroup device rules")?;
+    }
+    confine(plan)?;
+    // Only the id switch and the exec run under the seccomp filter. The ids
+    // change after it: loading a filter without no_new_privs needs the
+    // CAP_SYS_ADMIN a switch to a non-root uid takes away (LXC's order).
+    let ids = &plan.ids;
+    process::set_ids(ids.uid, ids.gid, ids.groups.as_deref()).context("setting init's uid/gid")?;
 
     let fds: Vec<BorrowedFd<'_>> = late.iter().map(|(_, f)| f.as_fd()).collect();
     let names = late.iter().map(|(n, _)| *n).collect();
@@ -148,8 +148,8 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
 /// The confinement step (src/confine): bounding set, session keyring, LSM
 /// label, no_new_privs, seccomp filter, in that order, prepared in
 /// [`super::plan::Confinement`] before the clone. It runs after every
-/// mount, hook, /proc write and the cgroup device rules, and before the
-/// id switch, the console as stdio and exec.
+/// mount, hook, /proc write, the console and the cgroup device rules;
+/// only the id switch and exec come after it.
 fn confine(plan: &Plan) -> Result<()> {
     plan.confine.apply()
 }
