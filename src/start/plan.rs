@@ -67,17 +67,12 @@ pub struct Ids {
     pub groups: Option<Vec<u32>>,
 }
 
-/// The confinement step: what the child applies last, right before exec,
-/// after every mount, hook and /proc write. Today: the capability bounding
-/// and process sets and no_new_privs. The LSM label and the seccomp
-/// filter belong here too, prepared (profile parsed, BPF compiled) in the
-/// monitor before the clone, applied by [`super::child`]'s `confine` step.
-#[derive(Debug, Clone, Default)]
-pub struct Confinement {
-    pub cap_drop: Vec<String>,
-    pub cap_keep: Vec<String>,
-    pub no_new_privs: bool,
-}
+/// The confinement step: what the child applies last, right before exec
+/// (device rules, bounding set, keyring, LSM label, no_new_privs,
+/// seccomp): decided in the monitor before the clone, so a bad capability
+/// name or seccomp profile fails before anything exists; applied by
+/// [`super::child`]'s `confine` step. See src/confine.
+pub use crate::confine::Confinement;
 
 impl Plan {
     pub fn build(spec: &StartSpec) -> Result<Plan> {
@@ -127,11 +122,7 @@ impl Plan {
             namespaces,
             ids: Ids { uid, gid, groups },
             cwd: cfg.init_cwd.clone().unwrap_or_else(|| "/".into()),
-            confine: Confinement {
-                cap_drop: cfg.cap_drop.clone(),
-                cap_keep: cfg.cap_keep.clone(),
-                no_new_privs: cfg.no_new_privs,
-            },
+            confine: Confinement::for_start(cfg, &c.name, &c.lxcpath)?,
             pdeath_signal: cfg.monitor_signal_pdeath.unwrap_or(libc::SIGKILL),
             hook_env: hook_env(c),
             child_hook_env: child_hook_env(c)?,
