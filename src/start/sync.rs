@@ -23,8 +23,13 @@ use crate::namespace::Namespace;
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToChild {
     /// Go on with the set-up; `net` is the host side of the network the
-    /// child finishes inside (`None`: loopback only, or no new netns).
-    Go { net: Option<crate::net::HostNet> },
+    /// child finishes inside (`None`: loopback only, or no new netns);
+    /// `cgroup_paths` the container's cgroup directories for
+    /// lxc.mount.auto = cgroup (controller dir, cgroup dir).
+    Go {
+        net: Option<crate::net::HostNet>,
+        cgroup_paths: Vec<(String, std::path::PathBuf)>,
+    },
 }
 
 /// From the child to the monitor.
@@ -58,10 +63,10 @@ pub fn recv<T: for<'de> Deserialize<'de>>(fd: impl AsFd) -> Result<Option<(T, Ve
     recv_json(fd).context("reading the start sync socket")
 }
 
-/// Child side: wait for the go; returns the host network state.
-pub fn wait_go(fd: BorrowedFd<'_>) -> Result<Option<crate::net::HostNet>> {
+/// Child side: wait for the go.
+pub fn wait_go(fd: BorrowedFd<'_>) -> Result<ToChild> {
     match recv::<ToChild>(fd)? {
-        Some((ToChild::Go { net }, _)) => Ok(net),
+        Some((go, _)) => Ok(go),
         None => bail!("the monitor went away during start"),
     }
 }
