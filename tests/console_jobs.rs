@@ -81,7 +81,7 @@ fn console_shell_has_job_control_under_start_foreground() {
     let e = Env::new("cj-fg");
     let n = uniq("fg");
     define(&e, &n);
-    let t = Tmux::start("cj-fg", |_| cmdline(&e, &format!("lxc-start -F -n {n}")));
+    let t = Tmux::new("cj-fg", |_| cmdline(&e, &format!("lxc-start -F -n {n}")));
     t.wait_for("Please press Enter to activate this console.");
     job_control(&t);
     device_modes(&t, "/dev/console");
@@ -98,7 +98,7 @@ fn console_and_tty_shells_have_job_control_under_lxc_console() {
     let o = e.run("lxc-start", &["-n", &n, "-d"]);
     assert!(o.status.success(), "{}", stderr(&o));
     {
-        let t = Tmux::start("cj-con0", |_| {
+        let t = Tmux::new("cj-con0", |_| {
             cmdline(&e, &format!("lxc-console -t 0 -n {n}"))
         });
         t.wait_for("Ctrl+a q");
@@ -108,7 +108,7 @@ fn console_and_tty_shells_have_job_control_under_lxc_console() {
         t.wait_for("APPLET-EXITED");
     }
     {
-        let t = Tmux::start("cj-con1", |_| {
+        let t = Tmux::new("cj-con1", |_| {
             cmdline(&e, &format!("lxc-console -t 1 -n {n}"))
         });
         t.wait_for("Ctrl+a q");

@@ -6,18 +6,17 @@
 //! plays lxc-start -F / lxc-console: a shell on a fresh pty, proxied to the
 //! tmux pane.
 
-#[path = "common/tmux.rs"]
-mod tmux;
-
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tmux::Tmux;
-
 use lxcbox::console::{get_winsize, proxy, PtyPair, RawGuard};
+
+#[path = "common/tmux.rs"]
+mod tmux;
+use tmux::Tmux;
 
 const HELPER_ENV: &str = "LXCBOX_CONSOLE_TMUX_HELPER";
 
@@ -65,10 +64,11 @@ fn helper_proxy_terminal() {
     println!("\r\nPROXY-END {end:?}");
 }
 
-/// A tmux session running the helper above, with `stty -a` before and after.
+/// The helper proxy in a tmux session, with the terminal's settings
+/// saved before and after.
 fn start(tag: &str) -> Tmux {
     let exe = std::env::current_exe().unwrap();
-    Tmux::start(tag, |dir| {
+    Tmux::new(tag, |dir| {
         let d = dir.display();
         format!(
             "stty -a > {d}/before; {HELPER_ENV}={d} {} --ignored --exact helper_proxy_terminal \

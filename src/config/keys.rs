@@ -410,63 +410,34 @@ pub static KEYS: &[Key] = &[
     ),
     family!("lxc.sysctl", sysctl, any_sub, string, false),
     family!("lxc.proc", proc, any_sub, string, false),
-    // LSM / seccomp
-    with(
-        opt!("lxc.apparmor.profile", apparmor_profile, string),
-        Effect::Lsm(Lsm::AppArmor),
+    // LSM / seccomp: src/lsm and src/confine act on them (and warn or refuse
+    // where LXC's nop driver or missing notify proxy would)
+    opt!("lxc.apparmor.profile", apparmor_profile, string),
+    plain!(
+        "lxc.apparmor.allow_incomplete",
+        apparmor_allow_incomplete,
+        val::boolean
     ),
-    with(
-        plain!(
-            "lxc.apparmor.allow_incomplete",
-            apparmor_allow_incomplete,
-            val::boolean
-        ),
-        Effect::Lsm(Lsm::AppArmor),
+    plain!(
+        "lxc.apparmor.allow_nesting",
+        apparmor_allow_nesting,
+        val::boolean
     ),
-    with(
-        plain!(
-            "lxc.apparmor.allow_nesting",
-            apparmor_allow_nesting,
-            val::boolean
-        ),
-        Effect::Lsm(Lsm::AppArmor),
+    list!("lxc.apparmor.raw", apparmor_raw, string),
+    opt!("lxc.selinux.context", selinux_context, string),
+    opt!(
+        "lxc.selinux.context.keyring",
+        selinux_context_keyring,
+        string
     ),
-    with(
-        list!("lxc.apparmor.raw", apparmor_raw, string),
-        Effect::Lsm(Lsm::AppArmor),
+    opt!("lxc.seccomp.profile", seccomp_profile, string),
+    plain!(
+        "lxc.seccomp.allow_nesting",
+        seccomp_allow_nesting,
+        val::boolean
     ),
-    with(
-        opt!("lxc.selinux.context", selinux_context, string),
-        Effect::Lsm(Lsm::SeLinux),
-    ),
-    with(
-        opt!(
-            "lxc.selinux.context.keyring",
-            selinux_context_keyring,
-            string
-        ),
-        Effect::Lsm(Lsm::SeLinux),
-    ),
-    with(
-        opt!("lxc.seccomp.profile", seccomp_profile, string),
-        Effect::Refused("seccomp profiles are not supported yet"),
-    ),
-    with(
-        plain!(
-            "lxc.seccomp.allow_nesting",
-            seccomp_allow_nesting,
-            val::boolean
-        ),
-        Effect::Refused("seccomp profiles are not supported yet"),
-    ),
-    with(
-        opt!("lxc.seccomp.notify.proxy", seccomp_notify_proxy, string),
-        Effect::Refused("the seccomp notify proxy is not supported yet"),
-    ),
-    with(
-        opt!("lxc.seccomp.notify.cookie", seccomp_notify_cookie, string),
-        Effect::Refused("the seccomp notify proxy is not supported yet"),
-    ),
+    opt!("lxc.seccomp.notify.proxy", seccomp_notify_proxy, string),
+    opt!("lxc.seccomp.notify.cookie", seccomp_notify_cookie, string),
     plain!("lxc.no_new_privs", no_new_privs, val::boolean),
     // hooks
     plain!("lxc.hook.version", hook_version, hook_version),
@@ -482,16 +453,10 @@ pub static KEYS: &[Key] = &[
     list!("lxc.environment", environment, string),
     list!("lxc.environment.runtime", environment_runtime, string),
     list!("lxc.environment.hooks", environment_hooks, string),
-    // autostart
+    // autostart: read by lxc-autostart (src/autostart.rs), as LXC's start ignores them
     plain!("lxc.start.auto", start_auto, val::boolean),
-    with(
-        plain!("lxc.start.delay", start_delay, val::number::<u32>),
-        Effect::Ignored("only lxc-autostart reads it, and this build has no lxc-autostart yet"),
-    ),
-    with(
-        plain!("lxc.start.order", start_order, val::number::<i32>),
-        Effect::Ignored("only lxc-autostart reads it, and this build has no lxc-autostart yet"),
-    ),
+    plain!("lxc.start.delay", start_delay, val::number::<u32>),
+    plain!("lxc.start.order", start_order, val::number::<i32>),
     list!("lxc.group", groups, string),
     // logging
     opt!("lxc.log.level", log_level, val::log_level, "NOTSET"),

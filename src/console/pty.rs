@@ -64,6 +64,14 @@ pub fn set_winsize(fd: impl AsFd, ws: Winsize) -> Result<()> {
     tcsetwinsize(fd, ws).with_context(|| format!("setting window size {}x{}", ws.ws_col, ws.ws_row))
 }
 
+/// Start a new session and make `slave` its controlling terminal (what
+/// lxc-attach gives its command's pty). Not for the container's init: see
+/// src/start/console.rs for why the console is only its stdio.
+pub fn set_controlling_tty(slave: impl AsFd) -> Result<()> {
+    rustix::process::setsid().context("setsid for the terminal")?;
+    rustix::process::ioctl_tiocsctty(&slave).context("making the pty the controlling tty")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

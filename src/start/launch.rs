@@ -195,6 +195,12 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
                 live.preserved.extend(namespaces.into_iter().zip(fds));
                 ready = true;
             }
+            Some((ToParent::Devices, _)) => {
+                if let Some(cg) = &live.cgroups {
+                    cg.apply_device_rules(plan.config())?;
+                }
+                sync::send(sync_parent.as_fd(), &ToChild::DevicesApplied, &[])?;
+            }
             Some((ToParent::Failed { error }, _)) => bail!("{error}"),
             None if ready => return Ok(()),
             None => bail!("the container's init died during setup"),

@@ -11,7 +11,6 @@
 //!   messages;
 //! - [`serve`]: the monitor's event loop, which never blocks.
 
-mod caps;
 mod cgroups;
 mod child;
 mod console;

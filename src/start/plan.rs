@@ -41,8 +41,6 @@ pub struct Plan {
     pub child_hook_env: hooks::HookEnv,
     /// lxc.arch: the personality for init (PER_LINUX32 for 32-bit ones).
     pub personality: Option<libc::c_ulong>,
-    /// Give init a new session keyring (lxc.keyring.session, default on).
-    pub session_keyring: bool,
     /// lxc.sched.core: a core scheduling domain for the container.
     pub sched_core: bool,
     /// Give the stop hook the container's namespaces (LXC_*_NS / ns:path).
@@ -73,17 +71,12 @@ pub struct Ids {
     pub groups: Option<Vec<u32>>,
 }
 
-/// The confinement step: what the child applies last, right before exec,
-/// after every mount, hook and /proc write. Today: the capability bounding
-/// and process sets and no_new_privs. The LSM label and the seccomp
-/// filter belong here too, prepared (profile parsed, BPF compiled) in the
-/// monitor before the clone, applied by [`super::child`]'s `confine` step.
-#[derive(Debug, Clone, Default)]
-pub struct Confinement {
-    pub cap_drop: Vec<String>,
-    pub cap_keep: Vec<String>,
-    pub no_new_privs: bool,
-}
+/// The confinement step: what the child applies last, right before exec
+/// (device rules, bounding set, keyring, LSM label, no_new_privs,
+/// seccomp): decided in the monitor before the clone, so a bad capability
+/// name or seccomp profile fails before anything exists; applied by
+/// [`super::child`]'s `confine` step. See src/confine.
+pub use crate::confine::Confinement;
 
 impl Plan {
     pub fn build(spec: &StartSpec, layout: &crate::cgroup::Layout) -> Result<Plan> {
@@ -141,11 +134,7 @@ impl Plan {
             namespaces,
             ids: Ids { uid, gid, groups },
             cwd: cfg.init_cwd.clone().unwrap_or_else(|| "/".into()),
-            confine: Confinement {
-                cap_drop: cfg.cap_drop.clone(),
-                cap_keep: cfg.cap_keep.clone(),
-                no_new_privs: cfg.no_new_privs,
-            },
+            confine: Confinement::for_start(cfg, &c.name, &c.lxcpath)?,
             pdeath_signal: cfg.monitor_signal_pdeath.unwrap_or(libc::SIGKILL),
             hook_env: hook_env(c),
             child_hook_env: child_hook_env(c)?,
@@ -154,7 +143,6 @@ impl Plan {
                 .as_deref()
                 .and_then(crate::config::arch_is_32bit)
                 .map(|is32| if is32 { PER_LINUX32 } else { PER_LINUX }),
-            session_keyring: cfg.keyring_session != Some(false),
             sched_core: cfg.sched_core,
             preserve_namespaces: cfg.hooks_of("stop").next().is_some(),
             console: !spec.execute,

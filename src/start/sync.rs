@@ -4,8 +4,10 @@
 //! cut short), over a close-on-exec stream socketpair.
 //!
 //! parent → child: [`ToChild::Go`] once cgroups, id maps and the host side
-//! of the network are done.
-//! child → parent: [`ToParent::Exec`] right before exec, or
+//! of the network are done; [`ToChild::DevicesApplied`] after the device
+//! rules.
+//! child → parent: [`ToParent::Devices`] when the set-up is done and the
+//! config has cgroup device rules; [`ToParent::Exec`] right before exec, or
 //! [`ToParent::Failed`] with the error of the failed step. End of file
 //! after `Exec` means the exec succeeded (the socket is close-on-exec);
 //! end of file before it means the child died during setup.
@@ -30,6 +32,8 @@ pub enum ToChild {
         net: Option<crate::net::HostNet>,
         cgroup_paths: Vec<(String, std::path::PathBuf)>,
     },
+    /// The cgroup device rules are in force.
+    DevicesApplied,
 }
 
 /// From the child to the monitor.
@@ -39,6 +43,10 @@ pub enum ToParent {
     /// the fds of those the child unshared itself come with this message,
     /// in this order.
     Exec { namespaces: Vec<Namespace> },
+    /// The mounts, autodev and console are set up: apply the cgroup device
+    /// rules now (LXC applies them this late too, so that mknod and the
+    /// console work under any rules), then answer.
+    Devices,
     /// Set-up failed; the error names the step.
     Failed { error: String },
 }
@@ -63,10 +71,27 @@ pub fn recv<T: for<'de> Deserialize<'de>>(fd: impl AsFd) -> Result<Option<(T, Ve
     recv_json(fd).context("reading the start sync socket")
 }
 
+/// What the go carries: the host network state and the cgroup dirs.
+pub type Go = (
+    Option<crate::net::HostNet>,
+    Vec<(String, std::path::PathBuf)>,
+);
+
 /// Child side: wait for the go.
-pub fn wait_go(fd: BorrowedFd<'_>) -> Result<ToChild> {
+pub fn wait_go(fd: BorrowedFd<'_>) -> Result<Go> {
     match recv::<ToChild>(fd)? {
-        Some((go, _)) => Ok(go),
+        Some((ToChild::Go { net, cgroup_paths }, _)) => Ok((net, cgroup_paths)),
+        Some((m, _)) => bail!("unexpected message from the monitor: {m:?}"),
+        None => bail!("the monitor went away during start"),
+    }
+}
+
+/// Child side: have the monitor apply the cgroup device rules and wait.
+pub fn device_rules(fd: BorrowedFd<'_>) -> Result<()> {
+    send(fd, &ToParent::Devices, &[])?;
+    match recv::<ToChild>(fd)? {
+        Some((ToChild::DevicesApplied, _)) => Ok(()),
+        Some((m, _)) => bail!("unexpected message from the monitor: {m:?}"),
         None => bail!("the monitor went away during start"),
     }
 }

@@ -1,6 +1,5 @@
-//! A detached tmux session running one shell command, for tests that need a
-//! real terminal: send keys, read the screen, wait for text. The session
-//! and its scratch directory are removed on drop, even when the test fails.
+//! A tmux session (a real terminal for tests) plus a scratch directory,
+//! both removed on drop.
 //!
 //! Include with `#[path = "common/tmux.rs"] mod tmux;`.
 #![allow(dead_code)]
@@ -12,39 +11,26 @@ use std::time::{Duration, Instant};
 
 pub struct Tmux {
     pub name: String,
-    /// A scratch directory for the test (files the command writes).
     pub dir: PathBuf,
 }
 
-pub fn have_tmux() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 impl Tmux {
-    /// A 100x30 session named after `tag` and our pid; `command(dir)` gives
-    /// the shell command to run, given the scratch directory.
-    pub fn start(tag: &str, command: impl FnOnce(&std::path::Path) -> String) -> Tmux {
+    /// A 100x30 session running `script` (given the scratch directory).
+    pub fn new(tag: &str, script: impl FnOnce(&std::path::Path) -> String) -> Tmux {
         assert!(have_tmux(), "tmux is required for this test");
         let name = format!("lxcbox-{tag}-{}", std::process::id());
         let dir = std::env::temp_dir().join(&name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let script = command(&dir);
+        let script = script(&dir);
         let t = Tmux { name, dir };
-        t.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &t.name,
-            "-x",
-            "100",
-            "-y",
-            "30",
-            &script,
-        ]);
+        let ok = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &t.name, "-x", "100", "-y", "30"])
+            .arg(script)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux new-session failed");
         t
     }
 
@@ -67,12 +53,11 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Wait until the screen shows `needle` (the bound only keeps a broken
-    /// test from hanging).
     pub fn wait_for(&self, needle: &str) {
         self.wait_for_within(needle, Duration::from_secs(20));
     }
 
+    /// Wait at most `limit` until the screen shows `needle`.
     pub fn wait_for_within(&self, needle: &str, limit: Duration) {
         let deadline = Instant::now() + limit;
         loop {
@@ -100,4 +85,11 @@ impl Drop for Tmux {
             .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+pub fn have_tmux() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
