@@ -26,7 +26,6 @@ pub struct ChildArgs<'a> {
     pub plan: &'a Plan,
     pub sync: BorrowedFd<'a>,
     pub shared: &'a [SharedNs],
-    pub cgroup_paths: &'a [(String, std::path::PathBuf)],
     pub console: Option<ConsolePlan>,
 }
 
@@ -57,7 +56,12 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
         process::setns(s.fd.as_fd(), s.ns.flag())
             .with_context(|| format!("joining the shared {} namespace", s.ns))?;
     }
-    let host_net = sync::wait_go(a.sync)?;
+    // Mounts first when they need nothing from the monitor: they then run
+    // while it makes and enters the cgroups (Plan::early_mounts).
+    if plan.early_mounts {
+        mounts(a, &[])?;
+    }
+    let (host_net, cgroup_paths) = sync::wait_go(a.sync)?;
     // In a new user namespace the id maps now exist: become its root (our
     // host ids are usually unmapped there, and the kernel refuses to create
     // files owned by unmapped ids with EOVERFLOW).
@@ -94,12 +98,8 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
         }
     }
 
-    if plan.session_keyring {
-        new_session_keyring()?;
-    }
-
-    if ns.owns(Namespace::Mnt) {
-        mounts(a)?;
+    if ns.owns(Namespace::Mnt) && !plan.early_mounts {
+        mounts(a, &cgroup_paths)?;
     }
     if let Some(p) = plan.personality {
         process::set_personality(p)
@@ -162,25 +162,6 @@ fn confine(plan: &Plan) -> Result<()> {
     plan.confine.apply()
 }
 
-/// lxc.keyring.session (default on): a new session keyring, so init does
-/// not share the monitor's (LXC's lxc_setup_keyring). As LXC, a kernel
-/// without keyrings or a policy that forbids them is not an error.
-fn new_session_keyring() -> Result<()> {
-    match process::join_new_session_keyring() {
-        Ok(_) => Ok(()),
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::ENOSYS) | Some(libc::EACCES) | Some(libc::EPERM)
-            ) =>
-        {
-            log::debug!("no session keyring for init: {e}");
-            Ok(())
-        }
-        Err(e) => Err(e).context("lxc.keyring.session: creating a session keyring for init"),
-    }
-}
-
 /// Unshare a time namespace, write its offsets (possible only before any
 /// process is in it) and enter it, as LXC does: the namespace applies to
 /// children, so the child joins its own time_for_children.
@@ -207,7 +188,7 @@ fn enter_time_namespace(t: &TimeOffsets) -> Result<()> {
 
 /// Mounts inside the new mount namespace: the mount layer up to
 /// pivot_root, with the pre-mount, mount and autodev hooks at LXC's points.
-fn mounts(a: &ChildArgs<'_>) -> Result<()> {
+fn mounts(a: &ChildArgs<'_>, cgroup_paths: &[(String, std::path::PathBuf)]) -> Result<()> {
     let plan = a.plan;
     let c = &plan.container;
     let cfg = &c.config;
@@ -218,7 +199,7 @@ fn mounts(a: &ChildArgs<'_>) -> Result<()> {
         name: &c.name,
         lxcpath: std::path::Path::new(&c.lxcpath),
         container_dir: &c.dir,
-        cgroup_paths: a.cgroup_paths.to_vec(),
+        cgroup_paths: cgroup_paths.to_vec(),
         own_netns: plan.namespaces.owns(Namespace::Net),
         own_cgroupns: plan.namespaces.owns(Namespace::Cgroup),
     };
