@@ -94,8 +94,16 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
         }
     }
 
+    if plan.session_keyring {
+        new_session_keyring()?;
+    }
+
     if ns.owns(Namespace::Mnt) {
         mounts(a)?;
+    }
+    if let Some(p) = plan.personality {
+        process::set_personality(p)
+            .with_context(|| format!("lxc.arch: setting personality {p:#x}"))?;
     }
 
     for (k, v) in &cfg.sysctl {
@@ -109,7 +117,7 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     for (res, val) in &cfg.prlimit {
         super::limits::apply(res, val)?;
     }
-    hooks::run_hooks(cfg, "start", &plan.hook_env, &[])?;
+    hooks::run_hooks(cfg, "start", &plan.child_hook_env, &[])?;
 
     rustix::process::chdir(plan.cwd.as_str())
         .with_context(|| format!("lxc.init.cwd: changing to {}", plan.cwd))?;
@@ -154,6 +162,25 @@ fn confine(plan: &Plan) -> Result<()> {
     plan.confine.apply()
 }
 
+/// lxc.keyring.session (default on): a new session keyring, so init does
+/// not share the monitor's (LXC's lxc_setup_keyring). As LXC, a kernel
+/// without keyrings or a policy that forbids them is not an error.
+fn new_session_keyring() -> Result<()> {
+    match process::join_new_session_keyring() {
+        Ok(_) => Ok(()),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOSYS) | Some(libc::EACCES) | Some(libc::EPERM)
+            ) =>
+        {
+            log::debug!("no session keyring for init: {e}");
+            Ok(())
+        }
+        Err(e) => Err(e).context("lxc.keyring.session: creating a session keyring for init"),
+    }
+}
+
 /// Unshare a time namespace, write its offsets (possible only before any
 /// process is in it) and enter it, as LXC does: the namespace applies to
 /// children, so the child joins its own time_for_children.
@@ -184,7 +211,8 @@ fn mounts(a: &ChildArgs<'_>) -> Result<()> {
     let plan = a.plan;
     let c = &plan.container;
     let cfg = &c.config;
-    hooks::run_hooks(cfg, "pre-mount", &plan.hook_env, &[])?;
+    let hook_env = &plan.child_hook_env;
+    hooks::run_hooks(cfg, "pre-mount", hook_env, &[])?;
     let ctx = crate::mount::MountCtx {
         cfg,
         name: &c.name,
@@ -192,15 +220,16 @@ fn mounts(a: &ChildArgs<'_>) -> Result<()> {
         container_dir: &c.dir,
         cgroup_paths: a.cgroup_paths.to_vec(),
         own_netns: plan.namespaces.owns(Namespace::Net),
+        own_cgroupns: plan.namespaces.owns(Namespace::Cgroup),
     };
     let root = crate::mount::setup_mounts(&ctx)?;
-    hooks::run_hooks(cfg, "mount", &plan.hook_env, &[])?;
+    hooks::run_hooks(cfg, "mount", hook_env, &[])?;
     if let Some(root) = root {
         if let Some(cp) = &a.console {
             super::console::bind_nodes(cp, &root)?;
         }
         if cfg.autodev != Some(false) {
-            hooks::run_hooks(cfg, "autodev", &plan.hook_env, &[])?;
+            hooks::run_hooks(cfg, "autodev", hook_env, &[])?;
         }
         crate::mount::pivot(root)?;
     }
