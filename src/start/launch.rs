@@ -55,7 +55,7 @@ pub(super) fn launch_once(
         n.ok();
         // A daemonised monitor idles for the container's whole life: give
         // back the code pages only the start needed.
-        let _ = process::trim_text_rss();
+        let _ = process::trim_exe_rss();
     }
     let Some(init) = live.init.take() else {
         bail!("internal error: init lost");
