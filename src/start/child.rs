@@ -2,8 +2,8 @@
 //! its new namespaces, and ends in exec (or reports the failed step to the
 //! monitor and exits). The steps, in order, each named in its error:
 //!
-//! parent-death signal → join shared namespaces → (mounts, when the plan
-//! allows them before the go: `Plan::early_mounts`) → wait for the go →
+//! parent-death signal → enter the v1 cgroups → join shared namespaces →
+//! (mounts, when `Plan::early_mounts` allows them before the go) → go →
 //! become root of a new user namespace → unshare cgroup and time
 //! namespaces → session → network → hostname → mounts and pivot_root →
 //! sysctl, /proc, prlimits → start hooks → cwd → console stdio → fds,
