@@ -27,6 +27,7 @@ mod entries;
 pub mod fstab;
 mod ops;
 mod resolve;
+mod stage;
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
@@ -276,6 +277,12 @@ pub fn pivot(root: RootFs) -> Result<()> {
         .with_context(detach)?;
     rustix::process::chdir("/").map_err(io).context("chdir /")?;
     Ok(())
+}
+
+/// Host side of the mount layer's fallback for kernels without the new
+/// mount API: the directory its staging tmpfs goes on (see `stage.rs`).
+pub fn prepare_staging() -> Result<()> {
+    stage::prepare()
 }
 
 /// Host side of `lxc.mount.auto = shmounts:HOST[:CONT]`, called by the

@@ -6,7 +6,9 @@
 //! a detached copy of the source, move_mount attaches it onto the target
 //! fd; the tree fd then names the new mount itself, which is what a
 //! read-only remount must act on (remounting through the target fd would
-//! hit the mount underneath).
+//! hit the mount underneath). Without the new mount API (before 5.2) the
+//! detached tree is a mount staged in a private tmpfs and attaching it is
+//! mount(MS_MOVE): see [`super::stage`].
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -14,9 +16,11 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use anyhow::{Context, Result};
 use rustix::fs::{fstatvfs, StatVfsMountFlags, CWD};
 use rustix::mount::{
-    mount, mount_change, mount_remount, move_mount, open_tree, MountFlags, MountPropagationFlags,
-    MoveMountFlags, OpenTreeFlags,
+    mount, mount_change, mount_move, mount_remount, move_mount, open_tree, MountFlags,
+    MountPropagationFlags, MoveMountFlags, OpenTreeFlags,
 };
+
+use crate::sys::kernel::{self, Feature};
 
 use super::resolve::fd_path;
 
@@ -51,6 +55,9 @@ pub enum BindSource<'a> {
 
 /// A detached copy of the mount tree at `source` (not yet visible anywhere).
 pub fn clone_tree(source: BindSource<'_>, recursive: bool) -> Result<OwnedFd> {
+    if !kernel::has(Feature::MountApi) {
+        return super::stage::bind(source, recursive);
+    }
     let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
     if recursive {
         flags |= OpenTreeFlags::AT_RECURSIVE;
@@ -65,6 +72,11 @@ pub fn clone_tree(source: BindSource<'_>, recursive: bool) -> Result<OwnedFd> {
 
 /// Attach a detached tree onto a resolved target.
 pub fn attach(tree: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<()> {
+    if !kernel::has(Feature::MountApi) {
+        return mount_move(fd_path(tree), fd_path(target))
+            .map_err(io)
+            .context("mount MS_MOVE");
+    }
     move_mount(
         tree,
         "",

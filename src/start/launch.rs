@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use anyhow::{bail, Context, Result};
 
-use super::live::{Init, Live};
+use super::live::Live;
 use super::plan::Plan;
 use super::serve::{self, RunEnd};
 use super::sync::{self, ToChild, ToParent};
@@ -16,8 +16,9 @@ use super::{cgroups, child, console, daemon, hooks, namespaces, StartSpec};
 use crate::monitor::events::Publisher;
 use crate::monitor::server::Server;
 use crate::monitor::State;
-use crate::namespace::{Namespace, NsSet};
-use crate::sys::process::{self, Cloned};
+use crate::namespace::Namespace;
+use crate::sys::process;
+use crate::sys::spawn::{spawn, Cloned, Spawn};
 
 /// Everything one run needs from the monitor around it.
 pub(super) struct RunCtx<'a> {
@@ -99,6 +100,7 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     let ns = &plan.namespaces;
     hooks::run_hooks(cfg, "pre-start", &plan.hook_env, &[])?;
     crate::mount::prepare_shmounts(cfg)?;
+    crate::mount::prepare_staging()?;
     live.shared = namespaces::open_shared(ns, &c.lxcpath)?;
     if plan.console {
         live.hub = Some(console::hub(cfg, ctx.spec.foreground)?);
@@ -110,7 +112,13 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
 
     let (sync_parent, sync_child) = sync::pair()?;
     let console_plan = live.console_plan(cfg);
-    let (pid, pidfd) = match clone_init(ns.at_clone(), live.shared_fd(Namespace::Pid))? {
+    let spawn = Spawn {
+        namespaces: ns.at_clone().flags() as u64,
+        // If the monitor dies, init dies too (lxc.monitor.signal.pdeath).
+        pdeath: Some(plan.pdeath_signal),
+        cgroup: None,
+    };
+    let init = match clone_init(&spawn, live.shared_fd(Namespace::Pid))? {
         Cloned::Child => {
             drop(sync_parent);
             child::main(child::ChildArgs {
@@ -121,15 +129,16 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
                 console: console_plan,
             })
         }
-        Cloned::Parent { pid, pidfd } => (pid, pidfd),
+        Cloned::Parent(init) => init,
     };
+    let pid = init.pid;
     drop(sync_child);
     log::info!(
         "init of {} is pid {pid} (new namespaces: {})",
         c.name,
         ns.new
     );
-    live.init = Some(Init { pid, pidfd });
+    live.init = Some(init);
     if let Some(cg) = &live.cgroups {
         cg.attach(pid).context("attaching init to its cgroups")?;
     }
@@ -175,10 +184,11 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     }
 }
 
-/// clone3 into the new namespaces. A shared PID namespace is entered by
+/// Clone init into its new namespaces (clone3, or the fallbacks of
+/// [`crate::sys::spawn`]). A shared PID namespace is entered by
 /// the monitor itself around the clone (setns(CLONE_NEWPID) only changes
 /// where our next child goes) and left again at once.
-fn clone_init(new: NsSet, pidns: Option<&OwnedFd>) -> Result<Cloned> {
+fn clone_init(spawn_args: &Spawn<'_>, pidns: Option<&OwnedFd>) -> Result<Cloned> {
     let own = match pidns {
         Some(fd) => {
             let own = rustix::fs::open(
@@ -193,8 +203,8 @@ fn clone_init(new: NsSet, pidns: Option<&OwnedFd>) -> Result<Cloned> {
         }
         None => None,
     };
-    let cloned = process::clone3(new.flags() as u64).context("cloning the container's init");
-    if let (Some(own), Ok(Cloned::Parent { .. })) = (&own, &cloned) {
+    let cloned = spawn(spawn_args).context("cloning the container's init");
+    if let (Some(own), Ok(Cloned::Parent(_))) = (&own, &cloned) {
         process::setns(own.as_fd(), libc::CLONE_NEWPID)
             .context("returning to the monitor's pid namespace")?;
     }
