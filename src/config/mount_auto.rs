@@ -32,7 +32,16 @@ pub fn mount_auto(m: &mut MountAuto, v: &str) -> VResult<()> {
                     r => mode(r).ok_or_else(bad)?,
                 })
             }
+            "cgroup2" => {
+                m.cgroup = None;
+                m.cgroup2 = Some(match rest {
+                    "" | "force" => AutoMode::Rw,
+                    "ro" | "ro:force" => AutoMode::Ro,
+                    _ => return Err(bad()),
+                });
+            }
             "cgroup" | "cgroup-full" => {
+                m.cgroup2 = None;
                 let (md, force) = match rest.split_once(':') {
                     Some((md, "force")) => (mode(md).ok_or_else(bad)?, true),
                     Some(_) => return Err(bad()),
@@ -103,6 +112,11 @@ pub fn mount_auto_tokens(m: &MountAuto) -> Vec<String> {
         }
         out.push(t);
     }
+    match m.cgroup2 {
+        Some(AutoMode::Ro) => out.push("cgroup2:ro".into()),
+        Some(_) => out.push("cgroup2".into()),
+        None => {}
+    }
     if let Some((h, c)) = &m.shmounts {
         match c {
             Some(c) => out.push(format!("shmounts:{h}:{c}")),
@@ -143,6 +157,10 @@ mod tests {
             "cgroup-full:mixed:force",
             "cgroup-full:ro:force",
             "cgroup-full:rw:force",
+            "cgroup2",
+            "cgroup2:ro",
+            "cgroup2:force",
+            "cgroup2:ro:force",
             "shmounts:/a",
             "shmounts:/a:/b",
         ] {
@@ -152,11 +170,17 @@ mod tests {
             mount_auto(&mut again, &mount_auto_tokens(&m).join(" ")).unwrap();
             assert_eq!(again, m, "{t}");
         }
+        // One family: cgroup2 replaces cgroup and the other way round.
+        let mut f = MountAuto::default();
+        mount_auto(&mut f, "cgroup:mixed cgroup2").unwrap();
+        assert_eq!((f.cgroup, f.cgroup2), (None, Some(AutoMode::Rw)));
+        mount_auto(&mut f, "cgroup:ro").unwrap();
+        assert!(f.cgroup.is_some() && f.cgroup2.is_none());
         for bad in [
             "proc:ro",
             "sys:x",
             "cgroup:force:rw",
-            "cgroup2",
+            "cgroup2:mixed",
             "shmounts:",
             "nope",
         ] {

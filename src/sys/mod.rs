@@ -8,12 +8,18 @@
 #![allow(unsafe_code)]
 
 pub mod attach;
+pub mod bpf;
+pub mod btrfs;
 pub mod cgroup;
 pub mod kernel;
+pub mod keyring;
+pub mod loopdev;
 pub mod mount;
 pub mod net;
 pub mod oldkernel;
 pub mod process;
 pub mod pty;
 pub mod resolve;
+pub mod seccomp;
 pub mod spawn;
+pub mod time;
