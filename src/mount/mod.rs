@@ -268,6 +268,22 @@ pub fn clone_tree_of(path: &str) -> Result<std::os::fd::OwnedFd> {
     ops::clone_tree(ops::BindSource::Host(path), true)
 }
 
+/// A new filesystem as a detached mount (see [`ops::new_fs`]).
+pub fn new_fs_tree(
+    fstype: &str,
+    source: Option<&str>,
+    options: &[(&str, Option<&str>)],
+    flags: MountFlags,
+) -> Result<std::os::fd::OwnedFd> {
+    ops::new_fs(fstype, source, options, flags)
+}
+
+/// mount(2) a filesystem straight onto an opened (O_PATH) target, where
+/// it must be seen at once (every kernel has this).
+pub fn mount_fs_on(target: std::os::fd::BorrowedFd<'_>, fstype: &str, data: &str) -> Result<()> {
+    ops::mount_fs(target, fstype, fstype, MountFlags::empty(), data)
+}
+
 /// Attach a detached mount tree onto an opened (O_PATH) target.
 pub fn attach_tree(
     tree: std::os::fd::BorrowedFd<'_>,

@@ -16,8 +16,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use anyhow::{Context, Result};
 use rustix::fs::{fstatvfs, StatVfsMountFlags, CWD};
 use rustix::mount::{
-    mount, mount_change, mount_move, mount_remount, move_mount, open_tree, MountFlags,
-    MountPropagationFlags, MoveMountFlags, OpenTreeFlags,
+    mount, mount_change, mount_remount, move_mount, open_tree, MountFlags, MountPropagationFlags,
+    MoveMountFlags, OpenTreeFlags,
 };
 
 use crate::sys::kernel::{self, Feature};
@@ -43,6 +43,77 @@ pub fn mount_fs(
         Some(data.as_c_str())
     };
     mount(source, fd_path(target), fstype, flags, data).map_err(io)
+}
+
+/// A new filesystem as a detached mount: fsopen/fsconfig/fsmount, or on
+/// kernels without them mount(2) on a staging spot ([`super::stage`]).
+/// `options` are the filesystem's (`key=value` or `key`); `flags` the
+/// per-mount ones (ro, nosuid, ...).
+pub fn new_fs(
+    fstype: &str,
+    source: Option<&str>,
+    options: &[(&str, Option<&str>)],
+    flags: MountFlags,
+) -> Result<OwnedFd> {
+    use rustix::mount::{
+        fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, FsMountFlags,
+        FsOpenFlags,
+    };
+    if !kernel::has(Feature::MountApi) {
+        return super::stage::mount_fs(fstype, source, options, flags);
+    }
+    let fs = fsopen(fstype, FsOpenFlags::FSOPEN_CLOEXEC)
+        .map_err(io)
+        .with_context(|| format!("fsopen {fstype}"))?;
+    if let Some(src) = source {
+        fsconfig_set_string(fs.as_fd(), "source", src)
+            .map_err(io)
+            .with_context(|| format!("source {src}"))?;
+    }
+    for &(k, v) in options {
+        match v {
+            Some(v) => fsconfig_set_string(fs.as_fd(), k, v),
+            None => fsconfig_set_flag(fs.as_fd(), k),
+        }
+        .map_err(io)
+        .with_context(|| {
+            format!(
+                "mount option {k}{}",
+                v.map(|v| format!("={v}")).unwrap_or_default()
+            )
+        })?;
+    }
+    fsconfig_create(fs.as_fd())
+        .map_err(io)
+        .context("creating the filesystem")?;
+    fsmount(
+        fs.as_fd(),
+        FsMountFlags::FSMOUNT_CLOEXEC,
+        mount_attrs(flags),
+    )
+    .map_err(io)
+    .context("fsmount")
+}
+
+/// MS_* per-mount flags as the mount attributes of a new mount.
+fn mount_attrs(flags: MountFlags) -> rustix::mount::MountAttrFlags {
+    use rustix::mount::MountAttrFlags as A;
+    let mut a = A::empty();
+    for (m, at) in [
+        (MountFlags::RDONLY, A::MOUNT_ATTR_RDONLY),
+        (MountFlags::NOSUID, A::MOUNT_ATTR_NOSUID),
+        (MountFlags::NODEV, A::MOUNT_ATTR_NODEV),
+        (MountFlags::NOEXEC, A::MOUNT_ATTR_NOEXEC),
+        (MountFlags::NOATIME, A::MOUNT_ATTR_NOATIME),
+        (MountFlags::NODIRATIME, A::MOUNT_ATTR_NODIRATIME),
+        (MountFlags::STRICTATIME, A::MOUNT_ATTR_STRICTATIME),
+        (MountFlags::NOSYMFOLLOW, A::MOUNT_ATTR_NOSYMFOLLOW),
+    ] {
+        if flags.contains(m) {
+            a |= at;
+        }
+    }
+    a
 }
 
 /// Where a bind's source comes from.
@@ -73,9 +144,7 @@ pub fn clone_tree(source: BindSource<'_>, recursive: bool) -> Result<OwnedFd> {
 /// Attach a detached tree onto a resolved target.
 pub fn attach(tree: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<()> {
     if !kernel::has(Feature::MountApi) {
-        return mount_move(fd_path(tree), fd_path(target))
-            .map_err(io)
-            .context("mount MS_MOVE");
+        return super::stage::attach(tree, target);
     }
     move_mount(
         tree,

@@ -271,6 +271,19 @@ fn close_range(lo: libc::c_uint, hi: libc::c_uint) -> io::Result<()> {
     cvt(r).map(drop)
 }
 
+/// Give SIGPIPE back its default action, which the Rust runtime sets to
+/// "ignore" before main: a write to a closed pipe then ends the process by
+/// SIGPIPE, quietly and without a core, as it ends LXC's tools (exit
+/// status 141 in a shell), instead of an EPIPE error that println! turns
+/// into a panic. Long-lived processes are unaffected where it matters: the
+/// monitor and lxc-init block every signal (a blocked SIGPIPE only leaves
+/// the write failing with EPIPE), and sockets are written with
+/// MSG_NOSIGNAL.
+pub fn default_sigpipe() {
+    // SAFETY: setting a disposition to SIG_DFL is always valid.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}
+
 /// Block every blockable signal in this thread; returns the previous mask.
 pub fn block_all_signals() -> io::Result<libc::sigset_t> {
     let mut all = empty_sigset();
@@ -545,6 +558,9 @@ pub fn unshare(flags: i32) -> io::Result<()> {
     // (the container child), so no other thread sees the change of fs/files.
     if unsafe { libc::unshare(flags) } < 0 {
         return Err(io::Error::last_os_error());
+    }
+    if flags & libc::CLONE_NEWNS != 0 {
+        super::mount::note_own_mount_ns();
     }
     Ok(())
 }

@@ -44,6 +44,30 @@ pub fn open_beneath(
     walk_beneath(dir, path, flags, mode)
 }
 
+/// openat2 with RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS: like
+/// openat(2), absolute paths and `..` included, but a symlink anywhere in
+/// `path` fails with ELOOP.
+pub fn open_no_symlinks(
+    dir: BorrowedFd<'_>,
+    path: &Path,
+    flags: OFlags,
+    mode: Mode,
+) -> Result<OwnedFd> {
+    if kernel::has(Feature::Openat2) {
+        let how = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+        return openat2(dir, path, flags, mode, how);
+    }
+    if path.is_absolute() {
+        let root = rustix::fs::open(
+            "/",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        return walk(root.as_fd(), path, flags, mode, Rules::NoSymlinks);
+    }
+    walk(dir, path, flags, mode, Rules::NoSymlinks)
+}
+
 /// openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: `root` is `/`
 /// for the lookup (absolute symlinks and `..` stay inside it), magic links
 /// (/proc/PID/fd/N, exe, root, ...) fail with ELOOP.
@@ -126,6 +150,9 @@ enum Rules {
     Beneath,
     /// The top is `/`: follow symlinks inside it, stay at the top on `..`.
     InRoot,
+    /// Refuse symlinks; `..` is the kernel's (an absolute path starts at
+    /// `/`).
+    NoSymlinks,
 }
 
 /// Is the symlink `name` in `dir` a magic link? Those live on procfs and
@@ -163,17 +190,24 @@ fn walk(
         match comp.as_bytes() {
             b"." => continue,
             b".." => {
-                if stack.pop().is_none() && rules == Rules::Beneath {
-                    return Err(Errno::XDEV);
+                match rules {
+                    // `..` is no symlink: the kernel's own (which stays at
+                    // `/` there).
+                    Rules::NoSymlinks => stack.push(opath(cur, OsStr::new(".."))?),
+                    _ => {
+                        if stack.pop().is_none() && rules == Rules::Beneath {
+                            return Err(Errno::XDEV);
+                        }
+                    }
                 }
                 continue;
             }
             _ => {}
         }
         let last = todo.iter().all(|c| c == ".");
-        // Beneath, every symlink is refused: the last component's open
-        // (O_NOFOLLOW) does that itself.
-        if last && rules == Rules::Beneath {
+        // Without symlinks, the last component's open (O_NOFOLLOW) refuses
+        // one itself.
+        if last && rules != Rules::InRoot {
             return open_last(cur, &comp, flags, mode);
         }
         let fd = match opath(cur, &comp) {
@@ -186,7 +220,7 @@ fn walk(
         };
         let follow = !last || !flags.contains(OFlags::NOFOLLOW);
         if follow && is_symlink(fd.as_fd())? {
-            if rules == Rules::Beneath {
+            if rules != Rules::InRoot {
                 return Err(Errno::LOOP);
             }
             links += 1;
@@ -383,6 +417,47 @@ pub(crate) mod tests {
             Mode::empty(),
         );
         assert_eq!(cwd.err(), Some(Errno::LOOP));
+    }
+
+    #[test]
+    fn no_symlinks_anywhere_absolute_or_not() {
+        let (t, r) = tree("nosym");
+        let root = t.0.join("root");
+        let abs = |p: &str| root.join(p).to_string_lossy().into_owned();
+        let go = |p: &str| {
+            let w = walk(
+                r.as_fd(),
+                Path::new(p),
+                rd(),
+                Mode::empty(),
+                Rules::NoSymlinks,
+            );
+            if kernel::has(Feature::Openat2) {
+                let k = open_no_symlinks(r.as_fd(), Path::new(p), rd(), Mode::empty());
+                assert_eq!(w.as_ref().err(), k.as_ref().err(), "{p}");
+            }
+            w.map(read)
+        };
+        assert_eq!(go("a/b/f").as_deref(), Ok("in"));
+        assert_eq!(go("../outside/f").as_deref(), Ok("out"));
+        assert_eq!(go("a/b/../../../outside/f").as_deref(), Ok("out"));
+        assert_eq!(go("rel"), Err(Errno::LOOP));
+        assert_eq!(go("a/b/up/x"), Err(Errno::LOOP));
+        let fallback = |p: &str| {
+            let root =
+                rustix::fs::open("/", OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+            walk(
+                root.as_fd(),
+                Path::new(p),
+                rd(),
+                Mode::empty(),
+                Rules::NoSymlinks,
+            )
+            .map(read)
+        };
+        assert_eq!(fallback(&abs("a/b/f")).as_deref(), Ok("in"));
+        assert_eq!(fallback(&abs("abs/f")), Err(Errno::LOOP));
+        assert_eq!(fallback("/../../proc/self/stat").err(), Some(Errno::LOOP));
     }
 
     #[test]

@@ -234,6 +234,9 @@ fn pidfd_open(pid: i32) -> Option<OwnedFd> {
 /// the parent is already gone (then nobody would send it). In a new PID
 /// namespace getppid() is 0; the caller's own channel to its parent tells.
 fn child_start(s: &Spawn<'_>, parent: i32) {
+    if s.namespaces & libc::CLONE_NEWNS as u64 != 0 {
+        super::mount::note_own_mount_ns();
+    }
     let Some(sig) = s.pdeath else { return };
     if super::process::set_pdeathsig(sig).is_err() {
         exit_now(127);
