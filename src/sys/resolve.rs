@@ -37,11 +37,7 @@ pub fn open_beneath(
     flags: OFlags,
     mode: Mode,
 ) -> Result<OwnedFd> {
-    if kernel::has(Feature::Openat2) {
-        let how = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
-        return openat2(dir, path, flags, mode, how);
-    }
-    walk_beneath(dir, path, flags, mode)
+    resolve(dir, path, flags, mode, Rules::Beneath)
 }
 
 /// openat2 with RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS: like
@@ -53,19 +49,7 @@ pub fn open_no_symlinks(
     flags: OFlags,
     mode: Mode,
 ) -> Result<OwnedFd> {
-    if kernel::has(Feature::Openat2) {
-        let how = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
-        return openat2(dir, path, flags, mode, how);
-    }
-    if path.is_absolute() {
-        let root = rustix::fs::open(
-            "/",
-            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        return walk(root.as_fd(), path, flags, mode, Rules::NoSymlinks);
-    }
-    walk(dir, path, flags, mode, Rules::NoSymlinks)
+    resolve(dir, path, flags, mode, Rules::NoSymlinks)
 }
 
 /// openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: `root` is `/`
@@ -77,11 +61,21 @@ pub fn open_in_root(
     flags: OFlags,
     mode: Mode,
 ) -> Result<OwnedFd> {
+    resolve(root, path, flags, mode, Rules::InRoot)
+}
+
+/// The kernel's openat2 where it has one, else the walk.
+fn resolve(
+    dir: BorrowedFd<'_>,
+    path: &Path,
+    flags: OFlags,
+    mode: Mode,
+    rules: Rules,
+) -> Result<OwnedFd> {
     if kernel::has(Feature::Openat2) {
-        let how = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
-        return openat2(root, path, flags, mode, how);
+        return openat2(dir, path, flags, mode, rules.how());
     }
-    walk_in_root(root, path, flags, mode)
+    walk(dir, path, flags, mode, rules)
 }
 
 fn opath(dir: BorrowedFd<'_>, name: &OsStr) -> Result<OwnedFd> {
@@ -155,6 +149,18 @@ enum Rules {
     NoSymlinks,
 }
 
+impl Rules {
+    /// openat2's flags for the same rules.
+    fn how(self) -> ResolveFlags {
+        let base = ResolveFlags::NO_MAGICLINKS;
+        match self {
+            Rules::Beneath => base | ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS,
+            Rules::InRoot => base | ResolveFlags::IN_ROOT,
+            Rules::NoSymlinks => base | ResolveFlags::NO_SYMLINKS,
+        }
+    }
+}
+
 /// Is the symlink `name` in `dir` a magic link? Those live on procfs and
 /// read as absolute paths or `type:[inode]`; procfs's ordinary symlinks
 /// (`self`, `thread-self`, `mounts` -> `self/mounts`, `net` -> `self/net`)
@@ -177,9 +183,19 @@ fn walk(
     if path.as_os_str().is_empty() {
         return Err(Errno::NOENT);
     }
-    if rules == Rules::Beneath && path.is_absolute() {
-        return Err(Errno::XDEV);
-    }
+    let slash;
+    let top = match rules {
+        Rules::Beneath if path.is_absolute() => return Err(Errno::XDEV),
+        Rules::NoSymlinks if path.is_absolute() => {
+            slash = rustix::fs::open(
+                "/",
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
+            slash.as_fd()
+        }
+        _ => top,
+    };
     let mut todo: VecDeque<OsString> = VecDeque::new();
     push_front(&mut todo, path);
     // Directories entered below `top`; `..` pops, and never pops `top`.
