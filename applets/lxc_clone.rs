@@ -66,7 +66,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             .clone()
             .unwrap_or_else(lxcbox::paths::default_lxcpath);
         if a.rename {
-            clone::rename(&lxcpath, orig, &new)?;
+            lxcbox::store::rename::rename(&lxcpath, orig, &new)?;
             return Ok(0);
         }
         let mut hook_args = a.args;

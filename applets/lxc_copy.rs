@@ -90,7 +90,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         }
         if a.rename {
             let new = a.newname.as_deref().unwrap_or_default();
-            clone::rename(&lxcpath, name, new)
+            lxcbox::store::rename::rename(&lxcpath, name, new)
                 .map_err(|e| e.context(format!("Renaming container {name} to {new} failed")))?;
             return Ok(0);
         }

@@ -7,6 +7,7 @@
 pub mod attach;
 pub mod autostart;
 pub mod cgroup;
+pub mod checkconfig;
 pub mod config;
 pub mod confine;
 pub mod console;

@@ -16,7 +16,13 @@ fn shared_applets() -> Vec<String> {
     let o = Command::new(bin()).arg("--list").output().unwrap();
     String::from_utf8_lossy(&o.stdout)
         .lines()
-        .filter(|a| a.starts_with("lxc-") && *a != "lxc-config" && *a != "lxc-update-config")
+        // lxc-checkconfig is a shell script in LXC: it reads no options.
+        .filter(|a| {
+            a.starts_with("lxc-")
+                && *a != "lxc-config"
+                && *a != "lxc-update-config"
+                && *a != "lxc-checkconfig"
+        })
         .filter(|a| std::path::Path::new(&format!("/usr/bin/{a}")).exists())
         .map(str::to_string)
         .collect()

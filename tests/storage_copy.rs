@@ -415,3 +415,49 @@ fn full_disk_during_copy() {
     assert!(!exists(&disk.0.join(&c)), "half-made clone left");
     assert_eq!(tree(&r), before);
 }
+
+#[test]
+fn copies_match_lxc_side_by_side() {
+    if !have_lxc() {
+        eprintln!("skipped: LXC is not installed");
+        return;
+    }
+    let e = Env::new("copyside");
+    let o = uniq("side");
+    create_bb(&e, &o, &[]);
+    let lp = e.lxcpath();
+    for (ours, theirs, extra) in [
+        (uniq("sidebx"), uniq("sidelx"), None),
+        (uniq("sidebs"), uniq("sidels"), Some("-s")),
+    ] {
+        let mut a = vec!["-n", o.as_str(), "-N", ours.as_str()];
+        let mut b = vec!["-n", o.as_str(), "-N", theirs.as_str()];
+        if let Some(x) = extra {
+            a.push(x);
+            b.push(x);
+        }
+        ok(&e, "lxc-copy", &a);
+        let r = lxc(&lp, "lxc-copy", &b);
+        assert!(r.status.success(), "{}", stderr(&r));
+        let cfg = |n: &str| {
+            std::fs::read_to_string(e.root.join("lxc").join(n).join("config"))
+                .unwrap()
+                .replace(n, "NEW")
+        };
+        assert_eq!(cfg(&ours), cfg(&theirs), "{extra:?}");
+        let tree_of = |n: &str| {
+            tree(&e.root.join("lxc").join(n))
+                .into_iter()
+                .filter(|l| !l.starts_with("config ") && !l.starts_with("overlay/work"))
+                .map(|l| l.replace(n, "NEW"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(tree_of(&ours), tree_of(&theirs), "{extra:?}");
+    }
+    // The origin records both snapshot clones the same way.
+    let rec = std::fs::read_to_string(e.root.join("lxc").join(&o).join("lxc_snapshots")).unwrap();
+    assert_eq!(
+        rec,
+        format!("{lp}\n{}\n{lp}\n{}\n", uniq("sidebs"), uniq("sidels"))
+    );
+}

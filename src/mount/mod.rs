@@ -90,13 +90,17 @@ fn keeps_sys_admin(cfg: &Config) -> bool {
     !cfg.cap_drop.iter().any(is) && (cfg.cap_keep.is_empty() || cfg.cap_keep.iter().any(is))
 }
 
-/// LXC's rule for the `cgroup` tokens: mount when forced, when the
-/// container loses CAP_SYS_ADMIN (it could not mount them), on a pure
-/// cgroup2 host (distribution inits often do not mount cgroup2 there), or
-/// without a cgroup namespace of its own.
-fn cgroups_wanted(force: bool, sys_admin: bool, ctx: &MountCtx) -> bool {
-    let pure_v2 = ctx.cgroup_paths.iter().any(|(c, _)| c.is_empty());
-    force || !sys_admin || pure_v2 || !ctx.own_cgroupns
+/// Whether lxc.mount.auto makes the mount layer mount cgroups. LXC's rule
+/// for the `cgroup` tokens: when forced, when the container loses
+/// CAP_SYS_ADMIN (it could not mount them), on a pure cgroup2 host
+/// (distribution inits often do not mount cgroup2 there), or without a
+/// cgroup namespace of its own; `cgroup2` tokens always.
+pub fn mounts_cgroups(cfg: &Config, own_cgroupns: bool, pure_v2: bool) -> bool {
+    let ma = &cfg.mount_auto;
+    match ma.cgroup {
+        Some(ca) => ca.force || !keeps_sys_admin(cfg) || pure_v2 || !own_cgroupns,
+        None => ma.cgroup2.is_some(),
+    }
 }
 
 /// Do every mount up to (not including) pivot_root. `None`: no rootfs is
@@ -184,7 +188,8 @@ fn auto_rest(ctx: &MountCtx, root: &Root, has_rootfs: bool) -> Result<()> {
     }
     if let Some(ca) = ma.cgroup {
         let sys_admin = keeps_sys_admin(ctx.cfg);
-        if cgroups_wanted(ca.force, sys_admin, ctx) {
+        let pure_v2 = ctx.cgroup_paths.iter().any(|(c, _)| c.is_empty());
+        if mounts_cgroups(ctx.cfg, ctx.own_cgroupns, pure_v2) {
             auto::cgroup(root, ca, &ctx.cgroup_paths, sys_admin)?;
         } else {
             log::info!(

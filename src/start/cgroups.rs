@@ -9,6 +9,23 @@ use anyhow::{Context, Result};
 use crate::cgroup::{CgroupSet, Layout};
 use crate::config::Config;
 
+/// The cgroup2 directory init is cloned into (CLONE_INTO_CGROUP), where
+/// its processes live (an inner sub-cgroup when configured).
+pub fn clone_target(set: Option<&CgroupSet>) -> Result<std::os::fd::OwnedFd> {
+    let set = set.context("no cgroups to clone into")?;
+    let dir = set
+        .unified()
+        .map(|_| set.process_dirs())
+        .and_then(|d| d.into_iter().next())
+        .context("no unified cgroup to clone into")?;
+    rustix::fs::open(
+        &dir,
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .with_context(|| format!("opening {}", dir.display()))
+}
+
 /// Where the container's cgroups go: below the monitor's own cgroup, or,
 /// with an explicit `lxc.cgroup.relative = 0`, below init's (PID 1's), as
 /// LXC escapes to the root by default. lxcbox's default is relative: a
@@ -57,7 +74,9 @@ pub fn remove_stale(layout: &Layout, name: &str) {
     // every hierarchy, before any rmdir.
     for dir in &bases {
         let stale = dir.join(format!("{}{name}", crate::cgroup::PAYLOAD_PREFIX));
-        crate::cgroup::release_killed_frozen(&stale);
+        if stale.is_dir() {
+            crate::cgroup::release_killed_frozen(&stale);
+        }
     }
     for (dir, prefix) in bases.into_iter().flat_map(|d| {
         [

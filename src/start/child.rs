@@ -2,7 +2,8 @@
 //! its new namespaces, and ends in exec (or reports the failed step to the
 //! monitor and exits). The steps, in order, each named in its error:
 //!
-//! parent-death signal → join shared namespaces → wait for the go →
+//! parent-death signal → join shared namespaces → (mounts, when the plan
+//! allows them before the go: `Plan::early_mounts`) → wait for the go →
 //! become root of a new user namespace → unshare cgroup and time
 //! namespaces → session → network → hostname → mounts and pivot_root →
 //! sysctl, /proc, prlimits → start hooks → cwd → console stdio → fds,
@@ -26,7 +27,6 @@ pub struct ChildArgs<'a> {
     pub plan: &'a Plan,
     pub sync: BorrowedFd<'a>,
     pub shared: &'a [SharedNs],
-    pub cgroup_paths: &'a [(String, std::path::PathBuf)],
     pub console: Option<ConsolePlan>,
 }
 
@@ -56,7 +56,12 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
         process::setns(s.fd.as_fd(), s.ns.flag())
             .with_context(|| format!("joining the shared {} namespace", s.ns))?;
     }
-    let host_net = sync::wait_go(a.sync)?;
+    // Mounts first when they need nothing from the monitor: they then run
+    // while it makes and enters the cgroups (Plan::early_mounts).
+    if plan.early_mounts {
+        mounts(a, &[])?;
+    }
+    let (host_net, cgroup_paths) = sync::wait_go(a.sync)?;
     // In a new user namespace the id maps now exist: become its root (our
     // host ids are usually unmapped there, and the kernel refuses to create
     // files owned by unmapped ids with EOVERFLOW).
@@ -93,12 +98,8 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
         }
     }
 
-    if plan.session_keyring {
-        new_session_keyring()?;
-    }
-
-    if ns.owns(Namespace::Mnt) {
-        mounts(a)?;
+    if ns.owns(Namespace::Mnt) && !plan.early_mounts {
+        mounts(a, &cgroup_paths)?;
     }
     if let Some(p) = plan.personality {
         process::set_personality(p)
@@ -161,25 +162,6 @@ fn confine(plan: &Plan) -> Result<()> {
     plan.confine.apply()
 }
 
-/// lxc.keyring.session (default on): a new session keyring, so init does
-/// not share the monitor's (LXC's lxc_setup_keyring). As LXC, a kernel
-/// without keyrings or a policy that forbids them is not an error.
-fn new_session_keyring() -> Result<()> {
-    match process::join_new_session_keyring() {
-        Ok(_) => Ok(()),
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::ENOSYS) | Some(libc::EACCES) | Some(libc::EPERM)
-            ) =>
-        {
-            log::debug!("no session keyring for init: {e}");
-            Ok(())
-        }
-        Err(e) => Err(e).context("lxc.keyring.session: creating a session keyring for init"),
-    }
-}
-
 /// Unshare a time namespace, write its offsets (possible only before any
 /// process is in it) and enter it, as LXC does: the namespace applies to
 /// children, so the child joins its own time_for_children.
@@ -211,7 +193,7 @@ fn enter_time_namespace(t: &TimeOffsets) -> Result<()> {
 
 /// Mounts inside the new mount namespace: the mount layer up to
 /// pivot_root, with the pre-mount, mount and autodev hooks at LXC's points.
-fn mounts(a: &ChildArgs<'_>) -> Result<()> {
+fn mounts(a: &ChildArgs<'_>, cgroup_paths: &[(String, std::path::PathBuf)]) -> Result<()> {
     let plan = a.plan;
     let c = &plan.container;
     let cfg = &c.config;
@@ -222,7 +204,7 @@ fn mounts(a: &ChildArgs<'_>) -> Result<()> {
         name: &c.name,
         lxcpath: std::path::Path::new(&c.lxcpath),
         container_dir: &c.dir,
-        cgroup_paths: a.cgroup_paths.to_vec(),
+        cgroup_paths: cgroup_paths.to_vec(),
         own_netns: plan.namespaces.owns(Namespace::Net),
         own_cgroupns: plan.namespaces.owns(Namespace::Cgroup),
     };

@@ -36,7 +36,7 @@ pub(super) fn launch_once(
     let publisher = ctx.publisher;
     let mut server = Server::new(ctx.listener)?;
     let mut live = Live::default();
-    let started = Plan::build(ctx.spec).and_then(|plan| {
+    let started = Plan::build(ctx.spec, ctx.layout).and_then(|plan| {
         start(ctx, &plan, &mut server, &mut live)?;
         Ok(plan)
     });
@@ -94,6 +94,14 @@ pub(super) fn launch_once(
 }
 
 /// Everything up to RUNNING. What it creates goes into `live`.
+///
+/// The payload cgroups: on a pure cgroup2 host they are made before the
+/// clone and init is born in them (CLONE_INTO_CGROUP). Elsewhere init must
+/// be migrated into the v1 hierarchies, and the first migration after a
+/// quiet spell waits for an RCU grace period (the cgroup_threadgroup_rwsem
+/// write side, 5-20 ms here): the cgroups are then made and entered after
+/// the clone, while the child already sets up its mounts when the plan
+/// allows it (`Plan::early_mounts`).
 fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live) -> Result<()> {
     let c = &plan.container;
     let cfg = &c.config;
@@ -105,10 +113,13 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     if plan.console {
         live.hub = Some(console::hub(cfg, ctx.spec.foreground)?);
     }
-    let cg = cgroups::create(ctx.layout, &c.name, cfg)?;
-    live.cgroup_paths = cgroups::mount_paths(ctx.layout, &cg);
-    live.cgroups = Some(cg);
-    log::debug!("cgroups of {}: {:?}", c.name, live.cgroup_paths);
+    let into_cgroup = ctx.layout.mode() == crate::cgroup::Mode::Unified;
+    let cgroup_dir = if into_cgroup {
+        make_cgroups(ctx, live)?;
+        Some(cgroups::clone_target(live.cgroups.as_ref())?)
+    } else {
+        None
+    };
 
     let (sync_parent, sync_child) = sync::pair()?;
     let console_plan = live.console_plan(cfg);
@@ -116,7 +127,7 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
         namespaces: ns.at_clone().flags() as u64,
         // If the monitor dies, init dies too (lxc.monitor.signal.pdeath).
         pdeath: Some(plan.pdeath_signal),
-        cgroup: None,
+        cgroup: cgroup_dir.as_ref().map(|f| f.as_fd()),
     };
     let init = match clone_init(&spawn, live.shared_fd(Namespace::Pid))? {
         Cloned::Child => {
@@ -125,7 +136,6 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
                 plan,
                 sync: sync_child.as_fd(),
                 shared: &live.shared,
-                cgroup_paths: &live.cgroup_paths,
                 console: console_plan,
             })
         }
@@ -133,37 +143,46 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     };
     let pid = init.pid;
     drop(sync_child);
+    drop(cgroup_dir);
     log::info!(
         "init of {} is pid {pid} (new namespaces: {})",
         c.name,
         ns.new
     );
     live.init = Some(init);
-    if let Some(cg) = &live.cgroups {
-        cg.attach(pid).context("attaching init to its cgroups")?;
-    }
-    if ns.owns(Namespace::User) {
-        write_idmaps(pid, cfg)?;
-    }
-    if plan.preserve_namespaces {
-        live.preserved = namespaces::preserve(Some(pid), ns.at_clone())?;
-    }
-    if plan.sched_core {
-        core_scheduling(pid)?;
-    }
-    let mut env = plan.hook_env.clone();
-    env.extra_env.push(("LXC_PID".into(), pid.to_string()));
-    hooks::run_hooks(cfg, "start-host", &env, &[])?;
-    if ns.owns(Namespace::Net) && !cfg.net.is_empty() {
-        live.net = Some(crate::net::setup_host(&cfg.net, &c.name, pid)?);
-    }
-    sync::send(
-        sync_parent.as_fd(),
-        &ToChild::Go {
+    let go = (|| -> Result<ToChild> {
+        if !into_cgroup {
+            make_cgroups(ctx, live)?;
+            if let Some(cg) = &live.cgroups {
+                cg.attach(pid).context("attaching init to its cgroups")?;
+            }
+        }
+        if ns.owns(Namespace::User) {
+            write_idmaps(pid, cfg)?;
+        }
+        if plan.preserve_namespaces {
+            live.preserved = namespaces::preserve(Some(pid), ns.at_clone())?;
+        }
+        if plan.sched_core {
+            core_scheduling(pid)?;
+        }
+        let mut env = plan.hook_env.clone();
+        env.extra_env.push(("LXC_PID".into(), pid.to_string()));
+        hooks::run_hooks(cfg, "start-host", &env, &[])?;
+        if ns.owns(Namespace::Net) && !cfg.net.is_empty() {
+            live.net = Some(crate::net::setup_host(&cfg.net, &c.name, pid)?);
+        }
+        Ok(ToChild::Go {
             net: live.net.clone(),
-        },
-        &[],
-    )?;
+            cgroup_paths: live.cgroup_paths.clone(),
+        })
+    })()
+    .and_then(|go| sync::send(sync_parent.as_fd(), &go, &[]));
+    if let Err(e) = go {
+        // A child that failed early (its mounts) has said why, and that
+        // is the error to report, not what its death did to our steps.
+        return Err(child_failure(&sync_parent).unwrap_or(e));
+    }
     let mut ready = false;
     loop {
         // While the child sets itself up, queries still get an answer
@@ -193,8 +212,36 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     }
 }
 
+/// Create the payload cgroups (limits applied) into `live`.
+fn make_cgroups(ctx: &RunCtx<'_>, live: &mut Live) -> Result<()> {
+    let c = &ctx.spec.container;
+    let cg = cgroups::create(ctx.layout, &c.name, &c.config)?;
+    live.cgroup_paths = cgroups::mount_paths(ctx.layout, &cg);
+    live.cgroups = Some(cg);
+    log::debug!("cgroups of {}: {:?}", c.name, live.cgroup_paths);
+    Ok(())
+}
+
+/// The error a child already sent, if it sent one (without waiting).
+fn child_failure(sync: &OwnedFd) -> Option<anyhow::Error> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut fds = [PollFd::new(sync, PollFlags::IN)];
+    let zero = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    if poll(&mut fds, Some(&zero)).ok()? == 0 {
+        return None;
+    }
+    match sync::recv::<ToParent>(sync) {
+        Ok(Some((ToParent::Failed { error }, _))) => Some(anyhow::anyhow!("{error}")),
+        _ => None,
+    }
+}
+
 /// Clone init into its new namespaces (clone3, or the fallbacks of
-/// [`crate::sys::spawn`]). A shared PID namespace is entered by
+/// [`crate::sys::spawn`], which also start it in `cgroup` one way or
+/// another). A shared PID namespace is entered by
 /// the monitor itself around the clone (setns(CLONE_NEWPID) only changes
 /// where our next child goes) and left again at once.
 fn clone_init(spawn_args: &Spawn<'_>, pidns: Option<&OwnedFd>) -> Result<Cloned> {

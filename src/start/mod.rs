@@ -200,11 +200,14 @@ fn monitor(
         cgroups::leave_monitor_cgroup(&layout, &c.config, mon, original);
     }
     crate::store::ephemeral::on_stop(c);
-    publisher.state(State::Stopped);
-    // Nobody can reach the container any more; a subscriber that stopped
-    // reading gets a last chance at its events, bounded.
+    // Stop answering before STOPPED is announced: whoever sees STOPPED
+    // must find nobody at the command socket (a second lxc-stop then says
+    // "not running"). The lock stays until STOPPED is out, so a new start
+    // cannot publish its STARTING before our STOPPED.
     drop(listener);
+    publisher.state(State::Stopped);
     drop(lock);
+    // A subscriber that stopped reading gets a last chance, bounded.
     publisher.drain(EVENT_DRAIN);
     // The caller's signal mask is not restored: the applet exits right
     // after the monitor returns.

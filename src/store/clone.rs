@@ -19,7 +19,6 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use rustix::fs::{Mode, OFlags};
 
 use super::conftext::ConfText;
 use super::rdeps::{self, Ref};
@@ -218,7 +217,7 @@ impl Drop for MadeGuard {
 }
 
 /// The keys whose values may name files of the container's own directory.
-fn path_key(k: &str) -> bool {
+pub(super) fn path_key(k: &str) -> bool {
     k.starts_with("lxc.hook.")
         || matches!(
             k,
@@ -391,152 +390,15 @@ fn update_rootfs(
         crate::start::hooks::run_hooks(cfg, "clone", &env, &opts.hook_args)
             .with_context(|| format!("Error executing clone hook for {}", clone.name))?;
         if !opts.keep_name {
-            set_hostname(&dir, &clone.name)?;
+            super::hostname::set_hostname(&dir, &clone.name)?;
         }
         return Ok(());
     }
     match rootfs.plain_dir() {
-        Some(d) => set_hostname(d, &clone.name),
+        Some(d) => super::hostname::set_hostname(d, &clone.name),
         None => {
             let tree = storage::mount::detached(rootfs, "")?;
-            set_hostname_in(tree.fd.as_fd(), &mp, &clone.name)
+            super::hostname::set_hostname_in(tree.fd.as_fd(), &mp, &clone.name)
         }
     }
-}
-
-fn set_hostname(root: &Path, name: &str) -> Result<()> {
-    let fd = rustix::fs::open(
-        root,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .with_context(|| format!("opening {}", root.display()))?;
-    set_hostname_in(fd.as_fd(), root, name)
-}
-
-/// Write NAME (no newline, as LXC) to ROOT/etc/hostname when that file
-/// exists, never following a symlink inside the rootfs.
-fn set_hostname_in(root: std::os::fd::BorrowedFd<'_>, shown: &Path, name: &str) -> Result<()> {
-    let etc = match crate::sys::resolve::open_beneath(
-        root,
-        Path::new("etc"),
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(f) => f,
-        Err(_) => return Ok(()),
-    };
-    let Ok(st) = rustix::fs::statat(&etc, "hostname", rustix::fs::AtFlags::SYMLINK_NOFOLLOW) else {
-        return Ok(());
-    };
-    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
-        log::warn!(
-            "{}/etc/hostname is not a regular file: not updated",
-            shown.display()
-        );
-        return Ok(());
-    }
-    let tmp = ".hostname.lxcbox-tmp";
-    let _ = rustix::fs::unlinkat(&etc, tmp, rustix::fs::AtFlags::empty());
-    let f = rustix::fs::openat(
-        &etc,
-        tmp,
-        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::from_raw_mode(st.st_mode & 0o7777),
-    )
-    .with_context(|| format!("writing {}/etc/hostname", shown.display()))?;
-    let r = (|| -> std::io::Result<()> {
-        rustix::fs::fchown(
-            &f,
-            Some(rustix::fs::Uid::from_raw(st.st_uid)),
-            Some(rustix::fs::Gid::from_raw(st.st_gid)),
-        )?;
-        rustix::fs::fchmod(&f, Mode::from_raw_mode(st.st_mode & 0o7777))?;
-        let mut file = std::fs::File::from(f);
-        std::io::Write::write_all(&mut file, name.as_bytes())?;
-        rustix::fs::renameat(&etc, tmp, &etc, "hostname")?;
-        Ok(())
-    })();
-    if r.is_err() {
-        let _ = rustix::fs::unlinkat(&etc, tmp, rustix::fs::AtFlags::empty());
-    }
-    r.with_context(|| format!("writing {}/etc/hostname", shown.display()))
-}
-
-/// lxc-copy -R: rename a stopped container without snapshots or clones.
-/// Unlike LXC (a copy followed by a destroy) the directory is renamed in
-/// place (one rename(2): O(1), and an existing NEWNAME is never
-/// overwritten); paths under the old directory, the uts name, the rootfs's
-/// /etc/hostname and the dependency records follow.
-pub fn rename(lxcpath: &str, name: &str, new_name: &str) -> Result<()> {
-    validate_name(name)?;
-    validate_name(new_name)?;
-    let lxcpath = crate::monitor::canonical_lxcpath(lxcpath);
-    if !Container::is_defined(&lxcpath, name) {
-        bail!("Container {name} is not defined");
-    }
-    if super::is_running(&lxcpath, name)? {
-        bail!("{name} is running");
-    }
-    let old_dir = Path::new(&lxcpath).join(name);
-    let new_dir = Path::new(&lxcpath).join(new_name);
-    let snaps = super::destroy::snaps_dir(&lxcpath, name);
-    let has_snaps = std::fs::read_dir(&snaps).is_ok_and(|mut d| d.next().is_some());
-    if rdeps::has_clones(&old_dir) || has_snaps {
-        bail!("Renaming a container with snapshots is not supported");
-    }
-    if std::fs::symlink_metadata(&new_dir).is_ok() {
-        bail!("error: clone: {} exists", new_dir.join("config").display());
-    }
-    // renameat2(RENAME_NOREPLACE): a NEWNAME made meanwhile is never replaced.
-    rustix::fs::renameat_with(
-        rustix::fs::CWD,
-        &old_dir,
-        rustix::fs::CWD,
-        &new_dir,
-        rustix::fs::RenameFlags::NOREPLACE,
-    )
-    .with_context(|| format!("renaming {} to {}", old_dir.display(), new_dir.display()))?;
-    let r = (|| -> Result<()> {
-        let cfg_path = new_dir.join("config");
-        let mut conf = ConfText::read(&cfg_path)?;
-        let (o, n) = (old_dir.to_string_lossy(), new_dir.to_string_lossy());
-        conf.rewrite_paths(
-            |k| path_key(k) || matches!(k, "lxc.rootfs.path" | "lxc.rootfs" | "lxc.mount.fstab"),
-            &o,
-            &n,
-        );
-        conf.clear("lxc.utsname");
-        conf.clear("lxc.uts.name");
-        conf.append("lxc.uts.name", new_name);
-        crate::fsutil::rewrite(&cfg_path, conf.text().as_bytes(), 0o640)?;
-        let c = Container::load(&lxcpath, new_name, None)?;
-        if let Some(r) = Rootfs::of(&c.config, &c.dir)? {
-            match r.plain_dir() {
-                Some(d) => set_hostname(d, new_name)?,
-                None => {
-                    let t = storage::mount::detached(&r, "")?;
-                    set_hostname_in(t.fd.as_fd(), &c.dir.join("rootfs"), new_name)?;
-                }
-            }
-        }
-        let old = Ref {
-            lxcpath: lxcpath.clone(),
-            name: name.to_string(),
-        };
-        let me = Ref {
-            lxcpath: lxcpath.clone(),
-            name: new_name.to_string(),
-        };
-        for o in rdeps::rdepends_of(&new_dir) {
-            let od = Path::new(&o.lxcpath).join(&o.name);
-            rdeps::remove_snapshot(&od, &old)?;
-            rdeps::add_snapshot(&od, &me)?;
-        }
-        Ok(())
-    })();
-    if r.is_err() {
-        let _ = std::fs::rename(&new_dir, &old_dir);
-    }
-    r
 }

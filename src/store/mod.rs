@@ -8,8 +8,10 @@ pub mod conftext;
 pub mod create;
 pub mod destroy;
 pub mod ephemeral;
+pub mod hostname;
 pub mod owner;
 pub mod rdeps;
+pub mod rename;
 pub mod snapshot;
 
 use std::fs::{DirBuilder, File, OpenOptions};

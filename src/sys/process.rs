@@ -315,6 +315,18 @@ pub fn reset_signals() {
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) };
 }
 
+/// In a child of a process whose dispositions are all default except
+/// SIGPIPE (which Rust's runtime ignores at start-up) and whose signals
+/// are blocked — lxc-init — restore exactly that, with two syscalls
+/// instead of [`reset_signals`]' sixty-odd.
+pub fn reset_signals_of_init_child() {
+    // SAFETY: setting SIGPIPE's disposition to SIG_DFL is always valid.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let set = empty_sigset();
+    // SAFETY: an empty set; pthread_sigmask with SIG_SETMASK only reads it.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) };
+}
+
 fn empty_sigset() -> libc::sigset_t {
     // SAFETY: sigset_t is a plain bit array; sigemptyset initialises it.
     unsafe {
@@ -635,6 +647,50 @@ pub fn trim_text_rss() -> io::Result<()> {
     Ok(())
 }
 
+/// Drop the resident pages of every read-only mapping of our executable
+/// (text, read-only data, relocation tables) that holds no private copy
+/// (smaps "Anonymous: 0 kB", so nothing written is lost): a long-lived
+/// process that ran its set-up code once (lxc-init as PID 1) keeps
+/// resident only what it touches again. The pages stay in the page cache.
+pub fn trim_exe_rss() -> io::Result<()> {
+    let exe = std::fs::read_link("/proc/self/exe")?;
+    let exe = exe.to_string_lossy();
+    let exe = exe.trim_end_matches(" (deleted)");
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    let mut current: Option<(usize, usize)> = None;
+    for line in smaps.lines() {
+        let mut f = line.split_whitespace();
+        let first = f.next().unwrap_or("");
+        if let Some((lo, hi)) = first.split_once('-') {
+            // A mapping header: "lo-hi perms offset dev inode path".
+            let perms = f.next().unwrap_or("");
+            let path = f.nth(3).unwrap_or("");
+            current = match (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16)) {
+                (Ok(lo), Ok(hi)) if path == exe && !perms.contains('w') => Some((lo, hi)),
+                _ => None,
+            };
+            continue;
+        }
+        if first != "Anonymous:" {
+            continue;
+        }
+        let Some((lo, hi)) = current.take() else {
+            continue;
+        };
+        if f.next() != Some("0") {
+            continue; // written before it turned read-only (RELRO): keep
+        }
+        // SAFETY: a read-only, private, file-backed mapping of our own
+        // executable without private (anonymous) pages: MADV_DONTNEED only
+        // unmaps resident page-cache pages, which fault back in unchanged.
+        let r = unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_DONTNEED) };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// personality(2): set the execution domain (PER_LINUX32 makes `uname -m`
 /// report the 32-bit machine, as `linux32` does).
 pub fn set_personality(persona: libc::c_ulong) -> io::Result<()> {
@@ -643,33 +699,4 @@ pub fn set_personality(persona: libc::c_ulong) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
-}
-
-/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): give this process a new,
-/// anonymous session keyring (LXC's lxc_setup_keyring); returns its serial.
-pub fn join_new_session_keyring() -> io::Result<i32> {
-    // SAFETY: keyctl with an integer operation and a NULL name pointer.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_keyctl,
-            libc::KEYCTL_JOIN_SESSION_KEYRING as libc::c_long,
-            std::ptr::null::<libc::c_char>(),
-        )
-    };
-    cvt(r).map(|s| s as i32)
-}
-
-/// The serial of this process's session keyring (without creating one).
-pub fn session_keyring_id() -> io::Result<i32> {
-    // SAFETY: keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0)
-    // takes integers only.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_keyctl,
-            libc::KEYCTL_GET_KEYRING_ID as libc::c_long,
-            libc::KEY_SPEC_SESSION_KEYRING as libc::c_long,
-            0 as libc::c_long,
-        )
-    };
-    cvt(r).map(|s| s as i32)
 }
