@@ -189,7 +189,22 @@ pub fn fexec(fd: BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> io::Erro
             libc::AT_EMPTY_PATH,
         )
     };
-    io::Error::last_os_error()
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() != Some(libc::ENOSYS) {
+        return e;
+    }
+    // qemu-user (7.2) does not emulate execveat: the fd's magic link in
+    // /proc does the same where a /proc is mounted.
+    let Ok(path) = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
+        return e;
+    };
+    match execve(&path, &argv_p, &envp_p) {
+        n if n.raw_os_error() == Some(libc::ENOENT) => io::Error::new(
+            n.kind(),
+            "execveat is not available (qemu-user) and there is no /proc to exec /proc/self/fd/N through",
+        ),
+        n => n,
+    }
 }
 
 /// Close every fd >= `from` except those in `keep`: close_range(2) over

@@ -8,12 +8,13 @@
 //!    a cgroup is asked for;
 //! 2. clone(2) with the namespace flags (any kernel; also what Docker's
 //!    seccomp profile leaves, which answers clone3 with ENOSYS);
-//! 3. fork + unshare(2), where clone refuses namespace flags (qemu-user
-//!    emulates only fork-like clones and answers EINVAL). A new PID
-//!    namespace applies to the unsharer's children, so the forked child
-//!    unshares, forks the real child (PID 1 of the new namespace) and
-//!    exits; the caller is a child subreaper for that moment, so the real
-//!    child becomes its child.
+//! 3. fork + unshare(2), where clone (and clone3) refuse namespace flags
+//!    (qemu-user emulates only fork-like clones and answers EINVAL). A new
+//!    PID namespace applies to the unsharer's children, so the caller
+//!    unshares it around the fork; with a user namespace, which must own
+//!    it, the forked child unshares everything, forks the real child (PID
+//!    1 of the new namespace) and exits while the caller is a child
+//!    subreaper, so the real child becomes the caller's.
 //!
 //! Without clone3's cgroup flag the pid is written to cgroup.procs before
 //! [`spawn`] returns; without a pidfd the handle signals by pid, which is
@@ -138,8 +139,14 @@ pub fn spawn(s: &Spawn<'_>) -> io::Result<Cloned> {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
     let parent = rustix::process::getpid().as_raw_nonzero().get();
+    let refuses_ns =
+        |e: &io::Error| e.raw_os_error() == Some(libc::EINVAL) && s.namespaces & NS_FLAGS != 0;
     if kernel::has(Feature::Clone3) {
-        return via_clone3(s, parent);
+        match via_clone3(s, parent) {
+            // qemu-user emulates clone3 for fork-like clones only.
+            Err(e) if refuses_ns(&e) => {}
+            r => return r,
+        }
     }
     // SAFETY: documented precondition of spawn (single-threaded caller);
     // the child returns Cloned::Child straight away.
@@ -149,9 +156,7 @@ pub fn spawn(s: &Spawn<'_>) -> io::Result<Cloned> {
             Ok(Cloned::Child)
         }
         Ok(pid) => finish_parent(s, pid, None, false),
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) && s.namespaces & NS_FLAGS != 0 => {
-            fork_unshare(s, parent)
-        }
+        Err(e) if refuses_ns(&e) => fork_unshare(s, parent),
         Err(e) => Err(e),
     }
 }
@@ -253,12 +258,49 @@ const MSG_LEN: usize = 5;
 const MSG_PID: u8 = 0;
 const MSG_ERR: u8 = 1;
 
+/// fork, then unshare in the child. A new PID namespace is for the
+/// unsharer's children: the caller unshares it itself around the fork
+/// (and goes back to its own with setns, as for a shared one), unless a
+/// user namespace must own it, which only the child can create first;
+/// then the child unshares everything and forks the real child.
 fn fork_unshare(s: &Spawn<'_>, parent: i32) -> io::Result<Cloned> {
-    use rustix::pipe::{pipe_with, PipeFlags};
     let new_pid = s.namespaces & libc::CLONE_NEWPID as u64 != 0;
+    let new_user = s.namespaces & libc::CLONE_NEWUSER as u64 != 0;
+    if !new_pid || new_user {
+        return fork_then_unshare(s, parent, s.namespaces, new_pid);
+    }
+    use rustix::fs::{open, Mode, OFlags};
+    let active = open(
+        "/proc/self/ns/pid",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    super::process::unshare(libc::CLONE_NEWPID)?;
+    let rest = s.namespaces & !(libc::CLONE_NEWPID as u64);
+    let r = fork_then_unshare(s, parent, rest, false);
+    if let Ok(Cloned::Child) = r {
+        return r;
+    }
+    if let Err(e) = super::process::setns(active.as_fd(), libc::CLONE_NEWPID) {
+        if let Ok(Cloned::Parent(c)) = &r {
+            let _ = c.kill(libc::SIGKILL);
+            let _ = c.wait(false);
+        }
+        return Err(e);
+    }
+    r
+}
+
+/// fork; the child unshares `flags` and is the new child, or with
+/// `twice` forks it (a PID namespace owned by a new user namespace) while
+/// the caller is a child subreaper, so that it becomes the caller's.
+fn fork_then_unshare(s: &Spawn<'_>, parent: i32, flags: u64, twice: bool) -> io::Result<Cloned> {
+    use rustix::pipe::{pipe_with, PipeFlags};
+    let new_pid = twice;
     let (report_r, report_w) = pipe_with(PipeFlags::CLOEXEC)?;
     let (resume_r, resume_w) = pipe_with(PipeFlags::CLOEXEC)?;
-    let was_reaper = super::process::is_child_subreaper()?;
+    // (Only asked when needed: qemu-user does not emulate it.)
+    let was_reaper = new_pid && super::process::is_child_subreaper()?;
     if new_pid && !was_reaper {
         super::process::set_child_subreaper()?;
     }
@@ -278,7 +320,7 @@ fn fork_unshare(s: &Spawn<'_>, parent: i32) -> io::Result<Cloned> {
     if helper == 0 {
         drop(report_r);
         drop(resume_w);
-        if let Err(e) = super::process::unshare(s.namespaces as libc::c_int) {
+        if let Err(e) = super::process::unshare(flags as libc::c_int) {
             send_msg(&report_w, MSG_ERR, e.raw_os_error().unwrap_or(libc::EINVAL));
             exit_now(1);
         }
