@@ -219,3 +219,36 @@ fn time_offsets_refused_clearly_on_an_old_kernel() {
         stderr(&o)
     );
 }
+
+/// lxc-checkconfig names the fallbacks this kernel needs: none on a
+/// kernel that has everything, each one under the filter.
+#[test]
+fn checkconfig_names_the_fallbacks() {
+    let e = Env::new("kf-check");
+    let o = oldkernel::cmd(&e, Mode::Linux419, "lxc-checkconfig")
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    let section = out
+        .split("--- lxcbox kernel fallbacks in use ---\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no fallback section: {out}"));
+    let named: Vec<&str> = section
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split(": missing").next().unwrap())
+        .collect();
+    let all: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
+    assert_eq!(named, all, "{out}");
+    assert!(
+        section.contains("clone3: missing (Linux 5.3+), fallback: clone(2), or fork + unshare(2)")
+    );
+    let native = e.run("lxc-checkconfig", &[]);
+    let missing = kernel::missing();
+    assert_eq!(
+        stdout(&native).contains("--- lxcbox kernel fallbacks in use ---"),
+        !missing.is_empty(),
+        "{}",
+        stdout(&native)
+    );
+}
