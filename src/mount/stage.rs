@@ -77,8 +77,11 @@ pub fn prepare() -> Result<()> {
 }
 
 /// A mount namespace, as (device, inode) of its nsfs file.
+// The casts are for 32-bit ABIs, where the field types differ.
+#[allow(clippy::unnecessary_cast)]
 fn mount_ns(pid: &str) -> rustix::io::Result<(u64, u64)> {
-    rustix::fs::stat(format!("/proc/{pid}/ns/mnt").as_str()).map(|s| (s.st_dev, s.st_ino))
+    rustix::fs::stat(format!("/proc/{pid}/ns/mnt").as_str())
+        .map(|s| (s.st_dev as u64, s.st_ino as u64))
 }
 
 /// Where this process stages mounts.

@@ -19,8 +19,12 @@ pub fn unshare_mount_ns() -> std::io::Result<()> {
 /// ancestor it was forked from) enter; 0 for none.
 static OWN_MNT_NS: AtomicU64 = AtomicU64::new(0);
 
+// The cast is for 32-bit ABIs, where the field type differs.
+#[allow(clippy::unnecessary_cast)]
 fn mount_ns_ino() -> Option<u64> {
-    rustix::fs::stat("/proc/self/ns/mnt").ok().map(|s| s.st_ino)
+    rustix::fs::stat("/proc/self/ns/mnt")
+        .ok()
+        .map(|s| s.st_ino as u64)
 }
 
 /// Record that the current mount namespace is one lxcbox made (unshare or
