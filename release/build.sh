@@ -6,8 +6,10 @@
 #
 #   release/build.sh [TARGET...]
 #
-# Without arguments it builds every target rust-toolchain.toml lists. Each
-# target's standard library comes from rustup (`rustup target add`); cross
+# Without arguments it builds every release target (TARGETS below). Each
+# target's standard library comes from rustup (`rustup target add`, only
+# here: rust-toolchain.toml lists the host's musl target alone, so that
+# ordinary builds download nothing more); cross
 # targets link with the toolchain's rust-lld (.cargo/config.toml), so no
 # cross compiler is needed. A binary over the 3 MiB budget, or one that is
 # not static, fails the build.
@@ -17,12 +19,10 @@ cd "$(dirname "$0")/.."
 budget=$((3 * 1024 * 1024))
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 out=${OUT:-target/dist}
-if [ $# -gt 0 ]; then
-    targets=$*
-else
-    # The quoted names of the targets = [...] list.
-    targets=$(sed -n '/^targets/,/]/p' rust-toolchain.toml | grep -o '"[^"]*"' | tr -d '"')
-fi
+# The release architectures.
+TARGETS="x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf
+riscv64gc-unknown-linux-musl i686-unknown-linux-musl"
+targets=${*:-$TARGETS}
 
 # The architecture name users know (uname -m style) for a target triple.
 arch_of() {
