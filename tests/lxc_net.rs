@@ -527,7 +527,9 @@ fn bad_config_and_clashes_are_refused_with_nothing_made() {
 
     let text = conf_text(&br, 250, (2, 9), 5, &leases).replace(
         &format!("10.250.{o}.9\""),
-        &format!("10.250.{}.9\"", (o + 1) % 250),
+        // The /24 above the bridge's (octets stay below 250, so this is at
+        // most 250; a wrap to 0 would make the range backwards instead).
+        &format!("10.250.{}.9\"", o + 1),
     );
     let net = Net::new(&e, &br, &text);
     let err = stderr(&net.run(&["start"]));
