@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# The fresh-machine proof: README's two commands, verbatim, on a Debian 12
+# that has nothing but what README says a newcomer needs.
+#
+#   sudo tests/fresh-machine.sh [--as user|root|both] [--keep] [DIR]
+#
+# 1. debootstrap builds a Debian 12 (bookworm) root filesystem in DIR
+#    (default /var/tmp/lxcbox-fresh) from deb.debian.org, with the packages
+#    README lists as prerequisites (sudo, curl, gcc) and nothing else.
+# 2. The repository goes in as `git clone` would give it (git archive of
+#    HEAD: commit your changes first).
+# 3. rustup's default profile is installed the way https://sh.rustup.rs
+#    installs it: that script only downloads and runs rustup-init, which
+#    is fetched here from static.rust-lang.org directly (sh.rustup.rs
+#    itself is not reachable from the development network).
+# 4. In a chroot of it (with the host's /proc, /sys, cgroups, /dev and
+#    network, which the container tests need), README's run command and
+#    test command are run exactly as README.md spells them: by a user with
+#    sudo rights (the test command through sudo, whose secure_path drops
+#    ~/.cargo/bin), and/or by root in its own checkout.
+#
+# Times of the first build and of the test command are printed at the end.
+# Run it under /work/bin/in-cgroup TAG on the shared development machine.
+set -euo pipefail
+
+as=both
+keep=0
+dir=/var/tmp/lxcbox-fresh
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --as) as="$2"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) dir="$1"; shift ;;
+    esac
+done
+case "$as" in user | root | both) ;; *) echo "--as user|root|both" >&2; exit 1 ;; esac
+[ "$(id -u)" = 0 ] || { echo "run as root: debootstrap and chroot need it" >&2; exit 1; }
+command -v debootstrap >/dev/null || { echo "install debootstrap first" >&2; exit 1; }
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+mirror=http://deb.debian.org/debian
+log() { echo "fresh-machine: $*" >&2; }
+
+# README's command in the ```sh block after heading $1.
+readme_command() {
+    awk -v h="$1" '
+        $0 == h { found = 1; next }
+        found && /^```sh/ { inblock = 1; next }
+        inblock && /^```/ { exit }
+        inblock { print }
+    ' "$repo/README.md"
+}
+run_cmd=$(readme_command "## Run a container")
+test_cmd=$(readme_command "## Run the tests (as root)")
+[ -n "$run_cmd" ] && [ -n "$test_cmd" ] || { log "README commands not found"; exit 1; }
+log "run command:  $run_cmd"
+log "test command: $test_cmd"
+
+mounted=()
+cleanup() {
+    local i
+    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+        umount -R "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" 2>/dev/null || true
+    done
+    if [ "$keep" = 0 ]; then
+        rm -rf --one-file-system "$dir"
+    else
+        log "kept $dir"
+    fi
+}
+trap cleanup EXIT
+
+if [ ! -x "$dir/usr/bin/sudo" ]; then
+    rm -rf --one-file-system "$dir"
+    log "debootstrap bookworm into $dir"
+    start=$(date +%s)
+    debootstrap --include=sudo,curl,ca-certificates,gcc bookworm "$dir" "$mirror" >"$dir.debootstrap.log" 2>&1 ||
+        { tail -20 "$dir.debootstrap.log"; exit 1; }
+    log "debootstrap took $(($(date +%s) - start)) s"
+fi
+# No services start inside the chroot (lxc's postinst would start lxc-net).
+printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
+chmod +x "$dir/usr/sbin/policy-rc.d"
+cp /etc/resolv.conf "$dir/etc/resolv.conf"
+
+bind() {
+    mkdir -p "$dir$1"
+    mount --rbind "$1" "$dir$1"
+    mount --make-rslave "$dir$1"
+    mounted+=("$dir$1")
+}
+bind /proc
+bind /sys
+bind /dev
+mkdir -p "$dir/run" "$dir/tmp"
+mount -t tmpfs -o mode=755 tmpfs "$dir/run" && mounted+=("$dir/run")
+mount -t tmpfs -o mode=1777 tmpfs "$dir/tmp" && mounted+=("$dir/tmp")
+
+in_root() { chroot "$dir" /usr/bin/env -i TERM=dumb LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+
+# A checkout for $1 in $2, and rustup's default profile for $1.
+prepare() {
+    local user=$1 home=$2
+    rm -rf "$dir$home/lxcbox"
+    mkdir -p "$dir$home/lxcbox"
+    git -C "$repo" archive HEAD | tar -x -C "$dir$home/lxcbox"
+    if [ ! -x "$dir$home/.cargo/bin/cargo" ]; then
+        curl --proto '=https' --tlsv1.2 -sSf \
+            "https://static.rust-lang.org/rustup/dist/x86_64-unknown-linux-gnu/rustup-init" \
+            -o "$dir/tmp/rustup-init"
+        chmod 755 "$dir/tmp/rustup-init"
+    fi
+    in_root chown -R "$user:" "$home"
+    if [ ! -x "$dir$home/.cargo/bin/cargo" ]; then
+        log "installing rustup's default profile for $user"
+        in_root su - "$user" -c '/tmp/rustup-init -y --profile default' >/dev/null
+    fi
+}
+
+# Run README's commands as $1 (a login shell: what the user's shell would
+# have on PATH after rustup's install, i.e. ~/.cargo/env).
+readme() {
+    local user=$1 home=$2 t0 t1 t2
+    log "[$user] $run_cmd"
+    t0=$(date +%s)
+    if ! in_root su - "$user" -c "cd ~/lxcbox && $run_cmd" >"$dir.run-$user.log" 2>&1; then
+        tail -20 "$dir.run-$user.log"
+        log "[$user] run command failed (log: $dir.run-$user.log)"
+        exit 1
+    fi
+    tail -3 "$dir.run-$user.log"
+    grep -q "I am PID 1" "$dir.run-$user.log" || { log "[$user] no 'I am PID 1'"; exit 1; }
+    t1=$(date +%s)
+    log "[$user] $test_cmd"
+    if ! in_root su - "$user" -c "cd ~/lxcbox && $test_cmd" >"$dir.test-$user.log" 2>&1; then
+        grep -E "FAILED|panicked|^error" "$dir.test-$user.log" | head -40
+        log "[$user] test command failed (log: $dir.test-$user.log)"
+        exit 1
+    fi
+    t2=$(date +%s)
+    grep -E "^test result|static binary" "$dir.test-$user.log" | sort | uniq -c | sort -rn | head -3
+    times+=("$user: first build + run command $((t1 - t0)) s, test command $((t2 - t1)) s")
+}
+
+times=()
+if [ "$as" != root ]; then
+    in_root id newbie >/dev/null 2>&1 || in_root useradd -m -s /bin/bash newbie
+    echo 'newbie ALL=(ALL) NOPASSWD: ALL' >"$dir/etc/sudoers.d/newbie"
+    chmod 440 "$dir/etc/sudoers.d/newbie"
+    prepare newbie /home/newbie
+    readme newbie /home/newbie
+fi
+if [ "$as" != user ]; then
+    prepare root /root
+    readme root /root
+fi
+log "README's two commands passed on a fresh Debian 12:"
+for t in "${times[@]}"; do log "  $t"; done
