@@ -19,7 +19,6 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 use crate::container::{validate_name, Container};
 use crate::monitor::client;
 use crate::monitor::proto::Request;
-use crate::paths::GlobalConfig;
 
 /// What lxc-create was asked for.
 #[derive(Debug, Clone, Default)]
@@ -68,11 +67,11 @@ fn base_config(opts: &CreateOptions) -> Result<String> {
     let path = match &opts.config {
         Some(p) => p.clone(),
         None => {
-            let g = GlobalConfig::load(None)?;
-            match g.get("lxc.default_config") {
-                Some(p) if Path::new(&p).exists() => PathBuf::from(p),
-                _ => return Ok(String::new()),
+            let p = crate::config::global::current()?.default_config();
+            if !p.exists() {
+                return Ok(String::new());
             }
+            p
         }
     };
     // Parse it now so a broken base config is refused before anything is made.

@@ -498,10 +498,10 @@ fn mutated_configs_roundtrip_or_error() {
 #[test]
 fn default_conf_from_global_config() {
     use lxcbox::config::load_default_conf;
-    use lxcbox::paths::GlobalConfig;
+    use lxcbox::config::global::{GlobalConfig, Scope};
     let path = fixture("classic_app.modern.conf");
-    let g =
-        GlobalConfig::parse(&format!("lxc.default_config = {}\n", path.display()), "g").unwrap();
+    let text = format!("lxc.default_config = {}\n", path.display());
+    let g = GlobalConfig::parse(&text, "g", Scope::Root).unwrap();
     let mut c = load_default_conf(&g).unwrap();
     assert_eq!(c.uts_name.as_deref(), Some("app1"));
     // A container's own config goes on top of the defaults.
@@ -509,6 +509,7 @@ fn default_conf_from_global_config() {
         .unwrap();
     assert_eq!(c.uts_name.as_deref(), Some("mine"));
     assert!(c.net.is_empty() && c.mount_fstab.is_some());
-    let g = GlobalConfig::parse("lxc.default_config = /nonexistent/default.conf\n", "g").unwrap();
+    let text = "lxc.default_config = /nonexistent/default.conf\n";
+    let g = GlobalConfig::parse(text, "g", Scope::Root).unwrap();
     assert_eq!(load_default_conf(&g).unwrap(), Config::default());
 }

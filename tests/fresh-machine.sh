@@ -84,6 +84,29 @@ printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
 chmod +x "$dir/usr/sbin/policy-rc.d"
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
 
+# A network whose TLS goes through an intercepting proxy needs the proxy's
+# CA on every machine: add the host's CA certificates that the fresh system
+# does not have (none on an ordinary network) to its trust store.
+trust_host_cas() {
+    local host=/etc/ssl/certs/ca-certificates.crt mine="$dir/etc/ssl/certs/ca-certificates.crt"
+    local tmp f n=0
+    [ -f "$host" ] && [ -f "$mine" ] || return 0
+    tmp=$(mktemp -d)
+    awk -v d="$tmp" '/BEGIN CERTIFICATE/ { n++ } n { print > (d "/" n ".crt") } /END CERTIFICATE/ { close(d "/" n ".crt") }' "$host"
+    mkdir -p "$dir/usr/local/share/ca-certificates"
+    for f in "$tmp"/*.crt; do
+        grep -qF "$(sed -n 2p "$f")" "$mine" && continue
+        n=$((n + 1))
+        cp "$f" "$dir/usr/local/share/ca-certificates/host-network-$n.crt"
+    done
+    rm -rf "$tmp"
+    if [ "$n" -gt 0 ]; then
+        log "adding $n CA certificate(s) of this network (TLS proxy) to the fresh system"
+        chroot "$dir" update-ca-certificates >/dev/null
+    fi
+}
+trust_host_cas
+
 bind() {
     mkdir -p "$dir$1"
     mount --rbind "$1" "$dir$1"

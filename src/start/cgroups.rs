@@ -12,8 +12,8 @@ use crate::config::Config;
 /// Create (and limit) the payload cgroup; limits are in place before init
 /// is attached, so init never runs unlimited.
 pub fn create(layout: &Layout, name: &str, cfg: &Config) -> Result<CgroupSet> {
-    let global = crate::paths::GlobalConfig::load(None).unwrap_or_default();
-    let pattern = global.get("lxc.cgroup.pattern");
+    use crate::config::global::{self, GlobalKey};
+    let pattern = global::current()?.get(GlobalKey::CgroupPattern);
     let set = CgroupSet::create_payload(layout, name, cfg, pattern.as_deref())
         .context("creating the container's cgroups")?;
     if let Err(e) = set.apply_config(cfg) {
