@@ -5,8 +5,8 @@
 #   sudo tests/fresh-machine.sh [--as user|root|both] [--keep] [DIR]
 #
 # 1. debootstrap builds a Debian 12 (bookworm) root filesystem in DIR
-#    (default /var/tmp/lxcbox-fresh) from deb.debian.org, with the packages
-#    README lists as prerequisites (sudo, curl, gcc) and nothing else.
+#    (default /var/tmp/lxcbox-fresh) from deb.debian.org, plus what README
+#    lists as prerequisites (sudo, curl for rustup, `apt-get install gcc`).
 # 2. The repository goes in as `git clone` would give it (git archive of
 #    HEAD: commit your changes first).
 # 3. rustup's default profile is installed the way https://sh.rustup.rs
@@ -75,7 +75,7 @@ if [ ! -x "$dir/usr/bin/sudo" ]; then
     rm -rf --one-file-system "$dir"
     log "debootstrap bookworm into $dir"
     start=$(date +%s)
-    debootstrap --include=sudo,curl,ca-certificates,gcc bookworm "$dir" "$mirror" >"$dir.debootstrap.log" 2>&1 ||
+    debootstrap --include=sudo,curl,ca-certificates bookworm "$dir" "$mirror" >"$dir.debootstrap.log" 2>&1 ||
         { tail -20 "$dir.debootstrap.log"; exit 1; }
     log "debootstrap took $(($(date +%s) - start)) s"
 fi
@@ -106,6 +106,9 @@ trust_host_cas() {
     fi
 }
 trust_host_cas
+# README's prerequisite, as README spells it (apt pulls libc6-dev with gcc).
+log "apt-get install gcc"
+chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null
 
 bind() {
     mkdir -p "$dir$1"
