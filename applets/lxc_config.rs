@@ -83,7 +83,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return Ok(0);
         }
         // The first item the argument is a prefix of, as LXC matches.
-        let Some(key) = GlobalKey::LISTED.into_iter().find(|k| prefix_of(&item, k.name())) else {
+        let Some(key) = GlobalKey::LISTED
+            .into_iter()
+            .find(|k| prefix_of(&item, k.name()))
+        else {
             println!("Unknown configuration item: {item}");
             return Ok(1);
         };

@@ -497,8 +497,8 @@ fn mutated_configs_roundtrip_or_error() {
 
 #[test]
 fn default_conf_from_global_config() {
-    use lxcbox::config::load_default_conf;
     use lxcbox::config::global::{GlobalConfig, Scope};
+    use lxcbox::config::load_default_conf;
     let path = fixture("classic_app.modern.conf");
     let text = format!("lxc.default_config = {}\n", path.display());
     let g = GlobalConfig::parse(&text, "g", Scope::Root).unwrap();

@@ -61,7 +61,11 @@ fn a_users_own_config_and_defaults() {
     let h = Home::new("user");
     let share = format!("{}/.local/share/lxc\n", h.0.display());
     let o = h.run(&["lxc-config", "lxc.lxcpath"]);
-    assert_eq!(text(&o.stdout), share, "default for a user: ~/.local/share/lxc");
+    assert_eq!(
+        text(&o.stdout),
+        share,
+        "default for a user: ~/.local/share/lxc"
+    );
     let o = h.run(&["lxc-config", "lxc.default_config"]);
     assert_eq!(
         text(&o.stdout),
@@ -107,14 +111,25 @@ fn a_users_own_config_and_defaults() {
 fn a_syntax_error_fails_the_applet_with_file_and_line() {
     let h = Home::new("broken");
     let f = h.conf("lxc.lxcpath = /somewhere\nthis is not a key value line\n");
-    for args in [&["lxc-ls"][..], &["lxc-info", "-n", "x"], &["lxc-config", "lxc.lxcpath"]] {
+    for args in [
+        &["lxc-ls"][..],
+        &["lxc-info", "-n", "x"],
+        &["lxc-config", "lxc.lxcpath"],
+    ] {
         let o = h.run(args);
         assert_eq!(o.status.code(), Some(1), "{args:?}");
-        assert_eq!(o.stdout, b"", "{args:?}: nothing listed from a guessed lxcpath");
+        assert_eq!(
+            o.stdout, b"",
+            "{args:?}: nothing listed from a guessed lxcpath"
+        );
         let expected = format!(
             "{}:2: expected \"key = value\", got \"this is not a key value line\"",
             f.display()
         );
-        assert!(text(&o.stderr).contains(&expected), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(&expected),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
     }
 }

@@ -116,8 +116,9 @@ impl Scope {
             Scope::User { home } => Some(home.join(rel).to_string_lossy().into_owned()),
         };
         match key {
-            GlobalKey::DefaultConfig => home(".config/lxc/default.conf")
-                .or_else(|| Some(DEFAULT_CONFIG.to_string())),
+            GlobalKey::DefaultConfig => {
+                home(".config/lxc/default.conf").or_else(|| Some(DEFAULT_CONFIG.to_string()))
+            }
             GlobalKey::Lxcpath => home(".local/share/lxc")
                 .map(|p| trim_slashes(&p))
                 .or_else(|| Some(DEFAULT_LXCPATH.to_string())),
@@ -251,9 +252,7 @@ static CURRENT: OnceCell<std::result::Result<GlobalConfig, String>> = OnceCell::
 /// first thing, so a broken file fails the applet before it does anything).
 pub fn current() -> Result<&'static GlobalConfig> {
     CURRENT
-        .get_or_init(|| {
-            GlobalConfig::load(None, Scope::of_process()).map_err(|e| format!("{e:#}"))
-        })
+        .get_or_init(|| GlobalConfig::load(None, Scope::of_process()).map_err(|e| format!("{e:#}")))
         .as_ref()
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -308,7 +307,10 @@ mod tests {
             g.default_config(),
             PathBuf::from("/home/u/.config/lxc/default.conf")
         );
-        assert_eq!(GlobalConfig::defaults(Scope::Root).lxcpath(), DEFAULT_LXCPATH);
+        assert_eq!(
+            GlobalConfig::defaults(Scope::Root).lxcpath(),
+            DEFAULT_LXCPATH
+        );
         assert_eq!(trim_slashes("///"), "/");
     }
 }
