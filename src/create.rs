@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use rustix::fs::{AtFlags, Mode, OFlags};
 
+use crate::config::Config;
 use crate::container::{validate_name, Container};
 use crate::monitor::client;
 use crate::monitor::proto::Request;
@@ -63,33 +64,62 @@ pub fn create(lxcpath: &str, name: &str, opts: &CreateOptions) -> Result<PathBuf
 }
 
 /// The base configuration text: -f FILE, else lxc.default_config when it exists.
-fn base_config(opts: &CreateOptions) -> Result<String> {
+fn base_config(opts: &CreateOptions) -> Result<(String, Config)> {
     let path = match &opts.config {
         Some(p) => p.clone(),
         None => {
             let p = crate::config::global::current()?.default_config();
             if !p.exists() {
-                return Ok(String::new());
+                return Ok((String::new(), Config::default()));
             }
             p
         }
     };
     // Parse it now so a broken base config is refused before anything is made.
-    crate::config::Config::load(&path)?;
-    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
+    let cfg = Config::load(&path)?;
+    // As LXC: a rootfs the base names must exist (there is no template to
+    // fill one).
+    if let Some(r) = cfg.rootfs.path.as_deref().filter(|r| !r.is_empty()) {
+        if !Path::new(r).exists() {
+            bail!("The rootfs \"{r}\" does not exist");
+        }
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok((text, cfg))
 }
 
-fn populate(dir: &Path, name: &str, base: &str, opts: &CreateOptions) -> Result<PathBuf> {
-    let rootfs = opts
-        .rootfs_dir
-        .clone()
-        .unwrap_or_else(|| dir.join("rootfs"));
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(&rootfs)
-        .with_context(|| format!("creating rootfs {}", rootfs.display()))?;
-    let text = config_text(base, name, &rootfs.to_string_lossy());
+/// `-t none`: what LXC 5.0.2 writes, i.e. the base config's lines as they
+/// are (blank lines dropped), then, if the base names a rootfs, that path
+/// again with its `dir:` prefix. No rootfs directory and no hostname.
+fn none_config_text(base: &str, cfg: &Config) -> String {
+    let mut out = String::new();
+    for l in base.lines().filter(|l| !l.trim().is_empty()) {
+        out.push_str(l);
+        out.push('\n');
+    }
+    if let Some(r) = cfg.rootfs.path.as_deref().filter(|r| !r.is_empty()) {
+        let backend = cfg.rootfs.backend.as_deref().unwrap_or("dir");
+        out.push_str(&format!("lxc.rootfs.path = {backend}:{r}\n"));
+    }
+    out
+}
+
+fn populate(dir: &Path, name: &str, base: &(String, Config), opts: &CreateOptions) -> Result<PathBuf> {
+    let text = if opts.template.is_none() {
+        none_config_text(&base.0, &base.1)
+    } else {
+        let rootfs = opts
+            .rootfs_dir
+            .clone()
+            .unwrap_or_else(|| dir.join("rootfs"));
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&rootfs)
+            .with_context(|| format!("creating rootfs {}", rootfs.display()))?;
+        config_text(&base.0, name, &rootfs.to_string_lossy())
+    };
     let path = dir.join("config");
     let mut f = OpenOptions::new()
         .write(true)

@@ -102,7 +102,7 @@ pub fn stop(lxcpath: &str, name: &str, o: StopOptions) -> Result<Stopped> {
     let req = if o.kill || o.timeout == Some(Duration::ZERO) {
         Request::Kill
     } else {
-        Request::Halt
+        halt_request(lxcpath, name)
     };
     if let Err(e) = c.call(req) {
         drop(c);
@@ -129,6 +129,26 @@ pub fn stop(lxcpath: &str, name: &str, o: StopOptions) -> Result<Stopped> {
     }
     wait_with(&sub, lxcpath, name, &[State::Stopped], None)?;
     Ok(Stopped::Done)
+}
+
+/// The graceful stop signal as LXC picks it: lxc.signal.halt of the config
+/// file on disk now (edited since the start, it still counts), SIGPWR when
+/// it sets none. Without a readable LXCPATH/NAME/config (a container
+/// started from `-f FILE`), the monitor uses its running config's.
+fn halt_request(lxcpath: &str, name: &str) -> Request {
+    let path = std::path::Path::new(lxcpath).join(name).join("config");
+    if !path.exists() {
+        return Request::Halt;
+    }
+    match crate::config::Config::load(&path) {
+        Ok(cfg) => Request::Signal {
+            signal: cfg.signal_halt.unwrap_or(libc::SIGPWR),
+        },
+        Err(e) => {
+            log::warn!("{e:#}; using the running config's lxc.signal.halt");
+            Request::Halt
+        }
+    }
 }
 
 /// How long a stop request that failed in transit waits for STOPPED

@@ -160,7 +160,10 @@ fn unindexed_network_keys_follow_the_latest_type_line() {
 #[test]
 fn classic_app_container() {
     let legacy = Config::load(&fixture("classic_app.conf")).unwrap();
-    let modern = Config::load(&fixture("classic_app.modern.conf")).unwrap();
+    let mut modern = Config::load(&fixture("classic_app.modern.conf")).unwrap();
+    // The modern file spells the (implied) dir backend out, as LXC's
+    // lxc-update-config writes it.
+    assert_eq!(modern.rootfs.backend.take().as_deref(), Some("dir"));
     assert_eq!(legacy, modern);
     assert_eq!(legacy.uts_name.as_deref(), Some("app1"));
     assert_eq!(legacy.mount_fstab.as_deref(), Some("./fstab"));

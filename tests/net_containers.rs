@@ -92,6 +92,7 @@ fn veth_pair(a: &str, b: &str) {
                 peer_name: b.to_string(),
                 peer_ns: None,
                 peer_mtu: None,
+                peer_queues: (None, None),
             },
             mtu: None,
             master: None,

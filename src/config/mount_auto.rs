@@ -32,7 +32,18 @@ pub fn mount_auto(m: &mut MountAuto, v: &str) -> VResult<()> {
                     r => mode(r).ok_or_else(bad)?,
                 })
             }
+            // LXC 5: cgroup2, cgroup2:ro, cgroup2:force, cgroup2:ro:force
+            // (force is implied); it replaces any cgroup[-full] token.
+            "cgroup2" => {
+                m.cgroup2 = Some(match rest {
+                    "" | "force" => AutoMode::Rw,
+                    "ro" | "ro:force" => AutoMode::Ro,
+                    _ => return Err(bad()),
+                });
+                m.cgroup = None;
+            }
             "cgroup" | "cgroup-full" => {
+                m.cgroup2 = None;
                 let (md, force) = match rest.split_once(':') {
                     Some((md, "force")) => (mode(md).ok_or_else(bad)?, true),
                     Some(_) => return Err(bad()),
@@ -92,6 +103,9 @@ pub fn mount_auto_tokens(m: &MountAuto) -> Vec<String> {
     if let Some(s) = m.sys {
         out.push(format!("sys:{}", name(s)));
     }
+    if let Some(md) = m.cgroup2 {
+        out.push(if md == AutoMode::Ro { "cgroup2:ro" } else { "cgroup2" }.to_string());
+    }
     if let Some(c) = m.cgroup {
         let mut t = String::from(if c.full { "cgroup-full" } else { "cgroup" });
         if let Some(md) = c.mode {
@@ -143,6 +157,10 @@ mod tests {
             "cgroup-full:mixed:force",
             "cgroup-full:ro:force",
             "cgroup-full:rw:force",
+            "cgroup2",
+            "cgroup2:ro",
+            "cgroup2:force",
+            "cgroup2:ro:force",
             "shmounts:/a",
             "shmounts:/a:/b",
         ] {
@@ -156,7 +174,9 @@ mod tests {
             "proc:ro",
             "sys:x",
             "cgroup:force:rw",
-            "cgroup2",
+            "cgroup2:rw",
+            "cgroup2:mixed",
+            "cgroup2:force:ro",
             "shmounts:",
             "nope",
         ] {

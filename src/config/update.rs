@@ -62,8 +62,15 @@ pub fn update_legacy(text: &str, origin: &str) -> Result<String> {
         out.push_str(head);
         out.push_str(new_key.as_deref().unwrap_or(key));
         let is_rootfs = matches!(key, "lxc.rootfs" | "lxc.rootfs.path");
+        // LXC's script writes a legacy `lxc.rootfs = PATH` as
+        // `lxc.rootfs.path = dir:PATH` when no lxc.rootfs.backend says
+        // otherwise (unlike the script, a value that already has its
+        // `type:` prefix is left alone, not made `dir:dir:...`).
+        let prefix = backend
+            .clone()
+            .or_else(|| (key == "lxc.rootfs").then(|| "dir".to_string()));
         match (
-            &backend,
+            &prefix,
             is_rootfs && !value.is_empty() && !has_backend(value),
         ) {
             (Some(b), true) => {

@@ -164,15 +164,50 @@ pub fn gather(
     } else {
         None
     };
+    let links = if req.is_all() || req.stats {
+        net_links(lxcpath, name, &resp.interfaces)
+    } else {
+        Vec::new()
+    };
     Ok(Some(Info {
         name: name.to_string(),
         state: resp.state.unwrap_or(State::Stopped),
         pid: resp.pid,
         ips,
         stats,
-        links: resp.interfaces.iter().map(|i| LinkStats::read(i)).collect(),
+        links,
         config,
     }))
+}
+
+/// The host interfaces whose counters lxc-info shows, as LXC's
+/// print_net_stats picks them from the running config: for each
+/// lxc.net.N in order, a veth's host end (`host_veths`, the monitor's list
+/// of them in device order), any other type's lxc.net.N.link (a macvlan's
+/// lower device, ...); it stops at the first device without one.
+fn net_links(lxcpath: &str, name: &str, host_veths: &[String]) -> Vec<LinkStats> {
+    let item = |key: String| {
+        client::call(lxcpath, name, Request::ConfigItem { key })
+            .ok()
+            .flatten()
+            .and_then(|r| r.value)
+            .filter(|v| !v.is_empty())
+    };
+    let mut veths = host_veths.iter();
+    let mut out = Vec::new();
+    for n in 0.. {
+        let Some(kind) = item(format!("lxc.net.{n}.type")) else {
+            break;
+        };
+        let ifname = if kind == "veth" {
+            veths.next().cloned()
+        } else {
+            item(format!("lxc.net.{n}.link"))
+        };
+        let Some(ifname) = ifname else { break };
+        out.push(LinkStats::read(&ifname));
+    }
+    out
 }
 
 /// The container's addresses as text, IPv4 first. A container sharing the

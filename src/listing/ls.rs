@@ -124,11 +124,12 @@ pub fn collect(lxcpath: &str) -> Vec<Entry> {
 /// LXC's get_ips reports), not what the config asked for: an address added
 /// or removed inside the container shows up here.
 fn add_live_addresses(pid: i32, e: &mut Entry) {
-    // INTERFACE: the container's own devices (LXC's get_interfaces without
-    // lo); a container sharing the host namespace keeps the monitor's list.
+    // INTERFACE: every device of the container's namespace in the kernel's
+    // order, lo included (LXC's get_interfaces); a container sharing the
+    // host namespace keeps the monitor's list.
     if !crate::net::same_netns(pid).unwrap_or(true) {
         if let Ok(l) = crate::net::links_of_pid(pid) {
-            e.interfaces = l.into_iter().filter(|n| n != "lo").collect();
+            e.interfaces = l;
         }
     }
     for ip in super::info::live_ips(pid) {
@@ -226,13 +227,14 @@ impl Column {
             .map_or("", |x| x.0)
     }
 
-    /// Parse a -F list; `Err(key)` names the first unknown key.
+    /// Parse a -F list (names in any case, as LXC's strcasecmp); `Err(key)`
+    /// names the first unknown key.
     pub fn parse_list(spec: &str) -> Result<Vec<Column>, String> {
         spec.split(',')
             .map(|k| {
                 Self::ALL
                     .iter()
-                    .find(|(n, _)| *n == k)
+                    .find(|(n, _)| n.eq_ignore_ascii_case(k))
                     .map(|x| x.1)
                     .ok_or_else(|| k.to_string())
             })

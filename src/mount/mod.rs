@@ -166,8 +166,8 @@ fn auto_rest(ctx: &MountCtx, root: &Root, has_rootfs: bool) -> Result<()> {
     }
     if let Some(ca) = ma.cgroup {
         auto::cgroup(root, ca, &ctx.cgroup_paths, keeps_sys_admin(ctx.cfg))?;
-    } else if ma.cgroup2 {
-        auto::cgroup2(root)?;
+    } else if let Some(mode) = ma.cgroup2 {
+        auto::cgroup2(root, mode)?;
     }
     match &ma.shmounts {
         Some((host, cont)) if has_rootfs => auto::shmounts(root, host, cont.as_deref())?,
