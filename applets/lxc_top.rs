@@ -21,7 +21,12 @@ struct Args {
     delay: Option<f64>,
     /// sort by n (name), c (cpu), b (blkio), m (memory), s (memory+swap), k (kernel memory)
     /// (LXC looks at the first letter only)
-    #[argh(option, short = 's', default = "String::from(\"n\")", arg_name = "SORT")]
+    #[argh(
+        option,
+        short = 's',
+        default = "String::from(\"n\")",
+        arg_name = "SORT"
+    )]
     sort: String,
     /// reverse the sort order
     #[argh(switch, short = 'r')]

@@ -105,7 +105,12 @@ fn none_config_text(base: &str, cfg: &Config) -> String {
     out
 }
 
-fn populate(dir: &Path, name: &str, base: &(String, Config), opts: &CreateOptions) -> Result<PathBuf> {
+fn populate(
+    dir: &Path,
+    name: &str,
+    base: &(String, Config),
+    opts: &CreateOptions,
+) -> Result<PathBuf> {
     let text = if opts.template.is_none() {
         none_config_text(&base.0, &base.1)
     } else {

@@ -261,7 +261,10 @@ fn bridge_port_vlans_separate_containers() {
         ..mk("10.241.1.5/24", 10)
     };
     let hd = start(&d, &[none], "d");
-    assert_eq!(raw::vlans_of(&mut s, hd.devs[0].host_ifindex).unwrap(), vec![(300, 0)]);
+    assert_eq!(
+        raw::vlans_of(&mut s, hd.devs[0].host_ifindex).unwrap(),
+        vec![(300, 0)]
+    );
     assert!(!d.ping("10.241.1.3"), "no untagged VLAN: nothing passes");
     for h in [ha, hb, hc, hd] {
         h.teardown().unwrap();

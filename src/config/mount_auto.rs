@@ -104,7 +104,14 @@ pub fn mount_auto_tokens(m: &MountAuto) -> Vec<String> {
         out.push(format!("sys:{}", name(s)));
     }
     if let Some(md) = m.cgroup2 {
-        out.push(if md == AutoMode::Ro { "cgroup2:ro" } else { "cgroup2" }.to_string());
+        out.push(
+            if md == AutoMode::Ro {
+                "cgroup2:ro"
+            } else {
+                "cgroup2"
+            }
+            .to_string(),
+        );
     }
     if let Some(c) = m.cgroup {
         let mut t = String::from(if c.full { "cgroup-full" } else { "cgroup" });

@@ -36,23 +36,54 @@ pub struct Entry {
     /// Swap use in bytes (memsw minus memory, when available).
     pub swap_bytes: Option<u64>,
     pub interfaces: Vec<String>,
+    /// `--nesting`: how deep inside other containers (0: on the host).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub level: u32,
+    /// `--nesting`: the containers this one is inside, as `outer/inner`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 impl Entry {
-    fn new(name: String, defined: bool, cfg: &Config) -> Entry {
+    /// A stopped container with nothing known about it yet.
+    pub fn named(name: String, defined: bool) -> Entry {
         Entry {
             name,
             state: State::Stopped,
             defined,
-            autostart: cfg.start_auto,
-            groups: cfg.groups.clone(),
+            autostart: false,
+            groups: Vec::new(),
             ipv4: Vec::new(),
             ipv6: Vec::new(),
-            unprivileged: !cfg.idmap.is_empty(),
+            unprivileged: false,
             pid: None,
             ram_bytes: None,
             swap_bytes: None,
             interfaces: Vec::new(),
+            level: 0,
+            parent: None,
+        }
+    }
+
+    fn new(name: String, defined: bool, cfg: &Config) -> Entry {
+        Entry {
+            autostart: cfg.start_auto,
+            groups: cfg.groups.clone(),
+            unprivileged: !cfg.idmap.is_empty(),
+            ..Entry::named(name, defined)
+        }
+    }
+
+    /// The name lxc-ls prints in its plain listing: `outer/inner` for a
+    /// nested container.
+    pub fn path(&self) -> String {
+        match &self.parent {
+            Some(p) => format!("{p}/{}", self.name),
+            None => self.name.clone(),
         }
     }
 }
@@ -123,12 +154,14 @@ pub fn collect(lxcpath: &str) -> Vec<Entry> {
 /// Running containers show the addresses their namespace holds now (what
 /// LXC's get_ips reports), not what the config asked for: an address added
 /// or removed inside the container shows up here.
-fn add_live_addresses(pid: i32, e: &mut Entry) {
-    // INTERFACE: every device of the container's namespace in the kernel's
-    // order, lo included (LXC's get_interfaces); a container sharing the
-    // host namespace keeps the monitor's list.
+pub(super) fn add_live_addresses(pid: i32, e: &mut Entry) {
+    // INTERFACE: every device of the container's namespace, lo included,
+    // sorted by name (LXC's get_interfaces keeps its array sorted); a
+    // container sharing the host namespace keeps the monitor's list.
     if !crate::net::same_netns(pid).unwrap_or(true) {
-        if let Ok(l) = crate::net::links_of_pid(pid) {
+        if let Ok(mut l) = crate::net::links_of_pid(pid) {
+            l.sort();
+            l.dedup();
             e.interfaces = l;
         }
     }
@@ -250,6 +283,8 @@ impl Column {
             }
         };
         match self {
+            // LXC indents a nested name by its level, ending in a backslash.
+            Column::Name if e.level > 0 => format!("{:>w$}{}", "\\", e.name, w = e.level as usize),
             Column::Name => e.name.clone(),
             Column::State => e.state.to_string(),
             Column::Pid => e.pid.map_or("-".into(), |p| p.to_string()),
@@ -304,22 +339,26 @@ pub fn render_table(entries: &[Entry], cols: &[Column]) -> String {
     out
 }
 
-/// Plain listing, as LXC's ls_print_names: names padded to the longest
-/// (at least 4, "NAME"), wrapped before `termwidth` (0: one per line).
-pub fn render_names(names: &[&str], termwidth: usize, one_per_line: bool) -> String {
+/// Plain listing, as LXC's ls_print_names: names (`outer/inner` when
+/// nested) padded to the longest (at least 4, "NAME"; a nested name counts
+/// its level too, as LXC's ls_field_width), wrapped before `termwidth` (0:
+/// one per line).
+pub fn render_names(entries: &[Entry], termwidth: usize, one_per_line: bool) -> String {
     let mut out = String::new();
+    let names: Vec<String> = entries.iter().map(Entry::path).collect();
     if one_per_line {
-        for n in names {
+        for n in &names {
             let _ = writeln!(out, "{n}");
         }
         return out;
     }
-    let w = names
+    let w = entries
         .iter()
-        .map(|n| n.chars().count())
+        .zip(&names)
+        .map(|(e, n)| n.chars().count() + e.level as usize)
         .fold("NAME".len(), usize::max);
     let mut len = 0;
-    for n in names {
+    for n in &names {
         let _ = write!(out, "{n:<w$}");
         len += w;
         if len + w >= termwidth {
@@ -355,15 +394,21 @@ mod tests {
 
     #[test]
     fn names_padded_and_wrapped() {
-        assert_eq!(render_names(&["c1", "c2"], 0, false), "c1  \nc2  \n");
-        assert_eq!(render_names(&["c1", "c2"], 80, false), "c1   c2   \n");
-        assert_eq!(render_names(&["c1", "c2"], 80, true), "c1\nc2\n");
+        let e = |v: &[&str]| v.iter().map(|n| entry(n)).collect::<Vec<_>>();
+        assert_eq!(render_names(&e(&["c1", "c2"]), 0, false), "c1  \nc2  \n");
+        assert_eq!(render_names(&e(&["c1", "c2"]), 80, false), "c1   c2   \n");
+        assert_eq!(render_names(&e(&["c1", "c2"]), 80, true), "c1\nc2\n");
         // width 10: "c1  " + " " (5), next would reach 9 < 10 → space, then wrap.
         assert_eq!(
-            render_names(&["c1", "c2", "c3"], 10, false),
+            render_names(&e(&["c1", "c2", "c3"]), 10, false),
             "c1   c2  \nc3   \n"
         );
         assert_eq!(render_names(&[], 80, false), "");
+        // Nested: outer/inner, the width counting the level as LXC does.
+        let mut n = entry("n1");
+        n.level = 1;
+        n.parent = Some("a".into());
+        assert_eq!(render_names(&[entry("a"), n], 0, false), "a     \na/n1  \n");
     }
 
     #[test]

@@ -142,7 +142,11 @@ fn tty_name(nr: u64) -> String {
 fn read_proc(container: &str, pid: i32, page_kib: u64) -> Option<Proc> {
     let (comm, f) = stat_fields(pid)?;
     // Field numbers of proc(5), minus 3 (the first two are pid and comm).
-    let num = |i: usize| f.get(i - 3).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let num = |i: usize| {
+        f.get(i - 3)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
     let state = f.first().cloned().unwrap_or_else(|| "?".into());
     let (pgrp, session, tty_nr, tpgid) = (num(5), num(6), num(7) as u64, num(8));
     let (nice, threads) = (num(19), num(20));
@@ -314,7 +318,12 @@ pub fn user_names() -> HashMap<u32, String> {
 }
 
 /// The CONTAINER column (at least its header wide), then the ps layout.
-pub fn render(procs: &[Proc], format: Format, clock: &Clock, users: &HashMap<u32, String>) -> String {
+pub fn render(
+    procs: &[Proc],
+    format: Format,
+    clock: &Clock,
+    users: &HashMap<u32, String>,
+) -> String {
     let w = procs
         .iter()
         .map(|p| p.container.chars().count())
@@ -347,7 +356,14 @@ pub fn render(procs: &[Proc], format: Format, clock: &Clock, users: &HashMap<u32
         let _ = match format {
             Format::Short => writeln!(out, "{:>7} {}", p.pid, p.cmd),
             Format::Default => {
-                writeln!(out, "{:>pw$} {:<8} {:>8} {}", p.pid, p.tty, cputime(secs), p.comm)
+                writeln!(
+                    out,
+                    "{:>pw$} {:<8} {:>8} {}",
+                    p.pid,
+                    p.tty,
+                    cputime(secs),
+                    p.comm
+                )
             }
             Format::Full => writeln!(
                 out,
@@ -418,8 +434,14 @@ mod tests {
         // Our own pid namespace: this very process must be listed.
         let me = std::process::id() as i32;
         let ps = processes(&[("host".into(), me)]);
-        let mine = ps.iter().find(|p| p.pid == me && p.container == "host").unwrap();
-        assert_eq!(mine.ppid, rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get()));
+        let mine = ps
+            .iter()
+            .find(|p| p.pid == me && p.container == "host")
+            .unwrap();
+        assert_eq!(
+            mine.ppid,
+            rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get())
+        );
         assert!(mine.stat.starts_with('R'), "{}", mine.stat);
         assert!(processes(&[("gone".into(), i32::MAX)]).is_empty());
     }
@@ -443,11 +465,16 @@ mod tests {
             "CONTAINER UID        PID  PPID  C STIME TTY          TIME CMD"
         );
         assert!(
-            full.ends_with("c1        root        42     1  0 22:21 ?        00:00:02 /bin/sleep 100\n"),
+            full.ends_with(
+                "c1        root        42     1  0 22:21 ?        00:00:02 /bin/sleep 100\n"
+            ),
             "{full}"
         );
         let u = render(&p, Format::User, &clock(), &users);
-        assert!(u.contains(" 0.5 10.0   2000   100 ?        S    22:21   0:02 /bin/sleep 100"), "{u}");
+        assert!(
+            u.contains(" 0.5 10.0   2000   100 ?        S    22:21   0:02 /bin/sleep 100"),
+            "{u}"
+        );
     }
 
     #[test]
