@@ -44,11 +44,6 @@ impl<'a> LxcRunning<'a> {
             name: name.to_string(),
         }
     }
-
-    fn pid(&self) -> i32 {
-        let o = lxc(self.e, "lxc-info", &["-n", &self.name, "-pH"]);
-        stdout(&o).trim().parse().unwrap()
-    }
 }
 
 impl Drop for LxcRunning<'_> {
