@@ -408,7 +408,7 @@ mod tests {
         let mut n = entry("n1");
         n.level = 1;
         n.parent = Some("a".into());
-        assert_eq!(render_names(&[entry("a"), n], 0, false), "a     \na/n1  \n");
+        assert_eq!(render_names(&[entry("a"), n], 0, false), "a    \na/n1 \n");
     }
 
     #[test]
