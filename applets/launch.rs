@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use lxcbox::container::Container;
+use lxcbox::namespace::Namespace;
 use lxcbox::start::{self, AlreadyRunning, StartSpec};
 
 use crate::common::Common;
@@ -13,11 +14,16 @@ pub fn shares(
     ipc: &Option<String>,
     uts: &Option<String>,
     pid: &Option<String>,
-) -> Vec<(String, String)> {
-    [("net", net), ("ipc", ipc), ("uts", uts), ("pid", pid)]
-        .into_iter()
-        .filter_map(|(n, v)| v.as_ref().map(|v| (n.to_string(), v.clone())))
-        .collect()
+) -> Vec<(Namespace, String)> {
+    [
+        (Namespace::Net, net),
+        (Namespace::Ipc, ipc),
+        (Namespace::Uts, uts),
+        (Namespace::Pid, pid),
+    ]
+    .into_iter()
+    .filter_map(|(n, v)| v.as_ref().map(|v| (n, v.clone())))
+    .collect()
 }
 
 pub struct Launch<'a> {
@@ -26,7 +32,7 @@ pub struct Launch<'a> {
     pub command: Vec<String>,
     pub execute: bool,
     pub daemon: bool,
-    pub share: Vec<(String, String)>,
+    pub share: Vec<(Namespace, String)>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
     pub pidfile: Option<String>,

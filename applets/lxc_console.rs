@@ -5,7 +5,6 @@
 use argh::{ArgsInfo, FromArgs};
 use lxcbox::console::{self, Grant, ProxyEnd};
 use lxcbox::monitor::client::Client;
-use lxcbox::monitor::proto::Request;
 
 use crate::common::{self, Spec};
 
@@ -35,9 +34,9 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             anyhow::bail!("{name} is not running");
         };
         if a.buffer {
-            let (r, _) = client.call(Request::ConsoleLog { clear: a.clear })?;
+            let data = client.console_log(a.clear)?;
             use std::io::Write;
-            std::io::stdout().write_all(&r.data.unwrap_or_default())?;
+            std::io::stdout().write_all(&data)?;
             return Ok(0);
         }
         let escape = console::parse_escape(a.escape.as_deref().unwrap_or("^a"))
@@ -47,15 +46,11 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             Some(n) if n >= 0 => Some(n as u32),
             Some(n) => anyhow::bail!("invalid tty number {n}"),
         };
-        let (r, fds) = client.call(Request::Console { tty })?;
+        let (tty, fds) = client.console(tty)?;
         let [peer, session]: [_; 2] = fds
             .try_into()
             .map_err(|_| anyhow::anyhow!("the monitor sent no tty"))?;
-        let grant = Grant {
-            tty: r.tty.unwrap_or(0),
-            peer,
-            session,
-        };
+        let grant = Grant { tty, peer, session };
         drop(client);
         match console::attach(&grant, escape)? {
             ProxyEnd::Detached | ProxyEnd::PeerClosed => Ok(0),

@@ -3,7 +3,7 @@
 //applet: lxc-device main add or remove network interfaces of a running container
 
 use argh::{ArgsInfo, FromArgs};
-use lxcbox::monitor::{client, proto::Request};
+use lxcbox::monitor::client;
 
 use crate::common::{self, Spec};
 
@@ -41,7 +41,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             );
         }
         let lxcpath = c.lxcpath();
-        let pid = client::call(&lxcpath, name, Request::InitPid)?.and_then(|r| r.pid);
+        let pid = client::init_pid(&lxcpath, name)?;
         let Some(pid) = pid else {
             anyhow::bail!("{name} not running");
         };

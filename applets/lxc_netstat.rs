@@ -4,7 +4,7 @@
 //! formatter reads /proc/INITPID/net (options -t -u -x -a -l -n only).
 //applet: lxc-netstat main show the network sockets of a running container (classic)
 
-use lxcbox::monitor::{client, proto::Request};
+use lxcbox::monitor::client;
 use lxcbox::net::{NetstatOpts, Show};
 
 use crate::common::{self, Common};
@@ -111,7 +111,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     };
     common::run(&c, || {
         let name = c.name()?;
-        let pid = client::call(&c.lxcpath(), name, Request::InitPid)?.and_then(|r| r.pid);
+        let pid = client::init_pid(&c.lxcpath(), name)?;
         let Some(pid) = pid else {
             anyhow::bail!("{name} is not running");
         };

@@ -5,7 +5,7 @@
 
 use argh::{ArgsInfo, FromArgs};
 use lxcbox::listing::{ls, ps};
-use lxcbox::monitor::{client, proto::Request};
+use lxcbox::monitor::client;
 
 use crate::common::{self, Spec};
 
@@ -35,7 +35,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         };
         let mut inits = Vec::new();
         for n in names {
-            if let Some(pid) = client::call(&lxcpath, &n, Request::InitPid)?.and_then(|r| r.pid) {
+            if let Some(pid) = client::init_pid(&lxcpath, &n)? {
                 inits.push((n, pid));
             }
         }

@@ -16,8 +16,10 @@ pub mod listing;
 pub mod log;
 pub mod monitor;
 pub mod mount;
+pub mod namespace;
 pub mod net;
 pub mod paths;
+pub mod sealed;
 pub mod start;
 pub mod sys;
 

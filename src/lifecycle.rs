@@ -221,18 +221,12 @@ pub fn reboot(
 
 /// Send a signal to init.
 pub fn signal(lxcpath: &str, name: &str, sig: i32) -> Result<bool> {
-    Ok(client::call(lxcpath, name, Request::Signal { signal: sig })?.is_some())
+    client::call_done(lxcpath, name, Request::Signal { signal: sig })
 }
 
 /// The cgroups of a running container (`None` if it is not running).
 pub fn cgroups(lxcpath: &str, name: &str) -> Result<Option<crate::cgroup::CgroupSet>> {
-    let Some(r) = client::call(lxcpath, name, Request::CgroupPaths)? else {
-        return Ok(None);
-    };
-    let json = r
-        .value
-        .ok_or_else(|| anyhow::anyhow!("the monitor sent no cgroup description"))?;
-    Ok(Some(serde_json::from_str(&json)?))
+    client::cgroups(lxcpath, name)
 }
 
 /// Freeze (`true`) or thaw a running container through its monitor, which
@@ -243,5 +237,5 @@ pub fn set_frozen(lxcpath: &str, name: &str, freeze: bool) -> Result<bool> {
     } else {
         Request::Unfreeze
     };
-    Ok(client::call(lxcpath, name, req)?.is_some())
+    client::call_done(lxcpath, name, req)
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use lxcbox::config::{write, AutoMode, Config, NetType};
+use lxcbox::namespace::Namespace;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -72,9 +73,9 @@ fn modern_every_group() {
         c.cap_drop,
         ["mac_admin", "mac_override", "sys_time", "sys_module"]
     );
-    assert_eq!(c.namespace_clone, ["mnt", "pid"]);
+    assert_eq!(c.namespace_clone.to_string(), "mnt pid");
     assert_eq!(
-        c.namespace_share.get("uts").map(String::as_str),
+        c.namespace_share.get(&Namespace::Uts).map(String::as_str),
         Some("/proc/1/ns/uts")
     );
     // network
@@ -289,6 +290,12 @@ fn error_forms_name_file_line_key() {
         ),
         ("lxc.net.0.ipv4.address = 10.0.0.300/24\n", "t.conf:1: lxc.net.0.ipv4.address: expected an IPv4 address"),
         ("lxc.net.0.name = this-is-too-long0\n", "t.conf:1: lxc.net.0.name: invalid interface name"),
+        (
+            "lxc.namespace.clone = pid mnt\nlxc.namespace.keep = net\n",
+            "t.conf:2: lxc.namespace.keep: cannot set both lxc.namespace.clone and lxc.namespace.keep",
+        ),
+        ("lxc.namespace.keep = net mount\n", "t.conf:1: lxc.namespace.keep: unknown namespace \"mount\""),
+        ("lxc.namespace.share.bogus = 1\n", "t.conf:1: lxc.namespace.share.bogus: unknown namespace \"bogus\""),
     ];
     for (text, want) in cases {
         let got = parse_err(text);

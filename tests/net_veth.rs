@@ -174,7 +174,16 @@ fn ipv6_router_mode_routes_and_l2proxy() {
         l2proxy: true,
         ..veth(0, &br, "10.240.8.2/24")
     };
-    // l2proxy insists on forwarding being enabled on the link.
+    // l2proxy insists on forwarding being enabled on the link. A new link
+    // inherits conf/default, which the host (or lxc-net in another test) may
+    // have turned on: start from forwarding off, whatever the host says.
+    for f in [
+        format!("/proc/sys/net/ipv4/conf/{br}/forwarding"),
+        format!("/proc/sys/net/ipv6/conf/{br}/forwarding"),
+        format!("/proc/sys/net/ipv6/conf/{br}/proxy_ndp"),
+    ] {
+        std::fs::write(&f, "0").unwrap();
+    }
     let e = net::setup_host(std::slice::from_ref(&d), "v6", a.pid()).unwrap_err();
     assert_eq!(
         e.to_string(),

@@ -6,15 +6,8 @@ mod env;
 #[path = "common/rootfs.rs"]
 mod rootfs;
 
-use env::{stderr, stdout, Env};
+use env::{ns, stderr, stdout, Env};
 use std::os::unix::process::ExitStatusExt;
-
-fn ns(pid: &str, kind: &str) -> String {
-    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
-}
 
 #[test]
 fn default_isolation() {
@@ -27,7 +20,7 @@ fn default_isolation() {
             "--",
             "/bin/sh",
             "-c",
-            "echo $$; ls /proc | grep -c '^[0-9]'; readlink /proc/self/ns/ipc /proc/self/ns/mnt /proc/self/ns/uts /proc/self/ns/net",
+            "echo $$; ls /proc | grep -c '^[0-9]'; readlink /proc/self/ns/ipc /proc/self/ns/mnt /proc/self/ns/uts /proc/self/ns/net /proc/self/ns/cgroup",
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -38,8 +31,18 @@ fn default_isolation() {
     assert!(lines[1].parse::<u32>().unwrap() <= 4, "{out}");
     assert_ne!(lines[2], ns("self", "ipc"), "IPC namespace must differ");
     assert_ne!(lines[3], ns("self", "mnt"), "mount namespace must differ");
-    assert_eq!(lines[4], ns("self", "uts"), "hostname shared by default");
+    assert_eq!(
+        lines[4],
+        ns("self", "uts"),
+        "hostname shared without a config"
+    );
     assert_eq!(lines[5], ns("self", "net"), "network shared by default");
+    // Without any config: the seed's pid, ipc and mount namespaces only.
+    assert_eq!(
+        lines[6],
+        ns("self", "cgroup"),
+        "cgroup shared without a config"
+    );
 }
 
 #[test]
@@ -133,7 +136,7 @@ fn only_std_fds_reach_the_container() {
 }
 
 #[test]
-fn init_runs_from_a_sealed_copy() {
+fn init_runs_from_a_sealed_binary() {
     let e = Env::new("memfd");
     let o = e.run(
         "lxc-execute",
@@ -147,7 +150,13 @@ fn init_runs_from_a_sealed_copy() {
         ],
     );
     let out = stdout(&o);
-    assert!(out.starts_with("/memfd:lxcbox"), "{out}");
+    // The sealed overlay names the file at its (detached) mount's root;
+    // the memfd fallback would say /memfd:lxcbox. Never the host's path.
+    let exe = out.lines().next().unwrap_or_default();
+    assert!(
+        exe == "/lxcbox" || exe.starts_with("/memfd:lxcbox"),
+        "{out}"
+    );
     assert!(!out.contains("WROTE"), "init's executable was writable");
 }
 

@@ -23,18 +23,20 @@ use anyhow::{anyhow, bail, Context, Result};
 use rustix::fs::{Mode, OFlags};
 
 use crate::monitor::client;
-use crate::monitor::proto::Request;
 use crate::monitor::State;
 use crate::sys::process::{self, ExitStatus};
 pub use opts::{Elevated, EnvPolicy};
+
+use crate::namespace::{Namespace, NsSet};
 
 /// What to run and how.
 #[derive(Debug, Clone, Default)]
 pub struct AttachOptions {
     /// The command and its arguments; empty: the user's shell in the container.
     pub command: Vec<String>,
-    /// CLONE_NEW* flags of the namespaces to join (`None`: all of them).
-    pub namespaces: Option<i32>,
+    /// The namespaces to join (`None`: all the container has apart from
+    /// its monitor, as its monitor reports them).
+    pub namespaces: Option<NsSet>,
     /// Privileges kept (-e). `cgroup`: the command stays in our cgroups.
     pub elevated: Elevated,
     pub env: EnvPolicy,
@@ -62,20 +64,20 @@ impl std::fmt::Display for ChildFailed {
 
 impl std::error::Error for ChildFailed {}
 
-/// The container's init pid, refusing a stopped or frozen container.
-pub fn target_pid(lxcpath: &str, name: &str) -> Result<i32> {
-    let pid = client::call(lxcpath, name, Request::InitPid)
+/// The container's init pid and namespaces, refusing a stopped or
+/// frozen container.
+pub fn target(lxcpath: &str, name: &str) -> Result<(i32, NsSet)> {
+    let info = client::info(lxcpath, name)
         .with_context(|| format!("asking the monitor of {name} for the init pid"))?
-        .and_then(|r| r.pid)
         .ok_or_else(|| anyhow!("failed to get the init pid (is {name} running?)"))?;
-    match client::state(lxcpath, name)? {
+    match info.state {
         State::Frozen | State::Freezing => {
             bail!("{name} is frozen: lxc-unfreeze it first")
         }
         State::Stopped | State::Stopping | State::Aborting => {
             bail!("failed to get the init pid ({name} is not running)")
         }
-        _ => Ok(pid),
+        _ => Ok((info.pid, info.namespaces)),
     }
 }
 
@@ -84,10 +86,10 @@ pub fn target_pid(lxcpath: &str, name: &str) -> Result<i32> {
 /// are `anyhow` errors; a [`ChildFailed`] inside carries the exit code.
 pub fn attach(lxcpath: &str, name: &str, o: &AttachOptions) -> Result<i32> {
     opts::check_set_vars(&o.env.set)?;
-    let pid = target_pid(lxcpath, name)?;
-    let wanted = o.namespaces.unwrap_or_else(opts::all_namespaces);
+    let (pid, theirs) = target(lxcpath, name)?;
+    let wanted = o.namespaces.unwrap_or(theirs);
     let ns_fds = open_namespaces(pid, wanted)?;
-    let joins_mnt = ns_fds.iter().any(|(n, _)| n.flag == libc::CLONE_NEWNS);
+    let joins_mnt = ns_fds.iter().any(|(n, _)| *n == Namespace::Mnt);
     let cg_fds = if o.elevated.cgroup {
         Vec::new()
     } else {
@@ -99,8 +101,8 @@ pub fn attach(lxcpath: &str, name: &str, o: &AttachOptions) -> Result<i32> {
     let ours: Vec<(String, String)> = std::env::vars().collect();
 
     for (ns, fd) in &ns_fds {
-        process::setns(fd.as_fd(), ns.flag)
-            .with_context(|| format!("joining the {} namespace of pid {pid}", ns.proc_name))?;
+        process::setns(fd.as_fd(), ns.flag())
+            .with_context(|| format!("joining the {ns} namespace of pid {pid}"))?;
     }
     drop(ns_fds);
 
@@ -137,23 +139,21 @@ pub fn attach(lxcpath: &str, name: &str, o: &AttachOptions) -> Result<i32> {
     Ok(status.code())
 }
 
-/// Open /proc/PID/ns/* for each wanted namespace that differs from ours
-/// (setns into our own user namespace is EINVAL; into the others, a no-op).
-fn open_namespaces(pid: i32, wanted: i32) -> Result<Vec<(opts::Ns, OwnedFd)>> {
+/// Open /proc/PID/ns/* for each wanted namespace that differs from ours,
+/// in join order (setns into our own user namespace is EINVAL; into the
+/// others, a no-op).
+fn open_namespaces(pid: i32, wanted: NsSet) -> Result<Vec<(Namespace, OwnedFd)>> {
     let mut out = Vec::new();
-    for ns in opts::NAMESPACES {
-        if wanted & ns.flag == 0 {
-            continue;
-        }
-        let path = format!("/proc/{pid}/ns/{}", ns.proc_name);
+    for ns in wanted.iter() {
+        let path = ns.proc_path(pid);
         let fd = match rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
             Ok(fd) => fd,
             // A kernel without this namespace type (e.g. time before 5.6).
-            Err(rustix::io::Errno::NOENT) if ns.flag == libc::CLONE_NEWTIME => continue,
+            Err(rustix::io::Errno::NOENT) if ns == Namespace::Time => continue,
             Err(e) => return Err(e).with_context(|| format!("opening {path}")),
         };
         let theirs = rustix::fs::fstat(&fd).with_context(|| format!("stat {path}"))?;
-        let mine_path = format!("/proc/self/ns/{}", ns.proc_name);
+        let mine_path = format!("/proc/self/ns/{}", ns.name());
         let mine = rustix::fs::stat(&mine_path).with_context(|| format!("stat {mine_path}"))?;
         if (theirs.st_dev, theirs.st_ino) != (mine.st_dev, mine.st_ino) {
             out.push((ns, fd));

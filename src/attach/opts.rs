@@ -2,80 +2,15 @@
 //! environment the command gets, and the default shell. No system calls
 //! here, so all of it is unit-tested.
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 
-/// One namespace lxc-attach can join: its /proc/PID/ns/ name and clone flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ns {
-    pub proc_name: &'static str,
-    pub flag: i32,
-}
-
-/// Every namespace, in the order they are joined. The user namespace goes
-/// first: once in it we hold capabilities over the namespaces it owns,
-/// which setns(2) on the others requires for an unprivileged container.
-pub const NAMESPACES: [Ns; 8] = [
-    Ns {
-        proc_name: "user",
-        flag: libc::CLONE_NEWUSER,
-    },
-    Ns {
-        proc_name: "mnt",
-        flag: libc::CLONE_NEWNS,
-    },
-    Ns {
-        proc_name: "pid",
-        flag: libc::CLONE_NEWPID,
-    },
-    Ns {
-        proc_name: "uts",
-        flag: libc::CLONE_NEWUTS,
-    },
-    Ns {
-        proc_name: "ipc",
-        flag: libc::CLONE_NEWIPC,
-    },
-    Ns {
-        proc_name: "net",
-        flag: libc::CLONE_NEWNET,
-    },
-    Ns {
-        proc_name: "cgroup",
-        flag: libc::CLONE_NEWCGROUP,
-    },
-    Ns {
-        proc_name: "time",
-        flag: libc::CLONE_NEWTIME,
-    },
-];
-
-/// All namespace flags (the default: join everything that differs).
-pub fn all_namespaces() -> i32 {
-    NAMESPACES.iter().fold(0, |acc, n| acc | n.flag)
-}
+use crate::namespace::NsSet;
 
 /// Parse `-s`: a `|`-separated list of MOUNT, PID, UTSNAME, IPC, USER,
-/// NETWORK (LXC's names), also CGROUP, TIME and the /proc names (mnt, uts,
+/// NETWORK (LXC's names), also CGROUP, TIME and the short names (mnt, uts,
 /// net), case-insensitively, as LXC's own lookup accepts both.
-pub fn parse_namespaces(list: &str) -> Result<i32> {
-    let mut flags = 0;
-    for tok in list.split('|').map(str::trim) {
-        let flag = match tok.to_ascii_uppercase().as_str() {
-            "MOUNT" | "MNT" => libc::CLONE_NEWNS,
-            "PID" => libc::CLONE_NEWPID,
-            "UTSNAME" | "UTS" => libc::CLONE_NEWUTS,
-            "IPC" => libc::CLONE_NEWIPC,
-            "USER" => libc::CLONE_NEWUSER,
-            "NETWORK" | "NET" => libc::CLONE_NEWNET,
-            "CGROUP" => libc::CLONE_NEWCGROUP,
-            "TIME" => libc::CLONE_NEWTIME,
-            _ => bail!(
-                "invalid namespace name \"{tok}\" (expected MOUNT, PID, UTSNAME, IPC, USER, NETWORK, CGROUP or TIME)"
-            ),
-        };
-        flags |= flag;
-    }
-    Ok(flags)
+pub fn parse_namespaces(list: &str) -> Result<NsSet> {
+    NsSet::parse_tool_list(list).map_err(|e| anyhow!(e))
 }
 
 /// What `-e` keeps: LXC's CGROUP, CAP and LSM privileges.
@@ -197,18 +132,21 @@ mod tests {
 
     #[test]
     fn namespaces_lists() {
+        use crate::namespace::Namespace;
         assert_eq!(
             parse_namespaces("NETWORK|ipc").unwrap(),
-            libc::CLONE_NEWNET | libc::CLONE_NEWIPC
+            NsSet::of(&[Namespace::Net, Namespace::Ipc])
         );
-        assert_eq!(parse_namespaces("MOUNT").unwrap(), libc::CLONE_NEWNS);
+        assert_eq!(
+            parse_namespaces("MOUNT").unwrap(),
+            NsSet::of(&[Namespace::Mnt])
+        );
         assert_eq!(
             parse_namespaces("uts|mnt").unwrap(),
-            libc::CLONE_NEWUTS | libc::CLONE_NEWNS
+            NsSet::of(&[Namespace::Uts, Namespace::Mnt])
         );
         assert!(parse_namespaces("NETWORK|bogus").is_err());
         assert!(parse_namespaces("").is_err());
-        assert_eq!(all_namespaces() & libc::CLONE_NEWPID, libc::CLONE_NEWPID);
     }
 
     #[test]

@@ -66,6 +66,27 @@ impl CgroupSet {
         }
     }
 
+    /// One look at a freeze under way, without waiting: true once the
+    /// kernel reports the cgroup frozen. On v1 a cgroup still FREEZING is
+    /// asked again (writing FROZEN makes the kernel retry tasks it could
+    /// not freeze yet); one that went back to THAWED is an error.
+    pub fn poll_frozen(&self) -> Result<bool> {
+        match self.freezer()? {
+            Freezer::V1(d) => {
+                let state = d.join("freezer.state");
+                match read_file(&state)?.as_str() {
+                    "FROZEN" => Ok(true),
+                    "THAWED" => bail!("{} went back to THAWED while freezing", state.display()),
+                    _ => {
+                        write_file(&state, "FROZEN")?;
+                        Ok(false)
+                    }
+                }
+            }
+            Freezer::V2(d) => v2_frozen(&d),
+        }
+    }
+
     /// True when the kernel reports the cgroup completely frozen (a v1
     /// cgroup still FREEZING is not).
     pub fn is_frozen(&self) -> Result<bool> {

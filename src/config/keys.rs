@@ -305,12 +305,20 @@ pub static KEYS: &[Key] = &[
     words!("lxc.cap.drop", cap_drop, |c: &Config, w| cap(c, w, false)),
     words!("lxc.cap.keep", cap_keep, |c: &Config, w| cap(c, w, true)),
     // namespaces
-    words!("lxc.namespace.clone", namespace_clone, |_: &Config, w| {
-        val::namespace(w)
-    }),
-    words!("lxc.namespace.keep", namespace_keep, |_: &Config, w| {
-        val::namespace(w)
-    }),
+    Key {
+        name: "lxc.namespace.clone",
+        family: false,
+        unset: "",
+        set: |c, _, v| ns_list_set(c, v, false),
+        emit: |c, k, o| ns_list_emit(c.namespace_clone, k, o),
+    },
+    Key {
+        name: "lxc.namespace.keep",
+        family: false,
+        unset: "",
+        set: |c, _, v| ns_list_set(c, v, true),
+        emit: |c, k, o| ns_list_emit(c.namespace_keep, k, o),
+    },
     Key {
         name: "lxc.namespace.share",
         family: true,

@@ -26,7 +26,6 @@ pub use lexer::strip_quotes;
 pub use names::CAPS;
 pub use types::*;
 pub use update::{update_file, update_legacy};
-pub use values::NAMESPACES;
 pub use writer::write;
 
 /// A signal by name (`SIGPWR`, `SIGRTMIN+3`) or number (`30`), as LXC

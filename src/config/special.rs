@@ -6,6 +6,7 @@ use super::keys::Out;
 use super::types::{Config, Hook, HOOK_TYPES};
 use super::values::{self as val, VResult};
 use super::{mount_auto, names};
+use crate::namespace::{Namespace, NsSet};
 
 pub fn any_sub(_: &str) -> VResult<()> {
     Ok(())
@@ -100,7 +101,7 @@ pub fn share_set(c: &mut Config, sub: &str, v: &str) -> VResult<()> {
         c.namespace_share.clear();
         return Ok(());
     }
-    let ns = val::namespace(sub)?;
+    let ns = Namespace::from_config(sub).ok_or_else(|| crate::namespace::unknown(sub))?;
     if v.is_empty() {
         c.namespace_share.remove(&ns);
     } else {
@@ -112,6 +113,31 @@ pub fn share_set(c: &mut Config, sub: &str, v: &str) -> VResult<()> {
 pub fn share_emit(c: &Config, k: &'static str, o: &mut Out) {
     for (ns, v) in &c.namespace_share {
         o.push(format!("{k}.{ns}"), v.clone());
+    }
+}
+
+/// lxc.namespace.clone / keep: lines add names, an empty value clears.
+/// The two exclude each other, as in LXC ("Cannot set both").
+pub fn ns_list_set(c: &mut Config, v: &str, keep: bool) -> VResult<()> {
+    let (this, other) = if keep {
+        (&mut c.namespace_keep, c.namespace_clone)
+    } else {
+        (&mut c.namespace_clone, c.namespace_keep)
+    };
+    if v.is_empty() {
+        *this = NsSet::EMPTY;
+        return Ok(());
+    }
+    if !other.is_empty() {
+        return Err("cannot set both lxc.namespace.clone and lxc.namespace.keep".into());
+    }
+    *this = this.union(NsSet::parse_config(v)?);
+    Ok(())
+}
+
+pub fn ns_list_emit(set: NsSet, k: &'static str, o: &mut Out) {
+    if !set.is_empty() {
+        o.push(k, set.to_string());
     }
 }
 

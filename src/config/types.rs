@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::namespace::{Namespace, NsSet};
+
 /// The whole configuration of one container.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Config {
@@ -83,11 +85,13 @@ pub struct Config {
     pub cap_drop: Vec<String>,
     pub cap_keep: Vec<String>,
 
-    // --- namespaces (short names: cgroup ipc mnt net pid time user uts)
-    pub namespace_clone: Vec<String>,
-    pub namespace_keep: Vec<String>,
-    /// lxc.namespace.share.<ns> = container name or pid or path.
-    pub namespace_share: BTreeMap<String, String>,
+    // --- namespaces (what a start makes of them: start::namespaces)
+    /// lxc.namespace.clone: exactly these (instead of the defaults).
+    pub namespace_clone: NsSet,
+    /// lxc.namespace.keep: the defaults except these.
+    pub namespace_keep: NsSet,
+    /// lxc.namespace.share.<ns> = container name, pid or /proc path.
+    pub namespace_share: BTreeMap<Namespace, String>,
 
     // --- limits, sysctl, /proc
     /// lxc.prlimit.<resource> (legacy lxc.limit.*): value "N", "N:M", "unlimited".

@@ -192,20 +192,6 @@ pub fn byte_size(v: &str) -> VResult<u64> {
     n.checked_mul(mult).ok_or_else(bad)
 }
 
-/// Namespace short names as lxc.namespace.* uses them.
-pub const NAMESPACES: &[&str] = &["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
-
-pub fn namespace(tok: &str) -> VResult<String> {
-    if NAMESPACES.contains(&tok) {
-        Ok(tok.to_string())
-    } else {
-        Err(format!(
-            "unknown namespace \"{tok}\" (expected one of {})",
-            NAMESPACES.join(" ")
-        ))
-    }
-}
-
 /// The resources of lxc.prlimit.<name> (setrlimit(2) without RLIMIT_).
 pub const RLIMITS: &[&str] = &[
     "as",

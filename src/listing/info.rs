@@ -10,7 +10,6 @@ use serde::Serialize;
 use super::size::humanize;
 use crate::container::Container;
 use crate::monitor::client;
-use crate::monitor::proto::Request;
 use crate::monitor::State;
 
 /// What was asked for on the command line.
@@ -120,7 +119,7 @@ pub fn gather(
     rcfile: Option<&Path>,
     req: &InfoRequest,
 ) -> Result<Option<Info>> {
-    let resp = client::call(lxcpath, name, Request::Info)?;
+    let resp = client::info(lxcpath, name)?;
     let defined = rcfile.is_some() || Container::is_defined(lxcpath, name);
     let Some(resp) = resp else {
         if !defined {
@@ -147,17 +146,15 @@ pub fn gather(
     };
     let mut config = Vec::with_capacity(req.keys.len());
     for k in &req.keys {
-        let v = client::call(lxcpath, name, Request::ConfigItem { key: k.clone() })
-            .ok()
-            .flatten()
-            .and_then(|r| r.value);
+        let v = client::config_item(lxcpath, name, k).ok().flatten();
         config.push((k.clone(), v));
     }
     // Addresses are read live from the container's namespace (what is
     // configured there now, as LXC's get_ips), only when they will be shown.
-    let ips = match resp.pid {
-        Some(pid) if req.is_all() || req.ips => live_ips(pid),
-        _ => Vec::new(),
+    let ips = if req.is_all() || req.ips {
+        live_ips(resp.pid)
+    } else {
+        Vec::new()
     };
     let stats = if req.is_all() || req.stats {
         cgroup_stats(lxcpath, name)
@@ -171,8 +168,8 @@ pub fn gather(
     };
     Ok(Some(Info {
         name: name.to_string(),
-        state: resp.state.unwrap_or(State::Stopped),
-        pid: resp.pid,
+        state: resp.state,
+        pid: Some(resp.pid),
         ips,
         stats,
         links,

@@ -16,7 +16,6 @@ use serde::Serialize;
 use super::defined_names;
 use super::size::megabytes;
 use crate::config::Config;
-use crate::monitor::proto::Request;
 use crate::monitor::{canonical_lxcpath, client, fnv64, State};
 
 /// One container as lxc-ls shows it.
@@ -138,9 +137,9 @@ pub fn collect(lxcpath: &str) -> Vec<Entry> {
         if active.as_ref().is_some_and(|a| !a.contains(&e.name)) {
             continue;
         }
-        if let Ok(Some(r)) = client::call(lxcpath, &e.name, Request::Info) {
-            e.state = r.state.unwrap_or(State::Stopped);
-            e.pid = r.pid;
+        if let Ok(Some(r)) = client::info(lxcpath, &e.name) {
+            e.state = r.state;
+            e.pid = Some(r.pid);
             e.interfaces = r.interfaces;
         }
         if let (true, Some(pid)) = (e.state != State::Stopped, e.pid) {

@@ -6,7 +6,7 @@ use std::os::unix::net::{SocketAddr, UnixStream};
 
 use anyhow::{bail, Context, Result};
 
-use super::proto::{recv_json, send_json, Envelope, Request, Response, PROTO_VERSION};
+use super::proto::{recv_json, send_json, Envelope, Info, Request, Response, PROTO_VERSION};
 use super::{canonical_lxcpath, fnv64, State};
 
 /// The abstract socket name of a container's command socket. Abstract
@@ -77,10 +77,27 @@ impl Client {
         let Some((resp, fds)) = recv_json::<Response>(&self.stream)? else {
             bail!("the container's monitor closed the connection");
         };
-        if let Some(e) = resp.error {
-            return Err(MonitorError(e).into());
+        if let Response::Error { error } = resp {
+            return Err(MonitorError(error).into());
         }
         Ok((resp, fds))
+    }
+
+    /// A tty's pty master (or the console relay) and the session socket:
+    /// (tty number, fds). `None`: the first free tty.
+    pub fn console(&mut self, tty: Option<u32>) -> Result<(u32, Vec<OwnedFd>)> {
+        match self.call(Request::Console { tty })? {
+            (Response::Console { tty }, fds) => Ok((tty, fds)),
+            (r, _) => Err(unexpected(&r)),
+        }
+    }
+
+    /// The console ring buffer (cleared afterwards with `clear`).
+    pub fn console_log(&mut self, clear: bool) -> Result<Vec<u8>> {
+        match self.call(Request::ConsoleLog { clear })?.0 {
+            Response::ConsoleLog { data } => Ok(data),
+            r => Err(unexpected(&r)),
+        }
     }
 
     pub fn stream(&self) -> &UnixStream {
@@ -101,6 +118,61 @@ pub fn call(lxcpath: &str, name: &str, req: Request) -> Result<Option<Response>>
     }
 }
 
+fn unexpected(r: &Response) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the container's monitor sent an unexpected answer ({})",
+        r.kind()
+    )
+}
+
+/// One request whose answer is `Done`; `Ok(false)`: not running.
+pub fn call_done(lxcpath: &str, name: &str, req: Request) -> Result<bool> {
+    match call(lxcpath, name, req)? {
+        None => Ok(false),
+        Some(Response::Done) => Ok(true),
+        Some(r) => Err(unexpected(&r)),
+    }
+}
+
+/// The pid of a running container's init (`None`: not running).
+pub fn init_pid(lxcpath: &str, name: &str) -> Result<Option<i32>> {
+    match call(lxcpath, name, Request::InitPid)? {
+        None => Ok(None),
+        Some(Response::InitPid { pid }) => Ok(Some(pid)),
+        Some(r) => Err(unexpected(&r)),
+    }
+}
+
+/// State, init pid, host interfaces and namespaces (`None`: not running).
+pub fn info(lxcpath: &str, name: &str) -> Result<Option<Info>> {
+    match call(lxcpath, name, Request::Info)? {
+        None => Ok(None),
+        Some(Response::Info(i)) => Ok(Some(i)),
+        Some(r) => Err(unexpected(&r)),
+    }
+}
+
+/// A config value as the running container has it (`None`: not running).
+pub fn config_item(lxcpath: &str, name: &str, key: &str) -> Result<Option<String>> {
+    let req = Request::ConfigItem {
+        key: key.to_string(),
+    };
+    match call(lxcpath, name, req)? {
+        None => Ok(None),
+        Some(Response::ConfigItem { value }) => Ok(Some(value)),
+        Some(r) => Err(unexpected(&r)),
+    }
+}
+
+/// The cgroups of a running container (`None`: not running).
+pub fn cgroups(lxcpath: &str, name: &str) -> Result<Option<crate::cgroup::CgroupSet>> {
+    match call(lxcpath, name, Request::CgroupPaths)? {
+        None => Ok(None),
+        Some(Response::Cgroups { cgroups }) => Ok(Some(cgroups)),
+        Some(r) => Err(unexpected(&r)),
+    }
+}
+
 /// The container's state; STOPPED when no monitor answers.
 ///
 /// A monitor whose init has exited leaves its serve loop and drops the
@@ -110,7 +182,9 @@ pub fn call(lxcpath: &str, name: &str, req: Request) -> Result<Option<Response>>
 /// made a concurrent lxc-stop or lxc-wait fail with EPIPE/ECONNRESET.
 pub fn state(lxcpath: &str, name: &str) -> Result<State> {
     match call(lxcpath, name, Request::State) {
-        Ok(r) => Ok(r.and_then(|r| r.state).unwrap_or(State::Stopped)),
+        Ok(None) => Ok(State::Stopped),
+        Ok(Some(Response::State { state })) => Ok(state),
+        Ok(Some(r)) => Err(unexpected(&r)),
         Err(e) if e.downcast_ref::<MonitorError>().is_none() => Ok(State::Stopping),
         Err(e) => Err(e),
     }

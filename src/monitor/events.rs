@@ -2,9 +2,12 @@
 //! lxc-stop) binds a unix datagram socket in
 //! `RUNDIR/monitor/<hash of lxcpath>/`; every monitor of that lxcpath sends
 //! each event to every socket there. Unix datagrams are reliable and
-//! ordered per sender; a full receiver queue blocks the sender (bounded by
-//! a send timeout), so no event is silently lost.
+//! ordered per sender. A full receiver queue never blocks the sender: the
+//! events wait in the monitor, in order, until the receiver reads (see
+//! [`Publisher`]).
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -114,26 +117,35 @@ impl Drop for Subscription {
     }
 }
 
-/// The sending side, owned by a container's monitor.
+/// Events queued for a subscriber whose queue was full, at most this many;
+/// beyond it the subscriber is considered stuck and its backlog dropped
+/// (with a warning), so a listener that never reads cannot grow the
+/// monitor without bound.
+const MAX_BACKLOG: usize = 1024;
+
+/// The sending side, owned by a container's monitor. Sends never block: a
+/// subscriber whose queue is full (it stopped reading) gets its events
+/// queued here, in order, and retried from the monitor's poll loop
+/// ([`Publisher::retry`]), while every other subscriber is served at once.
 pub struct Publisher {
     dir: PathBuf,
     sock: Option<UnixDatagram>,
     name: String,
     lxcpath: String,
+    backlog: RefCell<Vec<(PathBuf, VecDeque<Vec<u8>>)>>,
 }
 
 impl Publisher {
     pub fn new(lxcpath: &str, name: &str) -> Self {
-        let sock = UnixDatagram::unbound().ok();
-        if let Some(s) = &sock {
-            // A listener that stopped reading must not hang the monitor forever.
-            let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
-        }
+        let sock = UnixDatagram::unbound()
+            .ok()
+            .filter(|s| s.set_nonblocking(true).is_ok());
         Publisher {
             dir: subscriber_dir(lxcpath),
             sock,
             name: name.to_string(),
             lxcpath: canonical_lxcpath(lxcpath),
+            backlog: RefCell::new(Vec::new()),
         }
     }
 
@@ -165,19 +177,92 @@ impl Publisher {
         let Ok(rd) = std::fs::read_dir(&self.dir) else {
             return; // nobody has ever listened
         };
+        let mut backlog = self.backlog.borrow_mut();
         for ent in rd.flatten() {
-            send_one(sock, &ent.path(), &data);
+            let path = ent.path();
+            if let Some((_, q)) = backlog.iter_mut().find(|(p, _)| *p == path) {
+                // Behind earlier events: keep the order.
+                if q.len() >= MAX_BACKLOG {
+                    log::warn!(
+                        "event subscriber {} stopped reading: dropping {} events",
+                        path.display(),
+                        q.len()
+                    );
+                    q.clear();
+                }
+                q.push_back(data.clone());
+                continue;
+            }
+            match send_one(sock, &path, &data) {
+                Sent::Done | Sent::Gone => {}
+                Sent::Full => backlog.push((path, VecDeque::from([data.clone()]))),
+            }
+        }
+        drop(backlog);
+        self.retry();
+    }
+
+    /// True when some subscriber still has queued events.
+    pub fn has_backlog(&self) -> bool {
+        !self.backlog.borrow().is_empty()
+    }
+
+    /// Send what queued up, as far as the subscribers take it now.
+    pub fn retry(&self) {
+        let Some(sock) = &self.sock else { return };
+        self.backlog.borrow_mut().retain_mut(|(path, q)| {
+            while let Some(d) = q.front() {
+                match send_one(sock, path, d) {
+                    Sent::Done => {
+                        q.pop_front();
+                    }
+                    Sent::Gone => return false,
+                    Sent::Full => return true,
+                }
+            }
+            false
+        });
+    }
+
+    /// Before the monitor exits: keep retrying for at most `limit`, then
+    /// give up on subscribers that still do not read (with a warning).
+    pub fn drain(&self, limit: Duration) {
+        let end = std::time::Instant::now() + limit;
+        self.retry();
+        while self.has_backlog() && std::time::Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+            self.retry();
+        }
+        for (p, q) in self.backlog.borrow().iter() {
+            log::warn!(
+                "event subscriber {} did not read {} events before the monitor exited",
+                p.display(),
+                q.len()
+            );
         }
     }
 }
 
-fn send_one(sock: &UnixDatagram, path: &Path, data: &[u8]) {
+enum Sent {
+    Done,
+    /// The subscriber's queue is full.
+    Full,
+    /// The subscriber is gone (its socket was removed).
+    Gone,
+}
+
+fn send_one(sock: &UnixDatagram, path: &Path, data: &[u8]) -> Sent {
     match sock.send_to(data, path) {
-        Ok(_) => {}
+        Ok(_) => Sent::Done,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Sent::Full,
         Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
             // The listener died without unregistering.
             let _ = std::fs::remove_file(path);
+            Sent::Gone
         }
-        Err(e) => log::debug!("sending event to {}: {e}", path.display()),
+        Err(e) => {
+            log::debug!("sending event to {}: {e}", path.display());
+            Sent::Gone
+        }
     }
 }

@@ -9,6 +9,7 @@
 pub mod client;
 pub mod events;
 pub mod proto;
+pub mod server;
 
 use std::fmt;
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::State;
 
 /// Bumped on incompatible changes; a monitor refuses other versions.
-pub const PROTO_VERSION: u32 = 1;
+pub const PROTO_VERSION: u32 = 2;
 /// Largest frame accepted (a config item or a console buffer).
 pub const MAX_FRAME: usize = 16 << 20;
 
@@ -66,35 +66,71 @@ pub struct Envelope<T> {
     pub body: T,
 }
 
-/// The monitor's answer.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Response {
-    /// Error text when the request failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<State>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pid: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub paths: Vec<String>,
+/// The monitor's answer: one variant per kind of answer, so a client
+/// matches what it asked for and nothing travels as text to re-parse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum Response {
+    /// The request failed; the text says why.
+    Error {
+        error: String,
+    },
+    /// Done (signal, halt, kill, reboot, freeze, unfreeze).
+    Done,
+    State {
+        state: State,
+    },
+    InitPid {
+        pid: i32,
+    },
+    Info(Info),
+    /// The value of a config key (`lxc-info -c`).
+    ConfigItem {
+        value: String,
+    },
+    Cgroups {
+        cgroups: crate::cgroup::CgroupSet,
+    },
+    /// A tty handed over (its fds come with the answer); 0 is the console.
+    Console {
+        tty: u32,
+    },
+    /// The console ring buffer.
+    ConsoleLog {
+        data: Vec<u8>,
+    },
+}
+
+/// What `lxc-info`, `lxc-ls` and `lxc-attach` learn in one round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Info {
+    pub state: State,
+    pub pid: i32,
     /// Host-side interface names (lxc-info Link:).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interfaces: Vec<String>,
-    /// tty number of a console handed over.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tty: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Vec<u8>>,
+    /// Namespaces the container does not share with its monitor: made
+    /// for it or joined from elsewhere (what lxc-attach enters).
+    pub namespaces: crate::namespace::NsSet,
 }
 
 impl Response {
     pub fn err(msg: impl Into<String>) -> Self {
-        Response {
-            error: Some(msg.into()),
-            ..Default::default()
+        Response::Error { error: msg.into() }
+    }
+
+    /// A short name of the variant, for "unexpected answer" errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Response::Error { .. } => "error",
+            Response::Done => "done",
+            Response::State { .. } => "state",
+            Response::InitPid { .. } => "init_pid",
+            Response::Info(_) => "info",
+            Response::ConfigItem { .. } => "config_item",
+            Response::Cgroups { .. } => "cgroups",
+            Response::Console { .. } => "console",
+            Response::ConsoleLog { .. } => "console_log",
         }
     }
 }
@@ -212,11 +248,29 @@ mod tests {
         let devnull = std::fs::File::open("/dev/null").unwrap();
         send_json(&a, &req, &[devnull.as_fd()]).unwrap();
         let (got, fds): (Envelope<Request>, _) = recv_json(&b).unwrap().unwrap();
-        assert_eq!(got.v, 1);
+        assert_eq!(got.v, PROTO_VERSION);
         assert_eq!(got.body, Request::Signal { signal: 30 });
         assert_eq!(fds.len(), 1);
         drop(a);
         assert!(recv_json::<Envelope<Request>>(&b).unwrap().is_none());
+    }
+
+    #[test]
+    fn responses_are_typed_json() {
+        let r = Response::Info(Info {
+            state: State::Running,
+            pid: 7,
+            interfaces: vec![],
+            namespaces: crate::namespace::NsSet::parse_config("net pid").unwrap(),
+        });
+        let s = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            s,
+            r#"{"answer":"info","state":"RUNNING","pid":7,"namespaces":["pid","net"]}"#
+        );
+        assert_eq!(serde_json::from_str::<Response>(&s).unwrap(), r);
+        let s = serde_json::to_string(&Response::Done).unwrap();
+        assert_eq!(s, r#"{"answer":"done"}"#);
     }
 
     #[test]

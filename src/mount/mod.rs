@@ -35,7 +35,7 @@ use anyhow::{bail, Context, Result};
 use rustix::fs::{Mode, OFlags};
 use rustix::mount::{mount_change, unmount, MountFlags, MountPropagationFlags, UnmountFlags};
 
-use crate::config::{AutoMode, Config, NetType};
+use crate::config::{AutoMode, Config};
 pub use resolve::Root;
 
 /// Everything the mount layer needs from the launch pipeline.
@@ -49,6 +49,10 @@ pub struct MountCtx<'a> {
     /// or "unified"; "" on a pure cgroup2 host, container cgroup dir on the
     /// host) for lxc.mount.auto = cgroup*.
     pub cgroup_paths: Vec<(String, PathBuf)>,
+    /// The container has its own network namespace (the launch plan's
+    /// decision): only then do the `mixed` modes leave /proc/sys/net and
+    /// /sys/devices/virtual/net writable (otherwise they are the host's).
+    pub own_netns: bool,
 }
 
 /// The container's root, mounted and populated, waiting for [`pivot`].
@@ -81,17 +85,6 @@ fn keeps_sys_admin(cfg: &Config) -> bool {
     !cfg.cap_drop.iter().any(is) && (cfg.cap_keep.is_empty() || cfg.cap_keep.iter().any(is))
 }
 
-/// Whether the container gets its own network namespace, as LXC decides
-/// it: always, unless a `lxc.net.N.type = none` device or
-/// lxc.namespace.keep/share asks to stay in the host's. Only then are
-/// /proc/sys/net and /sys/devices/virtual/net left writable by the `mixed`
-/// modes (otherwise they would be the host's).
-fn own_netns(cfg: &Config) -> bool {
-    !cfg.net.iter().any(|n| n.kind == NetType::None)
-        && !cfg.namespace_keep.iter().any(|n| n == "net")
-        && !cfg.namespace_share.contains_key("net")
-}
-
 /// Do every mount up to (not including) pivot_root. `None`: no rootfs is
 /// configured and the host root is shared.
 pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
@@ -111,7 +104,7 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
         auto::proc(
             &root,
             cfg.mount_auto.proc.unwrap_or(AutoMode::Rw),
-            own_netns(cfg),
+            ctx.own_netns,
         )?;
         auto_rest(ctx, &root, false)?;
         for e in &entries {
@@ -140,7 +133,7 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
         autodev::mount_tmpfs(&root, cfg.autodev_tmpfs_size)?;
     }
     if let Some(mode) = cfg.mount_auto.proc {
-        auto::proc(&root, mode, own_netns(cfg))?;
+        auto::proc(&root, mode, ctx.own_netns)?;
     }
     auto_rest(ctx, &root, true)?;
     let rootfs_s = rootfs.to_string_lossy();
@@ -162,7 +155,7 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
 fn auto_rest(ctx: &MountCtx, root: &Root, has_rootfs: bool) -> Result<()> {
     let ma = &ctx.cfg.mount_auto;
     if let Some(mode) = ma.sys {
-        auto::sys(root, mode, own_netns(ctx.cfg))?;
+        auto::sys(root, mode, ctx.own_netns)?;
     }
     if let Some(ca) = ma.cgroup {
         auto::cgroup(root, ca, &ctx.cgroup_paths, keeps_sys_admin(ctx.cfg))?;
@@ -328,29 +321,6 @@ pub fn prepare_shmounts(cfg: &Config) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::NetDev;
-
-    #[test]
-    fn netns_rule_follows_lxc() {
-        let mut cfg = Config::default();
-        assert!(own_netns(&cfg), "no network config: LXC still unshares net");
-        cfg.net.push(NetDev {
-            kind: NetType::Veth,
-            ..Default::default()
-        });
-        assert!(own_netns(&cfg));
-        cfg.net.push(NetDev {
-            kind: NetType::None,
-            ..Default::default()
-        });
-        assert!(!own_netns(&cfg));
-        let mut cfg = Config::default();
-        cfg.namespace_keep.push("net".into());
-        assert!(!own_netns(&cfg));
-        let mut cfg = Config::default();
-        cfg.namespace_share.insert("net".into(), "other".into());
-        assert!(!own_netns(&cfg));
-    }
 
     #[test]
     fn cgroup_default_mode_depends_on_sys_admin() {

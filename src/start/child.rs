@@ -1,31 +1,46 @@
 //! The container side of the launch: runs in the freshly cloned child, in
 //! its new namespaces, and ends in exec (or reports the failed step to the
-//! monitor and exits).
+//! monitor and exits). The steps, in order, each named in its error:
+//!
+//! parent-death signal → join shared namespaces → wait for the go →
+//! become root of a new user namespace → unshare cgroup and time
+//! namespaces → session → network → hostname → mounts and pivot_root →
+//! sysctl, /proc, prlimits → start hooks → capabilities, ids, cwd →
+//! **confine** → console stdio → fds, signals → exec.
 
-use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use anyhow::{bail, Context, Result};
 
-use super::{hooks, sync, LaunchPlan};
+use super::console::ConsolePlan;
+use super::hooks;
+use super::namespaces::{self, SharedNs, TimeOffsets};
+use super::plan::{Exec, Plan};
+use super::sync::{self, ToParent};
+use crate::namespace::Namespace;
 use crate::sys::process;
 
-/// Everything the child needs, prepared by the parent before the clone so
-/// the child does as little as possible.
+/// What the child gets from the monitor's live resources (inherited
+/// through the clone).
 pub struct ChildArgs<'a> {
-    pub plan: &'a LaunchPlan,
+    pub plan: &'a Plan,
     pub sync: BorrowedFd<'a>,
-    pub shared: &'a [(String, OwnedFd)],
-    pub clone_flags: i32,
+    pub shared: &'a [SharedNs],
+    pub cgroup_paths: &'a [(String, std::path::PathBuf)],
+    pub console: Option<ConsolePlan>,
 }
 
-/// Entry point in the child. Never returns.
+/// Entry point in the child. Never returns: whatever happens, including a
+/// panic, ends in exit (never in the monitor's destructors, which would
+/// undo the start from inside the container).
 pub fn main(args: ChildArgs<'_>) -> ! {
-    let err = match setup_and_exec(&args) {
-        Ok(never) => match never {},
-        Err(e) => e,
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| setup_and_exec(&args)));
+    let error = match r {
+        Ok(Ok(never)) => match never {},
+        Ok(Err(e)) => format!("{e:#}"),
+        Err(_) => "the container's child panicked during setup".to_string(),
     };
-    let _ = sync::send_msg(args.sync, b'E', &format!("{err:#}"));
+    let _ = sync::send(args.sync, &ToParent::Failed { error }, &[]);
     process::exit_now(1)
 }
 
@@ -33,40 +48,55 @@ enum Never {}
 
 fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     let plan = a.plan;
-    let cfg = &plan.container.config;
+    let cfg = plan.config();
+    let ns = &plan.namespaces;
     // If the monitor dies, init dies too (lxc.monitor.signal.pdeath).
-    process::set_pdeathsig(cfg.monitor_signal_pdeath.unwrap_or(libc::SIGKILL))
-        .context("setting the parent-death signal")?;
-    for (ns, fd) in a.shared {
-        if ns != "pid" {
-            process::setns(fd.as_fd(), 0)
-                .with_context(|| format!("joining the shared {ns} namespace"))?;
-        }
+    process::set_pdeathsig(plan.pdeath_signal).context("setting the parent-death signal")?;
+    // The PID namespace was entered by the monitor for the clone itself.
+    for s in a.shared.iter().filter(|s| s.ns != Namespace::Pid) {
+        process::setns(s.fd.as_fd(), s.ns.flag())
+            .with_context(|| format!("joining the shared {} namespace", s.ns))?;
     }
     let host_net = sync::wait_go(a.sync)?;
     // In a new user namespace the id maps now exist: become its root (our
     // host ids are usually unmapped there, and the kernel refuses to create
     // files owned by unmapped ids with EOVERFLOW).
-    if a.clone_flags & libc::CLONE_NEWUSER != 0 {
+    if ns.owns(Namespace::User) {
         process::set_ids(Some(0), Some(0), Some(&[]))
             .context("becoming root of the container's user namespace")?;
     }
     // A cgroup namespace rooted at the container's own cgroup: only now that
-    // the parent has moved us there.
-    if a.clone_flags & libc::CLONE_NEWCGROUP != 0 {
+    // the monitor has moved us there.
+    if ns.owns(Namespace::Cgroup) {
         process::unshare(libc::CLONE_NEWCGROUP).context("creating the cgroup namespace")?;
     }
+    if let Some(t) = &ns.time {
+        enter_time_namespace(t)?;
+    }
+    // For the stop hook, while /proc is still the host's.
+    let late: Vec<(Namespace, OwnedFd)> = if plan.preserve_namespaces {
+        namespaces::preserve(None, ns.in_child())?
+    } else {
+        Vec::new()
+    };
     rustix::process::setsid().context("creating a session for init")?;
 
-    if a.clone_flags & libc::CLONE_NEWNET != 0 {
-        net_child(plan, &host_net)?;
+    if ns.owns(Namespace::Net) {
+        match &host_net {
+            Some(h) => crate::net::setup_container(&cfg.net, h)?,
+            None => crate::net::loopback_up()?,
+        }
     }
-    if let Some(h) = &cfg.uts_name {
-        rustix::system::sethostname(h.as_bytes())
-            .with_context(|| format!("setting hostname \"{h}\""))?;
+    if ns.owns(Namespace::Uts) {
+        if let Some(h) = &cfg.uts_name {
+            rustix::system::sethostname(h.as_bytes())
+                .with_context(|| format!("lxc.uts.name: setting hostname \"{h}\""))?;
+        }
     }
 
-    mounts_child(plan, a.clone_flags)?;
+    if ns.owns(Namespace::Mnt) {
+        mounts(a)?;
+    }
 
     for (k, v) in &cfg.sysctl {
         let path = format!("/proc/sys/{}", k.replace('.', "/"));
@@ -81,102 +111,77 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     }
     hooks::run_hooks(cfg, "start", &plan.hook_env, &[])?;
 
-    let env = plan.env.clone();
-    super::caps::apply(&cfg.cap_drop, &cfg.cap_keep)?;
-    let groups = if cfg.init_groups.is_empty() {
-        None
-    } else {
-        Some(cfg.init_groups.as_slice())
-    };
-    let uid = plan.uid.or(cfg.init_uid);
-    let gid = plan.gid.or(cfg.init_gid);
-    let groups = groups.or(if uid.is_some() || gid.is_some() {
-        Some(&[][..])
-    } else {
-        None
-    });
-    process::set_ids(uid, gid, groups).context("setting init's uid/gid")?;
-    let cwd = cfg.init_cwd.as_deref().unwrap_or("/");
-    rustix::process::chdir(cwd).with_context(|| format!("lxc.init.cwd: changing to {cwd}"))?;
-    if cfg.no_new_privs {
-        rustix::thread::set_no_new_privs(true).context("setting no_new_privs")?;
-    }
+    // Capabilities go while we are still root (the bounding set needs
+    // CAP_SETPCAP), before the ids change.
+    super::caps::apply(&plan.confine.cap_drop, &plan.confine.cap_keep)?;
+    let ids = &plan.ids;
+    process::set_ids(ids.uid, ids.gid, ids.groups.as_deref()).context("setting init's uid/gid")?;
+    rustix::process::chdir(plan.cwd.as_str())
+        .with_context(|| format!("lxc.init.cwd: changing to {}", plan.cwd))?;
+    confine(plan)?;
 
-    if let Some(cp) = &plan.console {
+    if let Some(cp) = &a.console {
         super::console::make_stdio(cp)?;
     }
     let mut keep = vec![a.sync.as_raw_fd()];
-    if let Some(m) = &plan.self_exe {
-        keep.push(m.as_raw_fd());
+    if let Exec::Sealed(s) = &plan.exec {
+        keep.push(s.fd().as_raw_fd());
     }
+    keep.extend(late.iter().map(|(_, f)| f.as_raw_fd()));
     process::close_fds_from(3, &keep).context("closing inherited file descriptors")?;
     process::reset_signals();
 
-    sync::send_msg(a.sync, b'X', "")?;
-    let err = match &plan.self_exe {
-        Some(memfd) => process::fexec(memfd.as_fd(), &plan.argv, &env),
-        None => process::exec(&plan.argv, &env),
+    let fds: Vec<BorrowedFd<'_>> = late.iter().map(|(_, f)| f.as_fd()).collect();
+    let names = late.iter().map(|(n, _)| *n).collect();
+    sync::send(a.sync, &ToParent::Exec { namespaces: names }, &fds)?;
+    drop(late);
+    let err = match &plan.exec {
+        Exec::Sealed(s) => s.exec(&plan.argv, &plan.env),
+        Exec::Path => process::exec(&plan.argv, &plan.env),
     };
-    bail!(
-        "executing {}: {err}",
-        plan.argv
-            .first()
-            .map(|c| c.to_string_lossy().into_owned())
-            .unwrap_or_default()
+    bail!("executing {}: {err}", plan.program())
+}
+
+/// The confinement step: the last set-up before the console becomes
+/// stdio and init is exec'd, after every mount, hook, /proc write, id and
+/// directory change. no_new_privs today; the LSM label and the seccomp
+/// filter (prepared in [`super::plan::Confinement`] before the clone) go
+/// here, in that order, so nothing of the set-up runs under them.
+fn confine(plan: &Plan) -> Result<()> {
+    if plan.confine.no_new_privs {
+        rustix::thread::set_no_new_privs(true).context("setting no_new_privs")?;
+    }
+    Ok(())
+}
+
+/// Unshare a time namespace, write its offsets (possible only before any
+/// process is in it) and enter it, as LXC does: the namespace applies to
+/// children, so the child joins its own time_for_children.
+fn enter_time_namespace(t: &TimeOffsets) -> Result<()> {
+    let step = "creating the time namespace (lxc.time.offset.*)";
+    process::unshare(libc::CLONE_NEWTIME).context(step)?;
+    // CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7 (time_namespaces(7)).
+    let text = format!(
+        "1 {} {}\n7 {} {}\n",
+        t.monotonic.0, t.monotonic.1, t.boot.0, t.boot.1
+    );
+    std::fs::write("/proc/self/timens_offsets", text)
+        .with_context(|| format!("{step}: writing /proc/self/timens_offsets"))?;
+    let fd = rustix::fs::open(
+        "/proc/self/ns/time_for_children",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
     )
+    .with_context(|| format!("{step}: opening /proc/self/ns/time_for_children"))?;
+    process::setns(fd.as_fd(), libc::CLONE_NEWTIME)
+        .with_context(|| format!("{step}: entering it"))?;
+    Ok(())
 }
 
-/// Build the container's environment: LXC clears it, then sets
-/// container=lxc, container_ttys, and lxc.environment.
-pub fn build_env(cfg: &crate::config::Config) -> Result<Vec<CString>> {
-    let mut env: Vec<String> = vec!["container=lxc".into()];
-    if cfg.tty_max > 0 {
-        let ttys: Vec<String> = (1..=cfg.tty_max)
-            .map(|i| match &cfg.tty_dir {
-                Some(d) => format!("{d}/tty{i}"),
-                None => format!("tty{i}"),
-            })
-            .collect();
-        env.push(format!("container_ttys={}", ttys.join(" ")));
-    }
-    for e in &cfg.environment {
-        let entry = if e.contains('=') {
-            e.clone()
-        } else {
-            match std::env::var(e) {
-                Ok(v) => format!("{e}={v}"),
-                Err(_) => continue,
-            }
-        };
-        let key = entry.split('=').next().unwrap_or_default().to_string();
-        env.retain(|x| x.split('=').next() != Some(&key));
-        env.push(entry);
-    }
-    env.into_iter()
-        .map(|e| {
-            CString::new(e.clone()).with_context(|| format!("lxc.environment: NUL byte in \"{e}\""))
-        })
-        .collect()
-}
-
-/// Network set-up inside the new network namespace (child side): what the
-/// monitor made on the host side arrives as JSON with the go message.
-fn net_child(plan: &LaunchPlan, host_json: &str) -> Result<()> {
-    if host_json.is_empty() {
-        return crate::net::loopback_up();
-    }
-    let host: crate::net::HostNet =
-        serde_json::from_str(host_json).context("decoding the host network state")?;
-    crate::net::setup_container(&plan.container.config.net, &host)
-}
-
-/// Mounts inside the new mount namespace (child side): the mount layer
-/// up to pivot_root, with the pre-mount, mount and autodev hooks at LXC's
-/// points.
-fn mounts_child(plan: &LaunchPlan, flags: i32) -> Result<()> {
-    if flags & libc::CLONE_NEWNS == 0 {
-        return Ok(());
-    }
+/// Mounts inside the new mount namespace: the mount layer up to
+/// pivot_root, with the pre-mount, mount and autodev hooks at LXC's points.
+fn mounts(a: &ChildArgs<'_>) -> Result<()> {
+    let plan = a.plan;
     let c = &plan.container;
     let cfg = &c.config;
     hooks::run_hooks(cfg, "pre-mount", &plan.hook_env, &[])?;
@@ -185,12 +190,13 @@ fn mounts_child(plan: &LaunchPlan, flags: i32) -> Result<()> {
         name: &c.name,
         lxcpath: std::path::Path::new(&c.lxcpath),
         container_dir: &c.dir,
-        cgroup_paths: plan.cgroup_paths.clone(),
+        cgroup_paths: a.cgroup_paths.to_vec(),
+        own_netns: plan.namespaces.owns(Namespace::Net),
     };
     let root = crate::mount::setup_mounts(&ctx)?;
     hooks::run_hooks(cfg, "mount", &plan.hook_env, &[])?;
     if let Some(root) = root {
-        if let Some(cp) = &plan.console {
+        if let Some(cp) = &a.console {
             super::console::bind_nodes(cp, &root)?;
         }
         if cfg.autodev != Some(false) {

@@ -3,12 +3,13 @@
 //! lock-step with it, serve the command socket while init runs, and clean
 //! up everything when it ends.
 //!
-//! parent: lock → command socket → STARTING → pre-start hooks → cgroups →
-//! clone → id maps → attach to cgroups → host network → start-host hooks →
-//! go → (child: network, hostname, mounts, rootfs, pivot_root, sysctl, proc,
-//! limits, start hooks, caps, ids, fds) → exec → RUNNING → serve → STOPPING →
-//! undo → STOPPED. A failure anywhere: ABORTING → undo → STOPPED, and the
-//! error names the step.
+//! - [`plan`]: the immutable plan, built before anything is created, with
+//!   THE namespace decision ([`namespaces`]);
+//! - [`live`]: the one owner of what the start creates (undone on drop);
+//! - [`launch`]: one run as its life cycle (STARTING → RUNNING → STOPPING,
+//!   or ABORTING), [`child`] the container's side, [`sync`] their typed
+//!   messages;
+//! - [`serve`]: the monitor's event loop, which never blocks.
 
 mod caps;
 mod cgroups;
@@ -18,23 +19,26 @@ pub mod daemon;
 pub mod hooks;
 mod launch;
 mod limits;
+mod live;
 pub mod lock;
-mod namespaces;
-mod selfexe;
+pub mod namespaces;
+pub mod plan;
 mod serve;
 mod sync;
 pub mod words;
 
-use std::ffi::CString;
-use std::os::fd::OwnedFd;
+pub use serve::RunEnd;
+
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
 use crate::container::Container;
 use crate::monitor::events::Publisher;
 use crate::monitor::State;
+use crate::namespace::Namespace;
 use crate::sys::process::{self, ExitStatus};
 
 /// What the applet asks for.
@@ -46,7 +50,7 @@ pub struct StartSpec {
     /// lxc-execute: lxcbox's init is PID 1 and runs the command as PID 2.
     pub execute: bool,
     /// --share-net/ipc/uts/pid: (namespace, NAME|PID)
-    pub share: Vec<(String, String)>,
+    pub share: Vec<(Namespace, String)>,
     /// lxc-execute -u / -g
     pub uid: Option<u32>,
     pub gid: Option<u32>,
@@ -68,22 +72,6 @@ impl std::fmt::Display for AlreadyRunning {
 }
 
 impl std::error::Error for AlreadyRunning {}
-
-/// What the child executes, prepared in the parent.
-pub struct LaunchPlan {
-    pub container: Container,
-    pub argv: Vec<CString>,
-    pub env: Vec<CString>,
-    /// lxc-execute: a sealed memfd copy of lxcbox, exec'd as the container's init.
-    pub self_exe: Option<OwnedFd>,
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
-    pub hook_env: hooks::HookEnv,
-    /// (controller mount dir, container cgroup dir) for lxc.mount.auto cgroup.
-    pub cgroup_paths: Vec<(String, PathBuf)>,
-    /// The console and ttys (system containers, lxc-start).
-    pub console: Option<console::ConsolePlan>,
-}
 
 /// Start a container. Returns the exit status the applet should exit with
 /// (init's status; 0 for a daemonised start that reached RUNNING).
@@ -126,11 +114,15 @@ fn bind_command_socket(lxcpath: &str, name: &str) -> Result<UnixListener> {
     }
 }
 
+/// How long an exiting monitor keeps retrying events for subscribers
+/// that stopped reading.
+const EVENT_DRAIN: Duration = Duration::from_secs(1);
+
 /// The monitor: run the container (again on reboot) until it stops.
 fn monitor(
     spec: StartSpec,
     listener: UnixListener,
-    _lock: lock::StartLock,
+    lock: lock::StartLock,
     mut notify: Option<&mut daemon::Notifier>,
 ) -> Result<ExitStatus> {
     let c = &spec.container;
@@ -140,7 +132,7 @@ fn monitor(
         std::fs::write(p, format!("{}\n", std::process::id()))
             .with_context(|| format!("writing pidfile {}", p.display()))?;
     }
-    let old_mask = process::block_all_signals().context("blocking signals")?;
+    process::block_all_signals().context("blocking signals")?;
     // Window-size changes of a -F terminal are handled by the console's
     // own SIGWINCH handler, not the monitor's signalfd.
     process::unblock_signal(libc::SIGWINCH).context("unblocking SIGWINCH")?;
@@ -158,15 +150,17 @@ fn monitor(
     } else {
         None
     };
+    let ctx = launch::RunCtx {
+        spec: &spec,
+        layout: &layout,
+        listener: &listener,
+        publisher: &publisher,
+    };
     let result = loop {
         publisher.state(State::Starting);
-        let r = launch::launch_once(&spec, &layout, &listener, &publisher, notify.as_deref_mut());
-        match r {
-            Ok((_, true)) => {
-                publisher.state(State::Stopped);
-                continue;
-            }
-            Ok((status, false)) => break Ok(status),
+        match launch::launch_once(&ctx, notify.as_deref_mut()) {
+            Ok(RunEnd::Reboot(_)) => publisher.state(State::Stopped),
+            Ok(RunEnd::Stopped(status)) => break Ok(status),
             Err(e) => break Err(e),
         }
     };
@@ -179,8 +173,12 @@ fn monitor(
         cgroups::leave_monitor_cgroup(mon, original);
     }
     publisher.state(State::Stopped);
+    // Nobody can reach the container any more; a subscriber that stopped
+    // reading gets a last chance at its events, bounded.
+    drop(listener);
+    drop(lock);
+    publisher.drain(EVENT_DRAIN);
     // The caller's signal mask is not restored: the applet exits right
     // after the monitor returns.
-    let _ = old_mask;
     result
 }

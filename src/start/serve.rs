@@ -1,25 +1,39 @@
-//! The monitor's event loop while init runs: one thread, one poll(2) over
-//! init's pidfd, a signalfd, the command socket and its clients.
+//! The monitor's event loop: one thread, one poll(2) over init's pidfd (or
+//! the start sync socket while the child sets up), a signalfd, the command
+//! socket and its connections, and the console's ptys. Nothing in it
+//! waits for anyone: clients are served from buffers ([`Server`]), a
+//! freeze is a state checked on a timer, events to a subscriber that
+//! stopped reading wait in the [`Publisher`].
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::time::Duration;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rustix::event::{poll, PollFd, PollFlags};
 
-use super::StartSpec;
-use crate::cgroup::CgroupSet;
-use crate::console::ConsoleHub;
+use super::live::{Init, Live};
+use super::plan::Plan;
 use crate::monitor::events::Publisher;
-use crate::monitor::proto::{recv_json, send_json, Envelope, Request, Response, PROTO_VERSION};
+use crate::monitor::proto::{Info, Request, Response};
+use crate::monitor::server::{ConnId, Incoming, Server};
 use crate::monitor::State;
 use crate::sys::process::{self, ExitStatus};
 
-/// Init, running.
-pub struct Running {
-    pub pid: i32,
-    pub pidfd: OwnedFd,
+/// How a run of the container ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Init exited: the container stopped.
+    Stopped(ExitStatus),
+    /// Init exited for a reboot (lxc-stop -r, or reboot(2) inside): start again.
+    Reboot(ExitStatus),
+}
+
+impl RunEnd {
+    pub fn status(self) -> ExitStatus {
+        match self {
+            RunEnd::Stopped(s) | RunEnd::Reboot(s) => s,
+        }
+    }
 }
 
 /// Signals the monitor forwards to init, as LXC does.
@@ -37,342 +51,374 @@ const FORWARDED: &[i32] = &[
 
 /// How long a freeze may take before it is undone and reported.
 const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often queued events are retried.
+const EVENT_RETRY: Duration = Duration::from_millis(20);
+
+/// A freeze under way: who waits for it, and when to look again.
+struct Freezing {
+    since: Instant,
+    next_check: Instant,
+    delay: Duration,
+    waiters: Vec<ConnId>,
+}
+
+/// What one poll round saw: the revents of the fixed fds, in order, and
+/// (fd, revents) of every other fd that is ready.
+struct Round {
+    fixed: Vec<PollFlags>,
+    ready: Vec<(RawFd, PollFlags)>,
+}
+
+/// One poll round: the fixed fds plus the server's and the hub's.
+fn poll_round(
+    fixed: &[(BorrowedFd<'_>, PollFlags)],
+    server: &Server<'_>,
+    hub: Option<&crate::console::ConsoleHub>,
+    timeout: Option<Duration>,
+) -> Result<Round> {
+    let mut fds: Vec<PollFd<'_>> = fixed
+        .iter()
+        .map(|(fd, fl)| PollFd::from_borrowed_fd(*fd, *fl))
+        .collect();
+    let server_fds = server.poll_fds();
+    let hub_fds = hub.map(|h| h.poll_fds()).unwrap_or_default();
+    for (fd, fl) in server_fds.iter().chain(&hub_fds) {
+        fds.push(PollFd::from_borrowed_fd(*fd, *fl));
+    }
+    let ts = timeout.map(|t| rustix::time::Timespec {
+        tv_sec: t.as_secs() as i64,
+        tv_nsec: t.subsec_nanos() as _,
+    });
+    match poll(&mut fds, ts.as_ref()) {
+        Ok(_) | Err(rustix::io::Errno::INTR) => {}
+        Err(e) => return Err(e).context("polling in the monitor"),
+    }
+    Ok(Round {
+        fixed: fds[..fixed.len()].iter().map(|f| f.revents()).collect(),
+        ready: fds[fixed.len()..]
+            .iter()
+            .filter(|f| !f.revents().is_empty())
+            .map(|f| (f.as_fd().as_raw_fd(), f.revents()))
+            .collect(),
+    })
+}
+
+/// The shortest of the optional timeouts.
+fn soonest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// While the child sets itself up: answer clients (the container is
+/// STARTING, its init is `pid`; anything but state and info is refused
+/// until it runs) until `sync` is readable.
+pub fn while_starting(
+    server: &mut Server<'_>,
+    sync: BorrowedFd<'_>,
+    pid: i32,
+    plan: &Plan,
+    publisher: &Publisher,
+) -> Result<()> {
+    loop {
+        let timeout = if server.has_buffered() {
+            Some(Duration::ZERO)
+        } else {
+            publisher.has_backlog().then_some(EVENT_RETRY)
+        };
+        let round = poll_round(&[(sync, PollFlags::IN)], server, None, timeout)?;
+        publisher.retry();
+        for Incoming::Request(id, req) in server.on_ready(&round.ready) {
+            let resp = match req {
+                Request::State => Response::State {
+                    state: State::Starting,
+                },
+                Request::InitPid => Response::InitPid { pid },
+                Request::Info => Response::Info(Info {
+                    state: State::Starting,
+                    pid,
+                    interfaces: Vec::new(),
+                    namespaces: plan.namespaces.entered(),
+                }),
+                _ => Response::err("the container is starting"),
+            };
+            server.reply(id, &resp, Vec::new());
+        }
+        if !round.fixed[0].is_empty() {
+            return Ok(());
+        }
+    }
+}
 
 struct Monitor<'a> {
-    spec: &'a StartSpec,
+    plan: &'a Plan,
     publisher: &'a Publisher,
-    init: Running,
+    live: &'a mut Live,
+    init: &'a Init,
     state: State,
     reboot: bool,
     /// Host-side interface names (lxc-info Link:).
     interfaces: Vec<String>,
-    cgroups: Option<&'a CgroupSet>,
+    freezing: Option<Freezing>,
 }
 
-/// Serve until init exits; returns its status and whether to reboot.
+/// Serve until init exits.
 pub fn serve(
-    spec: &StartSpec,
-    listener: &UnixListener,
+    plan: &Plan,
+    server: &mut Server<'_>,
     publisher: &Publisher,
-    init: Running,
-    net: Option<&crate::net::HostNet>,
-    cgroups: Option<&CgroupSet>,
-    mut hub: Option<&mut ConsoleHub>,
-) -> Result<(ExitStatus, bool)> {
-    listener
-        .set_nonblocking(true)
-        .context("setting the command socket non-blocking")?;
+    live: &mut Live,
+    init: &Init,
+    daemon: bool,
+) -> Result<RunEnd> {
     let mut sigs = vec![libc::SIGCHLD];
     sigs.extend_from_slice(FORWARDED);
     let sigfd = process::signalfd(&sigs).context("creating the monitor's signalfd")?;
+    let interfaces = live
+        .net
+        .as_ref()
+        .map(|n| n.host_ifnames())
+        .unwrap_or_default();
     let mut m = Monitor {
-        spec,
+        plan,
         publisher,
+        live,
         init,
         state: State::Running,
         reboot: false,
-        interfaces: net.map(|n| n.host_ifnames()).unwrap_or_default(),
-        cgroups,
+        interfaces,
+        freezing: None,
     };
-    let mut clients: Vec<UnixStream> = Vec::new();
     loop {
-        let mut fds = Vec::with_capacity(3 + clients.len());
-        fds.push(PollFd::new(&m.init.pidfd, PollFlags::IN));
-        fds.push(PollFd::new(&sigfd, PollFlags::IN));
-        fds.push(PollFd::new(listener, PollFlags::IN));
-        for c in &clients {
-            fds.push(PollFd::new(c, PollFlags::IN));
-        }
-        let hub_fds: Vec<(BorrowedFd<'_>, PollFlags)> = match &hub {
-            Some(h) => h.poll_fds(),
-            None => Vec::new(),
+        let freeze_wait = m
+            .freezing
+            .as_ref()
+            .map(|f| f.next_check.saturating_duration_since(Instant::now()));
+        let event_wait = publisher.has_backlog().then_some(EVENT_RETRY);
+        let timeout = if server.has_buffered() {
+            Some(Duration::ZERO)
+        } else {
+            soonest(freeze_wait, event_wait)
         };
-        let hub_base = fds.len();
-        for (fd, fl) in &hub_fds {
-            fds.push(PollFd::from_borrowed_fd(*fd, *fl));
-        }
-        match poll(&mut fds, None) {
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(e).context("polling in the monitor"),
-        }
-        let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
-        let hub_ready: Vec<(i32, PollFlags)> = fds[hub_base..]
-            .iter()
-            .zip(&hub_fds)
-            .filter(|(p, _)| !p.revents().is_empty())
-            .map(|(p, (fd, _))| (fd.as_raw_fd(), p.revents()))
-            .collect();
-        drop(fds);
-        drop(hub_fds);
-        if let Some(h) = hub.as_deref_mut() {
-            for (fd, rev) in hub_ready {
-                if let Err(e) = h.on_ready(fd, rev) {
+        let fixed = [
+            (m.init.pidfd.as_fd(), PollFlags::IN),
+            (sigfd.as_fd(), PollFlags::IN),
+        ];
+        let round = poll_round(&fixed, server, m.live.hub.as_ref(), timeout)?;
+        if let Some(h) = m.live.hub.as_mut() {
+            for (fd, rev) in &round.ready {
+                if let Err(e) = h.on_ready(*fd, *rev) {
                     log::warn!("console: {e:#}");
                 }
             }
         }
-        if ready[0] {
+        if !round.fixed[0].is_empty() {
             if let Some((_, st)) = process::waitpid(m.init.pid, true).context("reaping init")? {
                 // Init's last words still reach the terminal / buffer / log.
-                if let Some(h) = hub.as_deref_mut() {
+                if let Some(h) = m.live.hub.as_mut() {
                     let _ = h.drain();
                 }
+                m.fail_freeze(server, "init exited while freezing");
                 // reboot(2) inside a PID namespace ends its init with
                 // SIGHUP (restart) or SIGINT (halt): a restart is a reboot.
-                let reboot = m.reboot || st == ExitStatus::Signaled(libc::SIGHUP);
-                return Ok((st, reboot));
+                return Ok(if m.reboot || st == ExitStatus::Signaled(libc::SIGHUP) {
+                    RunEnd::Reboot(st)
+                } else {
+                    RunEnd::Stopped(st)
+                });
             }
         }
-        if ready[1] {
+        if !round.fixed[1].is_empty() {
             while let Some(sig) = process::read_signalfd(sigfd.as_fd())? {
                 if sig != libc::SIGCHLD {
                     let _ = process::pidfd_kill(m.init.pidfd.as_fd(), sig);
                 }
             }
         }
-        if ready[2] {
-            while let Ok((s, _)) = listener.accept() {
-                if authorised(&s) {
-                    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                    let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
-                    clients.push(s);
-                }
-            }
+        let incoming = server.on_ready(&round.ready);
+        let served = !incoming.is_empty();
+        for Incoming::Request(id, req) in incoming {
+            m.handle(server, id, req);
         }
-        let mut gone = Vec::new();
-        for (i, c) in clients.iter().enumerate() {
-            // Clients accepted in this round were not polled yet.
-            if !ready.get(3 + i).copied().unwrap_or(false) {
-                continue;
-            }
-            match recv_json::<Envelope<Request>>(c) {
-                Ok(Some((env, _))) => {
-                    let (resp, fds) = if env.v != PROTO_VERSION {
-                        (
-                            Response::err(format!("unsupported protocol version {}", env.v)),
-                            Vec::new(),
-                        )
-                    } else {
-                        m.handle(env.body, hub.as_deref_mut())
-                    };
-                    let borrowed: Vec<_> = fds.iter().map(|f| f.as_fd()).collect();
-                    if send_json(c, &resp, &borrowed).is_err() {
-                        gone.push(i);
-                    }
-                }
-                _ => gone.push(i),
-            }
-        }
-        let served = !gone.is_empty();
-        for i in gone.into_iter().rev() {
-            clients.swap_remove(i);
-        }
+        m.check_freeze(server);
+        publisher.retry();
         // An idle daemonised monitor keeps resident only the code of its
         // poll loop: the request code it just ran goes back to the page
-        // cache (shared with every other lxcbox process) once the clients
-        // are gone.
-        if spec.daemon && served && clients.is_empty() {
+        // cache (shared with every other lxcbox process).
+        if daemon && served && server.is_empty() {
             let _ = process::trim_text_rss();
         }
     }
 }
 
-/// Block until `wait_on` is readable, answering command-socket clients
-/// meanwhile: the container is STARTING, its init is `pid`; anything else
-/// is refused until it runs. One request per connection here (clients
-/// reconnect), so a slow client cannot hold up the start.
-pub fn answer_while_starting(
-    listener: &UnixListener,
-    wait_on: BorrowedFd<'_>,
-    pid: i32,
-) -> Result<()> {
-    listener
-        .set_nonblocking(true)
-        .context("setting the command socket non-blocking")?;
-    loop {
-        let mut fds = [
-            PollFd::from_borrowed_fd(wait_on, PollFlags::IN),
-            PollFd::new(listener, PollFlags::IN),
-        ];
-        match poll(&mut fds, None) {
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(e).context("polling during start"),
-        }
-        if !fds[0].revents().is_empty() {
-            return Ok(());
-        }
-        while let Ok((c, _)) = listener.accept() {
-            if !authorised(&c) {
-                continue;
-            }
-            let _ = c.set_nonblocking(false);
-            let _ = c.set_read_timeout(Some(Duration::from_millis(200)));
-            let _ = c.set_write_timeout(Some(Duration::from_millis(200)));
-            let resp = match recv_json::<Envelope<Request>>(&c) {
-                Ok(Some((env, _))) if env.v != PROTO_VERSION => {
-                    Response::err(format!("unsupported protocol version {}", env.v))
-                }
-                Ok(Some((env, _))) => match env.body {
-                    Request::State => Response {
-                        state: Some(State::Starting),
-                        ..Default::default()
-                    },
-                    Request::InitPid | Request::Info => Response {
-                        state: Some(State::Starting),
-                        pid: Some(pid),
-                        ..Default::default()
-                    },
-                    _ => Response::err("the container is starting"),
-                },
-                _ => continue,
-            };
-            let _ = send_json(&c, &resp, &[]);
-        }
-    }
-}
-
-/// Only root or the monitor's own user may talk to it.
-fn authorised(s: &UnixStream) -> bool {
-    match rustix::net::sockopt::socket_peercred(s) {
-        Ok(cred) => {
-            let uid = cred.uid.as_raw();
-            uid == 0 || uid == rustix::process::geteuid().as_raw()
-        }
-        Err(_) => false,
-    }
-}
-
 impl Monitor<'_> {
-    fn handle(&mut self, req: Request, hub: Option<&mut ConsoleHub>) -> (Response, Vec<OwnedFd>) {
-        let cfg = &self.spec.container.config;
-        if let Request::Console { tty } = req {
-            return match hub.map(|h| h.take_tty(tty)) {
-                Some(Ok(g)) => (
-                    Response {
-                        tty: Some(g.tty),
-                        ..Default::default()
-                    },
-                    vec![g.peer, g.session],
-                ),
+    fn handle(&mut self, server: &mut Server<'_>, id: ConnId, req: Request) {
+        let cfg = self.plan.config();
+        let (resp, fds): (Response, Vec<OwnedFd>) = match req {
+            Request::Console { tty } => match self.live.hub.as_mut().map(|h| h.take_tty(tty)) {
+                Some(Ok(g)) => (Response::Console { tty: g.tty }, vec![g.peer, g.session]),
                 Some(Err(e)) => (Response::err(format!("{e:#}")), Vec::new()),
                 None => (Response::err("the container has no console"), Vec::new()),
-            };
-        }
-        if let Request::ConsoleLog { clear } = req {
-            return match hub {
+            },
+            Request::ConsoleLog { clear } => match self.live.hub.as_mut() {
                 Some(h) => {
                     let data = h.buffer_contents();
                     if clear {
                         h.clear_buffer();
                     }
-                    (
-                        Response {
-                            data: Some(data),
-                            ..Default::default()
-                        },
-                        Vec::new(),
-                    )
+                    (Response::ConsoleLog { data }, Vec::new())
                 }
                 None => (Response::err("the container has no console"), Vec::new()),
-            };
-        }
-        let r = match req {
-            Request::State => Response {
-                state: Some(self.state),
-                ..Default::default()
             },
-            Request::InitPid => Response {
-                pid: Some(self.init.pid),
-                ..Default::default()
-            },
-            Request::Info => Response {
-                state: Some(self.state),
-                pid: Some(self.init.pid),
-                interfaces: self.interfaces.clone(),
-                ..Default::default()
-            },
-            Request::Signal { signal } => self.signal(signal),
-            Request::Halt => self.signal(cfg.signal_halt.unwrap_or(libc::SIGPWR)),
-            Request::Kill => self.signal(cfg.signal_stop.unwrap_or(libc::SIGKILL)),
-            Request::Reboot => {
-                self.reboot = true;
-                self.signal(cfg.signal_reboot.unwrap_or(libc::SIGINT))
+            Request::Freeze => {
+                self.freeze(server, id);
+                return;
             }
-            Request::ConfigItem { key } => match cfg.get_item(&key) {
-                Ok(v) => Response {
-                    value: Some(v),
-                    ..Default::default()
-                },
-                Err(e) => Response::err(format!("{e:#}")),
-            },
-            Request::CgroupPaths => match self.cgroups {
-                Some(cg) => Response {
-                    paths: cg.paths().iter().map(|p| p.display().to_string()).collect(),
-                    value: serde_json::to_string(cg).ok(),
-                    ..Default::default()
-                },
-                None => Response::err("the container has no cgroups"),
-            },
-            Request::Freeze => self.freeze(),
-            Request::Unfreeze => self.thaw(),
-            Request::Console { .. } | Request::ConsoleLog { .. } => {
-                Response::err("internal error: console request misrouted")
+            other => {
+                let r = match other {
+                    Request::State => Response::State { state: self.state },
+                    Request::InitPid => Response::InitPid { pid: self.init.pid },
+                    Request::Info => Response::Info(Info {
+                        state: self.state,
+                        pid: self.init.pid,
+                        interfaces: self.interfaces.clone(),
+                        namespaces: self.plan.namespaces.entered(),
+                    }),
+                    Request::Signal { signal } => self.signal(server, signal),
+                    Request::Halt => self.signal(server, cfg.signal_halt.unwrap_or(libc::SIGPWR)),
+                    Request::Kill => self.signal(server, cfg.signal_stop.unwrap_or(libc::SIGKILL)),
+                    Request::Reboot => {
+                        self.reboot = true;
+                        self.signal(server, cfg.signal_reboot.unwrap_or(libc::SIGINT))
+                    }
+                    Request::ConfigItem { key } => match cfg.get_item(&key) {
+                        Ok(value) => Response::ConfigItem { value },
+                        Err(e) => Response::err(format!("{e:#}")),
+                    },
+                    Request::CgroupPaths => match &self.live.cgroups {
+                        Some(cg) => Response::Cgroups {
+                            cgroups: cg.clone(),
+                        },
+                        None => Response::err("the container has no cgroups"),
+                    },
+                    Request::Unfreeze => self.thaw(server),
+                    Request::Freeze | Request::Console { .. } | Request::ConsoleLog { .. } => {
+                        unreachable!("handled above")
+                    }
+                };
+                (r, Vec::new())
             }
         };
-        (r, Vec::new())
+        server.reply(id, &resp, fds);
     }
 
-    fn signal(&mut self, sig: i32) -> Response {
+    fn signal(&mut self, server: &mut Server<'_>, sig: i32) -> Response {
         let r = match process::pidfd_kill(self.init.pidfd.as_fd(), sig) {
-            Ok(()) => Response::default(),
+            Ok(()) => Response::Done,
             Err(e) => Response::err(format!("sending signal {sig} to init: {e}")),
         };
         // A frozen task only acts on a signal once thawed: stopping a
-        // frozen container must work, so thaw it after signalling.
+        // frozen (or freezing) container must work, so thaw it.
         if matches!(self.state, State::Frozen | State::Freezing) {
-            let _ = self.thaw();
+            let _ = self.thaw(server);
         }
         r
     }
 
-    fn freeze(&mut self) -> Response {
-        let Some(cg) = self.cgroups else {
-            return Response::err("the container has no cgroups to freeze");
+    /// Start freezing (or join a freeze under way); the answer comes when
+    /// the kernel reports the cgroup frozen, from [`Self::check_freeze`].
+    fn freeze(&mut self, server: &mut Server<'_>, id: ConnId) {
+        let Some(cg) = &self.live.cgroups else {
+            server.reply(
+                id,
+                &Response::err("the container has no cgroups to freeze"),
+                Vec::new(),
+            );
+            return;
         };
         if self.state == State::Frozen {
-            return Response::default();
+            server.reply(id, &Response::Done, Vec::new());
+            return;
+        }
+        if let Some(f) = &mut self.freezing {
+            f.waiters.push(id);
+            return;
+        }
+        if let Err(e) = cg.freeze_start() {
+            server.reply(id, &Response::err(format!("{e:#}")), Vec::new());
+            return;
         }
         self.set_state(State::Freezing);
-        let r = cg
-            .freeze_start()
-            .and_then(|()| cg.wait_frozen(FREEZE_TIMEOUT));
-        match r {
-            Ok(()) => {
+        let now = Instant::now();
+        self.freezing = Some(Freezing {
+            since: now,
+            next_check: now,
+            delay: Duration::from_micros(500),
+            waiters: vec![id],
+        });
+        self.check_freeze(server);
+    }
+
+    fn check_freeze(&mut self, server: &mut Server<'_>) {
+        let (Some(f), Some(cg)) = (&mut self.freezing, &self.live.cgroups) else {
+            return;
+        };
+        let now = Instant::now();
+        if now < f.next_check {
+            return;
+        }
+        match cg.poll_frozen() {
+            Ok(true) => {
+                let waiters = std::mem::take(&mut f.waiters);
+                self.freezing = None;
                 self.set_state(State::Frozen);
-                Response::default()
+                for w in waiters {
+                    server.reply(w, &Response::Done, Vec::new());
+                }
             }
-            Err(e) => {
-                let _ = cg.thaw();
-                self.set_state(State::Running);
-                Response::err(format!("freezing: {e:#}"))
+            Ok(false) if now.duration_since(f.since) < FREEZE_TIMEOUT => {
+                f.delay = (f.delay * 2).min(Duration::from_millis(20));
+                f.next_check = now + f.delay;
             }
+            Ok(false) => {
+                self.fail_freeze(server, &format!("not frozen after {FREEZE_TIMEOUT:?}"));
+            }
+            Err(e) => self.fail_freeze(server, &format!("{e:#}")),
         }
     }
 
-    fn thaw(&mut self) -> Response {
-        let Some(cg) = self.cgroups else {
+    /// Give up a freeze under way: thaw, RUNNING, tell the waiters.
+    fn fail_freeze(&mut self, server: &mut Server<'_>, why: &str) {
+        let Some(f) = self.freezing.take() else {
+            return;
+        };
+        if let Some(cg) = &self.live.cgroups {
+            let _ = cg.thaw();
+        }
+        self.set_state(State::Running);
+        for w in f.waiters {
+            server.reply(w, &Response::err(format!("freezing: {why}")), Vec::new());
+        }
+    }
+
+    fn thaw(&mut self, server: &mut Server<'_>) -> Response {
+        if self.freezing.is_some() {
+            self.fail_freeze(server, "thawed before it was frozen");
+            return Response::Done;
+        }
+        let Some(cg) = &self.live.cgroups else {
             return Response::err("the container has no cgroups to thaw");
         };
-        if !matches!(self.state, State::Frozen | State::Freezing) {
-            return Response::default();
+        if self.state != State::Frozen {
+            return Response::Done;
         }
         match cg.thaw() {
             Ok(()) => {
                 self.set_state(State::Thawed);
                 self.set_state(State::Running);
-                Response::default()
+                Response::Done
             }
             Err(e) => Response::err(format!("thawing: {e:#}")),
         }

@@ -1,62 +1,87 @@
-//! Lock-step between the monitor (parent) and the container's child over a
-//! SOCK_SEQPACKET socketpair. Messages are tiny: a tag byte plus text.
+//! Lock-step between the monitor (parent) and the container's child: typed
+//! messages, one length-prefixed JSON frame each (the command socket's
+//! framing, up to `MAX_FRAME` bytes; a bigger message is an error, never
+//! cut short), over a close-on-exec stream socketpair.
 //!
-//! parent → child: `G` (go: cgroups, id maps, host network done)
-//! child → parent: `X` (about to exec), `E<message>` (setup failed)
-//! EOF after `X` means the exec succeeded (the socket is close-on-exec).
+//! parent → child: [`ToChild::Go`] once cgroups, id maps and the host side
+//! of the network are done.
+//! child → parent: [`ToParent::Exec`] right before exec, or
+//! [`ToParent::Failed`] with the error of the failed step. End of file
+//! after `Exec` means the exec succeeded (the socket is close-on-exec);
+//! end of file before it means the child died during setup.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use anyhow::{bail, Context, Result};
-use rustix::net::{
-    recv, send, socketpair, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType,
-};
+use rustix::net::{socketpair, AddressFamily, SocketFlags, SocketType};
+use serde::{Deserialize, Serialize};
 
-/// Longest text carried by one message.
-const MAX_TEXT: usize = 60_000;
+use crate::monitor::proto::{recv_json, send_json};
+use crate::namespace::Namespace;
 
+/// From the monitor to the child.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ToChild {
+    /// Go on with the set-up; `net` is the host side of the network the
+    /// child finishes inside (`None`: loopback only, or no new netns).
+    Go { net: Option<crate::net::HostNet> },
+}
+
+/// From the child to the monitor.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ToParent {
+    /// About to exec. When the plan preserves namespaces for the stop hook,
+    /// the fds of those the child unshared itself come with this message,
+    /// in this order.
+    Exec { namespaces: Vec<Namespace> },
+    /// Set-up failed; the error names the step.
+    Failed { error: String },
+}
+
+/// The two ends: (monitor's, child's).
 pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
     socketpair(
         AddressFamily::UNIX,
-        SocketType::SEQPACKET,
+        SocketType::STREAM,
         SocketFlags::CLOEXEC,
         None,
     )
     .context("creating the start sync socketpair")
 }
 
-pub fn send_msg(fd: BorrowedFd<'_>, tag: u8, text: &str) -> Result<()> {
-    let mut b = Vec::with_capacity(1 + text.len());
-    b.push(tag);
-    b.extend_from_slice(&text.as_bytes()[..text.len().min(MAX_TEXT)]);
-    send(fd, &b, SendFlags::NOSIGNAL).context("writing to the sync socket")?;
-    Ok(())
+pub fn send<T: Serialize>(fd: BorrowedFd<'_>, msg: &T, fds: &[BorrowedFd<'_>]) -> Result<()> {
+    send_json(fd, msg, fds).context("writing to the start sync socket")
 }
 
-/// Next message: `None` on EOF.
-pub fn recv_msg(fd: impl AsFd) -> Result<Option<(u8, String)>> {
-    let mut buf = vec![0u8; MAX_TEXT + 1];
-    loop {
-        match recv(fd.as_fd(), &mut buf, RecvFlags::empty()) {
-            Ok((0, _)) => return Ok(None),
-            Ok((n, _)) => {
-                return Ok(Some((
-                    buf[0],
-                    String::from_utf8_lossy(&buf[1..n]).into_owned(),
-                )))
-            }
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(e).context("reading the sync socket"),
-        }
+/// The next message and the fds sent with it; `None` on end of file.
+pub fn recv<T: for<'de> Deserialize<'de>>(fd: impl AsFd) -> Result<Option<(T, Vec<OwnedFd>)>> {
+    recv_json(fd).context("reading the start sync socket")
+}
+
+/// Child side: wait for the go; returns the host network state.
+pub fn wait_go(fd: BorrowedFd<'_>) -> Result<Option<crate::net::HostNet>> {
+    match recv::<ToChild>(fd)? {
+        Some((ToChild::Go { net }, _)) => Ok(net),
+        None => bail!("the monitor went away during start"),
     }
 }
 
-/// Child side: wait for the parent's go; returns its payload (the host
-/// network state as JSON, or empty).
-pub fn wait_go(fd: BorrowedFd<'_>) -> Result<String> {
-    match recv_msg(fd)? {
-        Some((b'G', payload)) => Ok(payload),
-        Some((t, _)) => bail!("unexpected sync message {t}"),
-        None => bail!("the monitor went away during start"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_messages_arrive_whole() {
+        let (a, b) = pair().unwrap();
+        let error = "x".repeat(200_000);
+        let t = std::thread::spawn(move || {
+            send(a.as_fd(), &ToParent::Failed { error }, &[]).unwrap();
+        });
+        match recv::<ToParent>(&b).unwrap() {
+            Some((ToParent::Failed { error }, _)) => assert_eq!(error.len(), 200_000),
+            other => panic!("{other:?}"),
+        }
+        t.join().unwrap();
+        assert!(recv::<ToParent>(&b).unwrap().is_none(), "EOF after close");
     }
 }

@@ -193,6 +193,14 @@ pub fn init_pid(e: &Env, name: &str) -> i32 {
         .unwrap_or_else(|| panic!("no init pid for {name}: {out} {}", stderr(&o)))
 }
 
+/// The /proc/PID/ns/KIND link of a process ("self" for the test itself).
+pub fn ns(pid: &str, kind: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

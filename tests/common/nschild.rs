@@ -139,6 +139,14 @@ pub fn kv(k: &str, v: impl std::fmt::Display) {
     println!("KV {k}={v}");
 }
 
+/// What the launch plan would decide for this config (the harness plays
+/// the child of a container that has a config).
+fn own_netns(cfg: &Config) -> bool {
+    lxcbox::start::namespaces::decide(cfg, true, &[])
+        .map(|p| p.owns(lxcbox::namespace::Namespace::Net))
+        .unwrap_or(false)
+}
+
 pub fn ctx_run(
     cfg: &Config,
     dir: &Path,
@@ -150,6 +158,7 @@ pub fn ctx_run(
         lxcpath: dir,
         container_dir: dir,
         cgroup_paths: Vec::new(),
+        own_netns: own_netns(cfg),
     };
     if let Some(root) = setup_mounts(&ctx)? {
         after(&root)?;
@@ -170,6 +179,7 @@ pub fn ctx_run_cg(
         lxcpath: dir,
         container_dir: dir,
         cgroup_paths,
+        own_netns: own_netns(cfg),
     };
     let root = setup_mounts(&ctx)?.ok_or_else(|| anyhow::anyhow!("no rootfs"))?;
     after(&root)?;
