@@ -184,10 +184,9 @@ pub fn gather(
 /// lower device, ...); it stops at the first device without one.
 fn net_links(lxcpath: &str, name: &str, host_veths: &[String]) -> Vec<LinkStats> {
     let item = |key: String| {
-        client::call(lxcpath, name, Request::ConfigItem { key })
+        client::config_item(lxcpath, name, &key)
             .ok()
             .flatten()
-            .and_then(|r| r.value)
             .filter(|v| !v.is_empty())
     };
     let mut veths = host_veths.iter();

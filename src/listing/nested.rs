@@ -21,7 +21,6 @@ use std::os::fd::{AsFd, OwnedFd};
 use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
 
 use super::ls::{self, Entry, Filter};
-use crate::monitor::proto::Request;
 use crate::monitor::{client, State};
 
 /// LXC's default depth for `--nesting` without a number (MAX_NESTLVL).
@@ -179,8 +178,8 @@ fn entries_in(place: &Inside, lxcpath: &str) -> Vec<(Entry, Brief, Option<i32>)>
         Some(init) => crate::net::in_netns(init, || {
             Ok(names
                 .iter()
-                .map(|(n, _)| match client::call(lxcpath, n, Request::Info) {
-                    Ok(Some(r)) => Some((r.state.unwrap_or(State::Stopped), r.pid)),
+                .map(|(n, _)| match client::info(lxcpath, n) {
+                    Ok(Some(r)) => Some((r.state, Some(r.pid))),
                     _ => None,
                 })
                 .collect())
