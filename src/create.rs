@@ -163,6 +163,10 @@ pub fn config_text(base: &str, name: &str, rootfs: &str) -> String {
 /// container is refused unless `force`, which kills it first.
 pub fn destroy(lxcpath: &str, name: &str, force: bool) -> Result<()> {
     validate_name(name)?;
+    // Never under a real LXC's feet: not while it runs the container, not
+    // while it works on it.
+    crate::coexist::refuse_if_run_by_lxc(lxcpath, name)?;
+    let _lxc_lock = crate::coexist::lock::try_lock(lxcpath, name)?;
     let running = client::Client::connect(lxcpath, name)?.is_some();
     if !running && !Container::is_defined(lxcpath, name) {
         bail!("Container is not defined");

@@ -6,6 +6,7 @@
 
 pub mod attach;
 pub mod cgroup;
+pub mod coexist;
 pub mod config;
 pub mod console;
 pub mod container;

@@ -97,6 +97,9 @@ pub struct StopOptions {
 pub fn stop(lxcpath: &str, name: &str, o: StopOptions) -> Result<Stopped> {
     let sub = Subscription::new(lxcpath)?;
     let Some(mut c) = Client::connect(lxcpath, name)? else {
+        // Not ours: a real LXC may run it (then say so, do not claim it is
+        // not running).
+        crate::coexist::refuse_if_run_by_lxc(lxcpath, name)?;
         return Ok(Stopped::NotRunning);
     };
     let req = if o.kill || o.timeout == Some(Duration::ZERO) {

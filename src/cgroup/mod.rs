@@ -12,6 +12,7 @@ mod apply;
 mod create;
 mod freezer;
 mod layout;
+pub mod owner;
 mod set;
 mod stale;
 mod stats;

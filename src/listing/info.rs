@@ -57,6 +57,10 @@ pub struct Stats {
 /// (only those the host's controllers provide).
 fn cgroup_stats(lxcpath: &str, name: &str) -> Option<Stats> {
     let set = crate::lifecycle::cgroups(lxcpath, name).ok().flatten()?;
+    stats_of(&set)
+}
+
+fn stats_of(set: &crate::cgroup::CgroupSet) -> Option<Stats> {
     let st = set.stats().ok()?;
     Some(Stats {
         cpu_ns: st.has_cpu.then_some(st.cpu_ns),
@@ -122,6 +126,9 @@ pub fn gather(
     let resp = client::info(lxcpath, name)?;
     let defined = rcfile.is_some() || Container::is_defined(lxcpath, name);
     let Some(resp) = resp else {
+        if let Some(run) = crate::coexist::running(lxcpath, name) {
+            return Ok(Some(gather_lxc(lxcpath, name, run, req)));
+        }
         if !defined {
             return Ok(None);
         }
@@ -175,6 +182,61 @@ pub fn gather(
         links,
         config,
     }))
+}
+
+/// A container a real LXC runs, described from its monitor's answers (LXC's
+/// command protocol) and from its init: addresses from its namespace,
+/// counters from its cgroups, the host ends of its veths.
+fn gather_lxc(lxcpath: &str, name: &str, run: crate::coexist::LxcRun, req: &InfoRequest) -> Info {
+    // The running config's value; a key LXC's monitor has no value for
+    // (unset, or unknown) is looked up in the config on disk, which tells
+    // the two apart ("KEY =" and "KEY invalid", as LXC's lxc-info prints).
+    let on_disk = Container::load(lxcpath, name, None).ok();
+    let config = req
+        .keys
+        .iter()
+        .map(|k| {
+            let v = crate::coexist::cmd::get_config_item(lxcpath, name, k)
+                .ok()
+                .flatten()
+                .or_else(|| on_disk.as_ref().and_then(|c| c.config.get_item(k).ok()));
+            (k.clone(), v)
+        })
+        .collect();
+    let (ips, stats, links) = match run.pid {
+        Some(pid) => {
+            let ips = if req.is_all() || req.ips {
+                live_ips(pid)
+            } else {
+                Vec::new()
+            };
+            let (stats, links) = if req.is_all() || req.stats {
+                let stats = crate::cgroup::Layout::discover()
+                    .ok()
+                    .and_then(|l| crate::cgroup::CgroupSet::from_pid(&l, pid).ok())
+                    .and_then(|set| stats_of(&set));
+                let links = crate::net::host_veths_of_pid(pid)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|i| LinkStats::read(i))
+                    .collect();
+                (stats, links)
+            } else {
+                (None, Vec::new())
+            };
+            (ips, stats, links)
+        }
+        None => (Vec::new(), None, Vec::new()),
+    };
+    Info {
+        name: name.to_string(),
+        state: run.state,
+        pid: run.pid,
+        ips,
+        stats,
+        links,
+        config,
+    }
 }
 
 /// The host interfaces whose counters lxc-info shows, as LXC's

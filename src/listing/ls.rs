@@ -94,24 +94,41 @@ impl Entry {
 /// through their config directory instead.
 pub fn active_names(lxcpath: &str) -> Option<HashSet<String>> {
     let text = std::fs::read_to_string("/proc/net/unix").ok()?;
+    Some(active_in(lxcpath, &text))
+}
+
+fn active_in(lxcpath: &str, text: &str) -> HashSet<String> {
     let prefix = format!(
         "@lxcbox/{:016x}/",
         fnv64(canonical_lxcpath(lxcpath).as_bytes())
     );
-    Some(
-        text.lines()
-            .filter_map(|l| l.rsplit(' ').next())
-            .filter_map(|p| p.strip_prefix(&prefix)?.strip_suffix("/command"))
-            .map(str::to_string)
-            .collect(),
-    )
+    text.lines()
+        .filter_map(|l| l.rsplit(' ').next())
+        .filter_map(|p| p.strip_prefix(&prefix)?.strip_suffix("/command"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether a real LXC's monitor may be listening for `name`: its socket is
+/// in the table (by its plain name, or by its hashed one for long paths).
+fn lxc_may_run(lxcpath: &str, name: &str, table: Option<&str>) -> bool {
+    let Some(t) = table else { return true };
+    let sock = crate::coexist::cmd::socket_name(lxcpath.trim_end_matches('/'), name, "command");
+    t.lines()
+        .any(|l| l.rsplit(' ').next() == Some(&format!("@{sock}")))
 }
 
 /// Every container of `lxcpath`, defined or running, sorted by name, with
 /// its config-derived columns and (for running ones) the monitor's answer.
 pub fn collect(lxcpath: &str) -> Vec<Entry> {
     let defined = defined_names(lxcpath);
-    let active = active_names(lxcpath);
+    let table = std::fs::read_to_string("/proc/net/unix").ok();
+    let active = table.as_deref().map(|t| active_in(lxcpath, t));
+    // Containers a real LXC runs here, found by LXC's own sockets.
+    let lxc_only: Vec<String> = table
+        .as_deref()
+        .map(|t| crate::coexist::listening_names(lxcpath, t))
+        .unwrap_or_default();
     let mut entries: Vec<Entry> = defined
         .into_iter()
         .map(|n| {
@@ -123,28 +140,38 @@ pub fn collect(lxcpath: &str) -> Vec<Entry> {
             Entry::new(n, true, &cfg)
         })
         .collect();
-    if let Some(active) = &active {
-        for n in active {
-            if !entries.iter().any(|e| &e.name == n) {
-                entries.push(Entry::new(n.clone(), false, &Config::default()));
-            }
+    for n in active.iter().flatten().chain(&lxc_only) {
+        if !entries.iter().any(|e| &e.name == n) {
+            entries.push(Entry::new(n.clone(), false, &Config::default()));
         }
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
     }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
     for e in &mut entries {
         // Without /proc/net/unix, ask every container (a refused connect
         // to an unbound abstract name is cheap).
-        if active.as_ref().is_some_and(|a| !a.contains(&e.name)) {
-            continue;
+        let ours = active.as_ref().is_none_or(|a| a.contains(&e.name));
+        let mut by_lxc = false;
+        if ours {
+            if let Ok(Some(r)) = client::info(lxcpath, &e.name) {
+                e.state = r.state;
+                e.pid = Some(r.pid);
+                e.interfaces = r.interfaces;
+            }
         }
-        if let Ok(Some(r)) = client::info(lxcpath, &e.name) {
-            e.state = r.state;
-            e.pid = Some(r.pid);
-            e.interfaces = r.interfaces;
+        if e.state == State::Stopped && lxc_may_run(lxcpath, &e.name, table.as_deref()) {
+            if let Some(run) = crate::coexist::running(lxcpath, &e.name) {
+                e.state = run.state;
+                e.pid = run.pid;
+                by_lxc = true;
+            }
         }
         if let (true, Some(pid)) = (e.state != State::Stopped, e.pid) {
             add_live_addresses(pid, e);
-            add_memory(lxcpath, e);
+            if by_lxc {
+                add_memory_of_pid(pid, e);
+            } else {
+                add_memory(lxcpath, e);
+            }
         }
     }
     entries
@@ -173,12 +200,26 @@ pub(super) fn add_live_addresses(pid: i32, e: &mut Entry) {
     }
 }
 
+/// RAM and SWAP of a container a real LXC runs: from its init's cgroups.
+fn add_memory_of_pid(pid: i32, e: &mut Entry) {
+    let Ok(layout) = crate::cgroup::Layout::discover() else {
+        return;
+    };
+    if let Ok(set) = crate::cgroup::CgroupSet::from_pid(&layout, pid) {
+        memory_from(&set, e);
+    }
+}
+
 /// RAM and SWAP columns from the container's memory cgroup (v1
 /// memsw counts memory + swap; v2 memory.swap.current is swap alone).
 fn add_memory(lxcpath: &str, e: &mut Entry) {
     let Ok(Some(set)) = crate::lifecycle::cgroups(lxcpath, &e.name) else {
         return;
     };
+    memory_from(&set, e);
+}
+
+fn memory_from(set: &crate::cgroup::CgroupSet, e: &mut Entry) {
     let Ok(st) = set.stats() else { return };
     if !st.has_mem {
         return;

@@ -27,9 +27,11 @@ pub fn create(layout: &Layout, name: &str, cfg: &Config) -> Result<CgroupSet> {
 /// lxc.payload.NAME and its own lxc.monitor.NAME behind; remove them so the
 /// names are reused. Called once per monitor, before anything is created.
 /// It looks where they are created: under the cgroup the monitor started in
-/// (the layout's base), whatever cgroup the monitor is in now. rmdir fails
-/// on a cgroup that still has processes, so a live container of the same
-/// name elsewhere is never touched.
+/// (the layout's base), whatever cgroup the monitor is in now. Only
+/// directories lxcbox made are touched (`cgroup::owner`): a real LXC starting
+/// a container of the same name makes the same, empty, directories. rmdir
+/// fails on a cgroup that still has processes, so a live container is never
+/// touched either.
 pub fn remove_stale(layout: &Layout, name: &str) {
     let bases: Vec<PathBuf> = layout
         .container_hierarchies()
@@ -38,9 +40,12 @@ pub fn remove_stale(layout: &Layout, name: &str) {
     // A container frozen when its monitor was killed still holds its tasks
     // (the parent-death SIGKILL waits for a thaw): release them first, in
     // every hierarchy, before any rmdir.
+    use crate::cgroup::owner;
     for dir in &bases {
         let stale = dir.join(format!("{}{name}", crate::cgroup::PAYLOAD_PREFIX));
-        crate::cgroup::release_killed_frozen(&stale);
+        if owner::is_ours(&stale) {
+            crate::cgroup::release_killed_frozen(&stale);
+        }
     }
     for (dir, prefix) in bases.into_iter().flat_map(|d| {
         [
@@ -49,7 +54,9 @@ pub fn remove_stale(layout: &Layout, name: &str) {
         ]
     }) {
         let stale = dir.join(format!("{prefix}{name}"));
-        if stale.is_dir() {
+        if stale.is_dir() && owner::is_ours(&stale) {
+            // Sub-cgroups of ours (the inner one, or what the container
+            // made inside its own) go with it.
             if let Ok(rd) = std::fs::read_dir(&stale) {
                 for sub in rd.flatten() {
                     if sub.file_type().map(|t| t.is_dir()).unwrap_or(false) {
@@ -57,7 +64,7 @@ pub fn remove_stale(layout: &Layout, name: &str) {
                     }
                 }
             }
-            let _ = std::fs::remove_dir(&stale);
+            owner::remove_if_ours(&stale);
         }
     }
 }

@@ -78,12 +78,15 @@ impl std::error::Error for AlreadyRunning {}
 pub fn start(spec: StartSpec) -> Result<i32> {
     let name = spec.container.name.clone();
     let lxcpath = spec.container.lxcpath.clone();
-    let Some(lock) = lock::try_lock(&lxcpath, &name)? else {
+    let Some(mut lock) = lock::try_lock(&lxcpath, &name)? else {
         if crate::monitor::client::state(&lxcpath, &name)? == State::Running {
             return Err(AlreadyRunning.into());
         }
         bail!("the container is already being started or stopped by another process");
     };
+    // A container a real LXC runs (or starts right now) is refused; while
+    // ours runs, LXC cannot start it.
+    lock.hold_lxc_claim(crate::coexist::claim(&lxcpath, &name)?);
     let listener = bind_command_socket(&lxcpath, &name)?;
     if spec.daemon {
         match daemon::fork()? {
