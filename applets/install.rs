@@ -1,4 +1,5 @@
-//! `lxcbox --install [-s] DIR`: make the applet links.
+//! `lxcbox --install [-s] DIR [--systemd UNITDIR] [--sysvinit INITDIR]`:
+//! make the applet links, and on request the boot units (dist/).
 
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
@@ -17,21 +18,28 @@ fn self_path() -> Option<PathBuf> {
     a0.is_absolute().then_some(a0)
 }
 
+const USAGE: &str =
+    "lxcbox: usage: lxcbox --install [-s] DIR [--systemd UNITDIR] [--sysvinit INITDIR]";
+
 pub fn main(args: Vec<OsString>) -> i32 {
     let mut symbolic = false;
     let mut dir: Option<PathBuf> = None;
-    for a in args {
+    let (mut systemd, mut sysv) = (None, None);
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
         match a.to_str() {
             Some("-s") => symbolic = true,
+            Some("--systemd") => systemd = it.next().map(PathBuf::from),
+            Some("--sysvinit") => sysv = it.next().map(PathBuf::from),
             _ if dir.is_none() => dir = Some(PathBuf::from(a)),
             _ => {
-                eprintln!("lxcbox: usage: lxcbox --install [-s] DIR");
+                eprintln!("{USAGE}");
                 return 1;
             }
         }
     }
     let Some(dir) = dir else {
-        eprintln!("lxcbox: usage: lxcbox --install [-s] DIR");
+        eprintln!("{USAGE}");
         return 1;
     };
     let Some(target) = self_path() else {
@@ -52,8 +60,34 @@ pub fn main(args: Vec<OsString>) -> i32 {
             code = 1;
         }
     }
+    let bindir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    for (to, files) in [(systemd, &UNITS[..]), (sysv, &INIT_SCRIPTS[..])] {
+        let Some(to) = to else { continue };
+        for (name, text, mode) in files {
+            let text = text.replace("@BINDIR@", &bindir.to_string_lossy());
+            if let Err(e) = lxcbox::lxcnet::state::install_file(&to.join(name), &text, *mode) {
+                eprintln!("lxcbox: {e:#}");
+                code = 1;
+            }
+        }
+    }
     code
 }
+
+/// The boot units shipped in the binary: (file name, text, mode).
+const UNITS: [(&str, &str, u32); 2] = [
+    (
+        "lxc.service",
+        include_str!("../dist/systemd/lxc.service"),
+        0o644,
+    ),
+    (
+        "lxc-net.service",
+        include_str!("../dist/systemd/lxc-net.service"),
+        0o644,
+    ),
+];
+const INIT_SCRIPTS: [(&str, &str, u32); 1] = [("lxc", include_str!("../dist/init.d/lxc"), 0o755)];
 
 /// Create one link; an existing link to us is left alone (idempotent), a
 /// link elsewhere is replaced, a regular file is never overwritten.

@@ -5,22 +5,26 @@
 //! [`sys`].
 
 pub mod attach;
+pub mod autostart;
 pub mod cgroup;
 pub mod coexist;
 pub mod config;
 pub mod console;
 pub mod container;
 pub mod create;
+pub mod dhcp;
 pub mod init;
 pub mod lifecycle;
 pub mod listing;
 pub mod log;
+pub mod lxcnet;
 pub mod monitor;
 pub mod mount;
 pub mod namespace;
 pub mod net;
 pub mod paths;
 pub mod sealed;
+pub mod shvars;
 pub mod start;
 pub mod sys;
 

@@ -283,7 +283,18 @@ pub fn live_ips(pid: i32) -> Vec<String> {
         }
     };
     a.sort_by_key(|(_, ip)| ip.is_ipv6());
-    a.into_iter().map(|(_, ip)| ip.to_string()).collect()
+    let mut out: Vec<String> = a.into_iter().map(|(_, ip)| ip.to_string()).collect();
+    // An interface without IPv4 whose MAC holds an lxc-net lease: show it.
+    let leased = crate::net::unaddressed_macs(pid)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(crate::lxcnet::leased_address)
+        .map(|a| a.to_string())
+        .filter(|a| !out.contains(a))
+        .collect::<Vec<_>>();
+    let v4 = out.iter().take_while(|a| !a.contains(':')).count();
+    out.splice(v4..v4, leased);
+    out
 }
 
 /// Render `info` as LXC prints it: (stdout text, stderr text).

@@ -78,6 +78,26 @@ pub fn add(
     s.exec(&mut m)
 }
 
+/// Removes `addr/prefix` from link `index`; an address already gone is
+/// not an error.
+pub fn del(s: &mut Socket, index: i32, addr: IpAddr, prefix: u8) -> io::Result<()> {
+    let mut m = Msg::new(nl::RTM_DELADDR, 0);
+    m.header(&ifaddrmsg(family(&addr), prefix, index));
+    let o = octets(&addr);
+    m.attr(IFA_LOCAL, &o).attr(IFA_ADDRESS, &o);
+    match s.exec(&mut m) {
+        Err(e)
+            if matches!(
+                nl::errno(&e),
+                Some(libc::EADDRNOTAVAIL) | Some(libc::ENODEV)
+            ) =>
+        {
+            Ok(())
+        }
+        r => r,
+    }
+}
+
 /// The broadcast address of `a/prefix` (all host bits set).
 pub fn broadcast(a: Ipv4Addr, prefix: u8) -> Ipv4Addr {
     let host = if prefix >= 32 { 0 } else { u32::MAX >> prefix };

@@ -39,6 +39,25 @@ pub fn addresses_of_pid(pid: i32) -> Result<Vec<(String, IpAddr)>> {
     .with_context(|| format!("listing the addresses of pid {pid}"))
 }
 
+/// The MAC addresses of the Ethernet links in the namespace of `pid` that
+/// have no IPv4 address (lxc-info looks them up in lxc-net's leases).
+pub fn unaddressed_macs(pid: i32) -> Result<Vec<[u8; 6]>> {
+    ns::in_netns(pid, || {
+        let mut s = Socket::open()?;
+        let with_v4: Vec<i32> = addr::list(&mut s)?
+            .into_iter()
+            .filter(|a| a.addr.is_ipv4())
+            .map(|a| a.index)
+            .collect();
+        Ok(link::list(&mut s)?
+            .into_iter()
+            .filter(|l| !l.is_loopback() && !with_v4.contains(&l.index))
+            .filter_map(|l| <[u8; 6]>::try_from(&l.mac[..]).ok())
+            .collect())
+    })
+    .with_context(|| format!("listing the links of pid {pid}"))
+}
+
 /// (TX bytes, RX bytes) of a host interface, e.g. a container's veth end.
 /// Note the host end's TX is what the container received.
 pub fn link_stats(ifname: &str) -> Result<(u64, u64)> {

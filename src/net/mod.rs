@@ -16,6 +16,7 @@ mod host_opts;
 mod info;
 mod link;
 mod netstat;
+pub mod nft;
 mod nl;
 mod ns;
 mod passthrough;
@@ -26,7 +27,7 @@ mod teardown;
 pub use container::{loopback_up, setup_container};
 pub use device::{move_into, move_out};
 pub use host::{setup_host, tmp_name, HostDev, HostNet, NsHold};
-pub use info::{addresses_of_pid, host_veths_of_pid, link_stats, links_of_pid};
+pub use info::{addresses_of_pid, host_veths_of_pid, link_stats, links_of_pid, unaddressed_macs};
 pub use netstat::{netstat, netstat_with, NetstatOpts, Show};
 pub use ns::{in_netns, same_netns};
 pub use passthrough::{exec_in_netns, host_netstat_tool};
@@ -34,7 +35,8 @@ pub use passthrough::{exec_in_netns, host_netstat_tool};
 /// Low-level helpers for tests and tools that need to make their own links
 /// (test bridges, dummies): a thin, safe surface over the netlink code.
 pub mod raw {
-    pub use super::addr::{add as add_addr, list as list_addrs, Addr};
+    pub use super::addr::broadcast;
+    pub use super::addr::{add as add_addr, del as del_addr, list as list_addrs, Addr};
     pub use super::bridge::{vlans_of, VLAN_PVID, VLAN_UNTAGGED};
     pub use super::link::{
         by_index, by_name, change, create, delete, list as list_links, set_vlan_filtering,

@@ -19,6 +19,7 @@ pub const RTM_DELLINK: u16 = 17;
 pub const RTM_GETLINK: u16 = 18;
 pub const RTM_SETLINK: u16 = 19;
 pub const RTM_NEWADDR: u16 = 20;
+pub const RTM_DELADDR: u16 = 21;
 pub const RTM_GETADDR: u16 = 22;
 pub const RTM_NEWROUTE: u16 = 24;
 pub const RTM_NEWNEIGH: u16 = 28;
@@ -59,6 +60,18 @@ impl Msg {
             buf,
             nests: Vec::new(),
         }
+    }
+
+    /// A message with exactly `flags` (plus NLM_F_REQUEST): the nfnetlink
+    /// batch delimiters must not ask for an ack.
+    pub fn raw(ty: u16, flags: u16) -> Self {
+        let mut m = Msg::new(ty, 0);
+        m.buf[6..8].copy_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
+        m
+    }
+
+    fn wants_ack(&self) -> bool {
+        u16::from_ne_bytes([self.buf[6], self.buf[7]]) & NLM_F_ACK != 0
     }
 
     fn pad(&mut self) {
@@ -208,6 +221,28 @@ fn error_of(errno: i32, flags: u16, body: &[u8]) -> io::Error {
     }
 }
 
+/// One message of a datagram: type, flags, seq and the body after the header.
+type Part<'a> = (u16, u16, u32, &'a [u8]);
+
+/// Splits a datagram into its messages.
+fn messages(buf: &[u8]) -> io::Result<Vec<Part<'_>>> {
+    let mut out = Vec::new();
+    let mut off = 0usize;
+    while off + HDR_LEN <= buf.len() {
+        let h = &buf[off..];
+        let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        let ty = u16::from_ne_bytes([h[4], h[5]]);
+        let flags = u16::from_ne_bytes([h[6], h[7]]);
+        let seq = u32::from_ne_bytes([h[8], h[9], h[10], h[11]]);
+        if len < HDR_LEN || off + len > buf.len() {
+            return Err(io::Error::from_raw_os_error(libc::EBADMSG));
+        }
+        out.push((ty, flags, seq, &buf[off + HDR_LEN..off + len]));
+        off += align4(len);
+    }
+    Ok(out)
+}
+
 /// One reply message: its type and the bytes after `nlmsghdr`.
 pub struct Reply {
     pub ty: u16,
@@ -223,12 +258,21 @@ pub struct Socket {
 
 impl Socket {
     pub fn open() -> io::Result<Self> {
+        // NETLINK_ROUTE is protocol 0, the default.
+        Self::open_proto(None)
+    }
+
+    /// An `AF_NETLINK`/`NETLINK_NETFILTER` socket (nf_tables).
+    pub fn open_netfilter() -> io::Result<Self> {
+        Self::open_proto(Some(rustix::net::netlink::NETFILTER))
+    }
+
+    fn open_proto(proto: Option<rustix::net::Protocol>) -> io::Result<Self> {
         let fd = socket_with(
             AddressFamily::NETLINK,
             SocketType::RAW,
             SocketFlags::CLOEXEC,
-            // NETLINK_ROUTE is protocol 0, the default.
-            None,
+            proto,
         )?;
         bind(&fd, &SocketAddrNetlink::new(0, 0))?;
         // Optional: older kernels lack extended acks; errors then carry
@@ -251,18 +295,7 @@ impl Socket {
                 // Truncated datagram: enlarge and let the caller retry.
                 return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
             }
-            let mut off = 0usize;
-            while off + HDR_LEN <= n {
-                let h = &buf[off..];
-                let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
-                let ty = u16::from_ne_bytes([h[4], h[5]]);
-                let flags = u16::from_ne_bytes([h[6], h[7]]);
-                let rseq = u32::from_ne_bytes([h[8], h[9], h[10], h[11]]);
-                if len < HDR_LEN || off + len > n {
-                    return Err(io::Error::from_raw_os_error(libc::EBADMSG));
-                }
-                let body = &buf[off + HDR_LEN..off + len];
-                off += align4(len);
+            for (ty, flags, rseq, body) in messages(&buf[..n])? {
                 if rseq != seq {
                     continue; // stale reply of an earlier, abandoned request
                 }
@@ -285,6 +318,60 @@ impl Socket {
                 }
             }
         }
+    }
+
+    /// Sends `msgs` as one datagram (an nfnetlink batch: the kernel applies
+    /// it as one transaction) and checks the ack of every message that
+    /// asked for one. The kernel answers a batch while it is being sent,
+    /// so every reply is queued when `send` returns; a short poll covers
+    /// the rest. The first error (with its extended-ack text) is returned.
+    pub fn batch(&mut self, msgs: &mut [Msg]) -> io::Result<()> {
+        let mut out = Vec::new();
+        let mut pending = Vec::new();
+        for m in msgs.iter_mut() {
+            self.seq = self.seq.wrapping_add(1);
+            if m.wants_ack() {
+                pending.push(self.seq);
+            }
+            out.extend_from_slice(m.finish(self.seq));
+        }
+        send(&self.fd, &out, SendFlags::empty())?;
+        let mut first_err = None;
+        let mut buf = vec![0u8; 64 * 1024];
+        while !pending.is_empty() && first_err.is_none() {
+            let n = match recv(&self.fd, &mut buf[..], RecvFlags::DONTWAIT) {
+                Ok((n, _)) => n,
+                Err(rustix::io::Errno::AGAIN) => {
+                    let mut p = [rustix::event::PollFd::new(
+                        &self.fd,
+                        rustix::event::PollFlags::IN,
+                    )];
+                    let t = rustix::time::Timespec {
+                        tv_sec: 2,
+                        tv_nsec: 0,
+                    };
+                    if rustix::event::poll(&mut p, Some(&t))? == 0 {
+                        return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            for (ty, flags, seq, body) in messages(&buf[..n])? {
+                if ty != NLMSG_ERROR {
+                    continue;
+                }
+                pending.retain(|s| *s != seq);
+                let err = body
+                    .get(..4)
+                    .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                    .unwrap_or(-libc::EBADMSG);
+                if err != 0 && first_err.is_none() {
+                    first_err = Some(error_of(-err, flags, body));
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
     }
 
     /// A request whose only answer is the ack.

@@ -42,3 +42,29 @@ pub fn netlink_ext_ack(fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Binds a socket to one network device (SO_BINDTODEVICE): it then only
+/// receives what arrives there and sends there, which lets one DHCP server
+/// per bridge share port 67. rustix has no wrapper for it.
+pub fn bind_to_device(fd: std::os::fd::BorrowedFd<'_>, ifname: &str) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let name = std::ffi::CString::new(ifname)
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let bytes = name.as_bytes_with_nul();
+    // SAFETY: `fd` is a valid open socket (borrowed for the call); the
+    // option value points to `bytes`, a live NUL-terminated buffer whose
+    // exact length is passed; the kernel only reads it.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            bytes.as_ptr().cast(),
+            bytes.len() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
