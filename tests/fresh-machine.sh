@@ -156,7 +156,7 @@ readme() {
         exit 1
     fi
     tail -3 "$dir.run-$user.log"
-    grep -q "I am PID 1" "$dir.run-$user.log" || { log "[$user] no 'I am PID 1'"; exit 1; }
+    grep -q "I am PID [0-9]" "$dir.run-$user.log" || { log "[$user] no \"I am PID N\" line"; exit 1; }
     t1=$(date +%s)
     log "[$user] $test_cmd"
     if ! in_root su - "$user" -c "cd ~/lxcbox && $test_cmd" >"$dir.test-$user.log" 2>&1; then
