@@ -24,6 +24,8 @@ pub const GLOBAL_CONF: &str = "/etc/lxc/lxc.conf";
 pub const DEFAULT_LXCPATH: &str = "/var/lib/lxc";
 /// Root's default base configuration for new containers.
 pub const DEFAULT_CONFIG: &str = "/etc/lxc/default.conf";
+/// Where templates live (LXC's LXCTEMPLATEDIR).
+pub const DEFAULT_TEMPLATEDIR: &str = "/usr/share/lxc/templates";
 
 /// The keys of the global configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,11 +38,14 @@ pub enum GlobalKey {
     RbdPool,
     CgroupUse,
     CgroupPattern,
+    /// `lxc.templatedir`: an lxcbox addition (LXC builds the directory in;
+    /// it ignores the key), not listed by lxc-config.
+    TemplateDir,
 }
 
 impl GlobalKey {
-    /// Every key LXC 5.0.2 knows.
-    pub const ALL: [GlobalKey; 8] = [
+    /// Every key lxcbox knows: LXC 5.0.2's and lxc.templatedir.
+    pub const ALL: [GlobalKey; 9] = [
         GlobalKey::DefaultConfig,
         GlobalKey::Lxcpath,
         GlobalKey::LvmVg,
@@ -49,6 +54,7 @@ impl GlobalKey {
         GlobalKey::RbdPool,
         GlobalKey::CgroupUse,
         GlobalKey::CgroupPattern,
+        GlobalKey::TemplateDir,
     ];
 
     /// What `lxc-config -l` lists, in its order (LXC leaves out rbdpool).
@@ -72,6 +78,7 @@ impl GlobalKey {
             GlobalKey::RbdPool => "lxc.bdev.rbd.rbdpool",
             GlobalKey::CgroupUse => "lxc.cgroup.use",
             GlobalKey::CgroupPattern => "lxc.cgroup.pattern",
+            GlobalKey::TemplateDir => "lxc.templatedir",
         }
     }
 
@@ -126,6 +133,7 @@ impl Scope {
                 Some("lxc".to_string())
             }
             GlobalKey::CgroupUse | GlobalKey::CgroupPattern => None,
+            GlobalKey::TemplateDir => Some(DEFAULT_TEMPLATEDIR.to_string()),
         }
     }
 }
