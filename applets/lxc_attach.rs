@@ -46,10 +46,10 @@ struct Args {
     /// set an additional variable VAR=VALUE seen by the attached program (repeatable)
     #[argh(option, short = 'v', long = "set-var", arg_name = "VAR=VALUE")]
     set_var: Vec<String>,
-    /// log pty output to FILE (not supported: lxcbox attaches without a pty)
+    /// log pty output to FILE
     #[argh(option, short = 'L', long = "pty-log", arg_name = "FILE")]
     pty_log: Option<String>,
-    /// load configuration file FILE (attach reads no key from it)
+    /// load configuration file FILE
     #[argh(option, short = 'f', arg_name = "FILE")]
     rcfile: Option<String>,
     /// execute COMMAND with UID inside the container (default 0)
@@ -67,6 +67,7 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
+    let clear_last = clear_env_last(&args);
     let (mut c, a) = match common::parse::<Args>(&SPEC, args) {
         Ok(v) => v,
         Err(code) => return code,
@@ -77,27 +78,19 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     let mut code = 1;
     let status = common::run(&c, || {
         let name = c.name()?;
-        if a.pty_log.is_some() {
-            anyhow::bail!(
-                "-L/--pty-log is not supported: lxcbox attaches without a pseudo terminal"
-            );
-        }
-        if let Some(ctx) = &a.context {
-            anyhow::bail!(
-                "-c/--context \"{ctx}\": SELinux context transitions are not supported by lxcbox"
-            );
-        }
         if let Some(arch) = &a.arch {
             check_arch(arch)?;
         }
-        if a.keep_env && a.clear_env {
-            anyhow::bail!("--keep-env and --clear-env are mutually exclusive");
-        }
-        if !a.keep_var.is_empty() && !a.clear_env {
-            anyhow::bail!("--keep-var can only be used with --clear-env");
+        // Both given: the last one wins, as with LXC's getopt loop.
+        let clear = match (a.clear_env, a.keep_env) {
+            (true, true) => clear_last,
+            (c, _) => c,
+        };
+        if !a.keep_var.is_empty() && !clear {
+            log::warn!("--keep-var is only applicable with --clear-env: ignored (as LXC)");
         }
         if let Some(f) = &c.rcfile {
-            std::fs::metadata(f).map_err(|e| anyhow::anyhow!("failed to load rcfile {f}: {e}"))?;
+            std::fs::metadata(f).map_err(|e| anyhow::anyhow!("Failed to load rcfile {f}: {e}"))?;
         }
         let namespaces = a
             .namespaces
@@ -113,18 +106,24 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             // LXC: "-s implies -e".
             elevated = opts::Elevated::ALL;
         }
+        if elevated.lsm && a.context.is_some() {
+            anyhow::bail!("Cannot combine elevated LSM privileges while requesting LSM profile");
+        }
         let o = AttachOptions {
             command: a.command.clone(),
             namespaces,
             elevated,
             env: EnvPolicy {
-                clear: a.clear_env,
+                clear,
                 keep: a.keep_var.clone(),
                 set: a.set_var.clone(),
             },
             uid: a.uid,
             gid: a.gid,
             remount_sys_proc: a.remount_sys_proc,
+            context: a.context.clone(),
+            pty_log: a.pty_log.as_ref().map(std::path::PathBuf::from),
+            rcfile: c.rcfile.as_ref().map(std::path::PathBuf::from),
         };
         match attach::attach(&c.lxcpath(), name, &o) {
             Ok(status) => Ok(status),
@@ -141,6 +140,23 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     } else {
         status
     }
+}
+
+/// Whether --clear-env comes after the last --keep-env (unambiguous long
+/// option prefixes count, as getopt_long takes them).
+fn clear_env_last(args: &[std::ffi::OsString]) -> bool {
+    let mut clear = false;
+    for a in args.iter().skip(1).map(|a| a.to_string_lossy()) {
+        if a == "--" {
+            break;
+        }
+        if a.len() >= 4 && "--clear-env".starts_with(a.as_ref()) {
+            clear = true;
+        } else if a.len() >= 8 && "--keep-env".starts_with(a.as_ref()) {
+            clear = false;
+        }
+    }
+    clear
 }
 
 /// Only the container's own architecture can be asked for: lxcbox does not

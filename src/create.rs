@@ -182,7 +182,9 @@ pub fn destroy(lxcpath: &str, name: &str, force: bool) -> Result<()> {
         .ok()
         .and_then(|c| {
             let dir_backed = matches!(c.config.rootfs.backend.as_deref(), None | Some("dir"));
-            c.rootfs_path().filter(|_| dir_backed)
+            // lxc.rootfs.managed = 0: the storage is not ours to remove.
+            let managed = c.config.rootfs.managed != Some(false);
+            c.rootfs_path().filter(|_| dir_backed && managed)
         })
         .filter(|r| !r.starts_with(&dir));
     if let Some(r) = outside_rootfs {

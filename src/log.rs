@@ -59,6 +59,65 @@ enum Sink {
 
 static SINK: std::sync::Mutex<Option<Sink>> = std::sync::Mutex::new(None);
 
+/// lxc.log.syslog: records (at the same level) also go to the system
+/// logger, as `<PRI>TOOL[PID]: message` datagrams.
+struct Syslog {
+    sock: std::os::unix::net::UnixDatagram,
+    facility: u8,
+}
+
+static SYSLOG: std::sync::Mutex<Option<Syslog>> = std::sync::Mutex::new(None);
+
+/// Where the system logger listens: /dev/log, or `$LXCBOX_SYSLOG_SOCKET`
+/// (hosts whose logger is elsewhere, and tests).
+fn syslog_socket() -> std::path::PathBuf {
+    match std::env::var_os("LXCBOX_SYSLOG_SOCKET") {
+        Some(p) if !p.is_empty() => p.into(),
+        _ => "/dev/log".into(),
+    }
+}
+
+/// Send records to syslog with `facility` (daemon, local0 .. local7).
+/// Never blocks: a logger that does not keep up loses records.
+pub fn enable_syslog(facility: &str) -> Result<()> {
+    let code = match facility {
+        "daemon" => 3,
+        f => match f.strip_prefix("local").and_then(|n| n.parse::<u8>().ok()) {
+            Some(n) if n <= 7 => 16 + n,
+            _ => bail!("unknown syslog facility \"{facility}\""),
+        },
+    };
+    let path = syslog_socket();
+    let sock = std::os::unix::net::UnixDatagram::unbound().context("creating a syslog socket")?;
+    sock.connect(&path)
+        .with_context(|| format!("connecting to the system logger at {}", path.display()))?;
+    sock.set_nonblocking(true)
+        .context("setting the syslog socket non-blocking")?;
+    *SYSLOG.lock().unwrap_or_else(|e| e.into_inner()) = Some(Syslog {
+        sock,
+        facility: code,
+    });
+    Ok(())
+}
+
+fn to_syslog(tool: &str, level: log::Level, msg: &str) {
+    let g = SYSLOG.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(s) = g.as_ref() else { return };
+    // Severities of syslog(3): err 3, warning 4, info 6, debug 7.
+    let sev = match level {
+        log::Level::Error => 3,
+        log::Level::Warn => 4,
+        log::Level::Info => 6,
+        log::Level::Debug | log::Level::Trace => 7,
+    };
+    let line = format!(
+        "<{}>{tool}[{}]: {msg}",
+        u32::from(s.facility) * 8 + sev,
+        std::process::id()
+    );
+    let _ = s.sock.send(line.as_bytes());
+}
+
 /// The writer env_logger writes to: the current [`Sink`].
 struct SinkWriter;
 
@@ -123,7 +182,10 @@ pub fn init(tool: &str, name: Option<&str>, setup: &LogSetup) -> Result<()> {
     // Filtering is by log::max_level(), which reconfigure() can change.
     b.filter_level(LevelFilter::Trace);
     b.target(env_logger::Target::Pipe(Box::new(SinkWriter)));
+    let ident = tool.to_string();
+    let tag = name.map(|n| format!("{n}: ")).unwrap_or_default();
     b.format(move |w, r| {
+        to_syslog(&ident, r.level(), &format!("{tag}{}", r.args()));
         if to_file() {
             writeln!(
                 w,

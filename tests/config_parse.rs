@@ -95,7 +95,7 @@ fn modern_every_group() {
     assert_eq!(c.cgroup_v1[2], ("devices.allow".into(), "c 1:5 rwm".into()));
     assert_eq!(c.cgroup_v2[0], ("memory.high".into(), "128M".into()));
     assert_eq!(c.cgroup_dir_container_inner.as_deref(), Some("inner"));
-    assert!(c.cgroup_relative);
+    assert_eq!(c.cgroup_relative, Some(true));
     // prlimit: a later value of the same resource replaces in place
     assert_eq!(
         c.prlimit,

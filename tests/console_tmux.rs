@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 use lxcbox::console::{get_winsize, proxy, PtyPair, RawGuard};
 
+#[path = "common/tmux.rs"]
+mod tmux;
+use tmux::Tmux;
+
 const HELPER_ENV: &str = "LXCBOX_CONSOLE_TMUX_HELPER";
 
 /// Run inside tmux by the tests below (`--ignored --exact`), never on its own.
@@ -60,107 +64,35 @@ fn helper_proxy_terminal() {
     println!("\r\nPROXY-END {end:?}");
 }
 
-/// A tmux session plus a scratch directory; both removed on drop.
-struct Tmux {
-    name: String,
-    dir: PathBuf,
-}
-
-impl Tmux {
-    fn start(tag: &str) -> Tmux {
-        let name = format!("lxcbox-{tag}-{}", std::process::id());
-        let dir = std::env::temp_dir().join(&name);
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let exe = std::env::current_exe().unwrap();
+/// The helper proxy in a tmux session, with the terminal's settings
+/// saved before and after.
+fn start(tag: &str) -> Tmux {
+    let exe = std::env::current_exe().unwrap();
+    Tmux::new(tag, |dir| {
         let d = dir.display();
-        let script = format!(
+        format!(
             "stty -a > {d}/before; {HELPER_ENV}={d} {} --ignored --exact helper_proxy_terminal \
              --nocapture --test-threads=1; stty -a > {d}/after; echo ALL-DONE; sleep 600",
             exe.display()
-        );
-        let t = Tmux { name, dir };
-        let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &t.name, "-x", "100", "-y", "30"])
-            .arg(script)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session failed");
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) {
-        let ok = Command::new("tmux").args(args).status().unwrap().success();
-        assert!(ok, "tmux {args:?} failed");
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut a = vec!["send-keys", "-t", &self.name];
-        a.extend_from_slice(keys);
-        self.tmux(&a);
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_for(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let s = self.screen();
-            if s.contains(needle) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {needle:?}; screen:\n{s}"
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn file(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.join(name)).unwrap_or_default()
-    }
-
-    fn assert_terminal_restored(&self) {
-        let (before, after) = (self.file("before"), self.file("after"));
-        assert!(
-            before.contains(" icanon"),
-            "unexpected initial stty: {before}"
-        );
-        // Everything but the first line (speed; rows; columns), which a
-        // resize legitimately changes.
-        let modes = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
-        assert_eq!(modes(&before), modes(&after), "terminal settings changed");
-    }
+        )
+    })
 }
 
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn have_tmux() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
+fn assert_terminal_restored(t: &Tmux) {
+    let (before, after) = (t.file("before"), t.file("after"));
+    assert!(
+        before.contains(" icanon"),
+        "unexpected initial stty: {before}"
+    );
+    // Everything but the first line (speed; rows; columns), which a
+    // resize legitimately changes.
+    let modes = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(modes(&before), modes(&after), "terminal settings changed");
 }
 
 #[test]
 fn tmux_typing_resize_detach_and_sane_terminal() {
-    assert!(have_tmux(), "tmux is required for this test");
-    let t = Tmux::start("con");
+    let t = start("con");
     t.wait_for("lxcbox$");
     t.keys(&["stty size", "Enter"]);
     t.wait_for("30 100");
@@ -189,18 +121,17 @@ fn tmux_typing_resize_detach_and_sane_terminal() {
     t.keys(&["C-a", "q"]);
     t.wait_for("PROXY-END Ok(Detached)");
     t.wait_for("ALL-DONE");
-    t.assert_terminal_restored();
+    assert_terminal_restored(&t);
 }
 
 #[test]
 fn tmux_sigterm_restores_terminal() {
-    assert!(have_tmux(), "tmux is required for this test");
-    let t = Tmux::start("term");
+    let t = start("term");
     t.wait_for("lxcbox$");
     let pid: i32 = t.file("pid").trim().parse().unwrap();
     let pid = rustix::process::Pid::from_raw(pid).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     t.wait_for("ALL-DONE");
     assert!(!t.screen().contains("PROXY-END"), "helper was not killed");
-    t.assert_terminal_restored();
+    assert_terminal_restored(&t);
 }

@@ -431,6 +431,7 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
                 container_dir: dir,
                 cgroup_paths: vec![],
                 own_netns: false,
+                own_cgroupns: false,
             };
             let _root = lxcbox::mount::setup_mounts(&ctx)?;
             let cont_ns = ns("/proc/thread-self/ns/mnt")?;

@@ -12,8 +12,16 @@
 //! container's namespaces, where the host's cgroupfs is not even
 //! mounted), takes its ids, and execs. We stay as the parent, forward
 //! SIGINT/SIGTERM/SIGHUP/SIGQUIT and return the command's status.
+//!
+//! As with LXC, the command is confined like the container's init
+//! (src/confine): init's bounding set (unless `-e CAP`), the container's
+//! no_new_privs, its seccomp profile and LSM label (unless `-e LSM`). When
+//! stdin, stdout or stderr is a terminal the command gets a pseudo terminal
+//! of its own, proxied to ours ([`term`]), so nothing inside can push
+//! keystrokes into the caller's terminal (TIOCSTI).
 
 pub mod opts;
+mod term;
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
@@ -46,6 +54,12 @@ pub struct AttachOptions {
     /// -R: when the mount namespace is not joined, give the command a
     /// private mount namespace with /proc and /sys mounted afresh.
     pub remount_sys_proc: bool,
+    /// -c: the LSM label to run the command with (else init's).
+    pub context: Option<String>,
+    /// -L: log the pseudo terminal's output to this file.
+    pub pty_log: Option<PathBuf>,
+    /// -f: the container's configuration file (for lxc.environment).
+    pub rcfile: Option<PathBuf>,
 }
 
 /// The command could not be started, or setup in the child failed; the
@@ -87,6 +101,12 @@ pub fn target(lxcpath: &str, name: &str) -> Result<(i32, NsSet)> {
 pub fn attach(lxcpath: &str, name: &str, o: &AttachOptions) -> Result<i32> {
     opts::check_set_vars(&o.env.set)?;
     let (pid, theirs) = target(lxcpath, name)?;
+    // Everything from the host's view first: the container's settings,
+    // init's bounding set and label, the seccomp profile file, a pty.
+    let cfg = running_config(lxcpath, name, o.rcfile.as_deref());
+    let confine =
+        crate::confine::Confinement::for_attach(&cfg, pid, o.elevated, o.context.as_deref())?;
+    let terminal = term::Wanted::check(o.pty_log.as_deref())?;
     let wanted = o.namespaces.unwrap_or(theirs);
     let ns_fds = open_namespaces(pid, wanted)?;
     let joins_mnt = ns_fds.iter().any(|(n, _)| *n == Namespace::Mnt);
@@ -105,6 +125,7 @@ pub fn attach(lxcpath: &str, name: &str, o: &AttachOptions) -> Result<i32> {
             .with_context(|| format!("joining the {ns} namespace of pid {pid}"))?;
     }
     drop(ns_fds);
+    let terminal = terminal.map(|t| t.allocate(joins_mnt)).transpose()?;
 
     // Block the signals we forward (and SIGCHLD) before forking, so none is
     // lost between fork and the wait loop; the child unblocks them.
@@ -115,10 +136,19 @@ pub fn attach(lxcpath: &str, name: &str, o: &AttachOptions) -> Result<i32> {
     let (err_r, err_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .context("creating the attach error pipe")?;
 
+    let setup = ChildSetup {
+        o,
+        ours: &ours,
+        cwd,
+        own_mnt: !joins_mnt,
+        env_conf: &cfg.environment,
+        confine: &confine,
+        tty: terminal.as_ref().map(|t| t.slave()),
+    };
     let child = match process::fork().context("forking the attached process")? {
         None => {
             drop(err_r);
-            let e = child_main(o, &ours, cwd, cg_fds, !joins_mnt, &err_w);
+            let e = child_main(&setup, cg_fds, &err_w);
             let code = if e.code == 0 { 1 } else { e.code };
             let _ = rustix::io::write(&err_w, e.msg.as_bytes());
             process::exit_now(code);
@@ -127,8 +157,12 @@ pub fn attach(lxcpath: &str, name: &str, o: &AttachOptions) -> Result<i32> {
     };
     drop(err_w);
     drop(cg_fds);
+    // EOF once the command is exec'd (the pipe is close-on-exec) or dead.
     let msg = read_all(&err_r);
-    let status = wait_forwarding(child, &sfd, &FORWARD)?;
+    let status = match terminal {
+        Some(t) if msg.is_empty() => t.run(child, &sfd, &FORWARD)?,
+        _ => wait_forwarding(child, &sfd, &FORWARD)?,
+    };
     if !msg.is_empty() {
         return Err(ChildFailed {
             code: status.code(),
@@ -137,6 +171,40 @@ pub fn attach(lxcpath: &str, name: &str, o: &AttachOptions) -> Result<i32> {
         .into());
     }
     Ok(status.code())
+}
+
+/// The container's settings the attached command is confined with: the
+/// running container's lxc.seccomp.* and lxc.no_new_privs (from its
+/// monitor, as LXC asks for the running config), and lxc.environment from
+/// the configuration file.
+fn running_config(
+    lxcpath: &str,
+    name: &str,
+    rcfile: Option<&std::path::Path>,
+) -> crate::config::Config {
+    let mut cfg = match crate::container::Container::load(lxcpath, name, rcfile) {
+        Ok(c) => c.config,
+        Err(e) => {
+            log::warn!("loading the configuration of {name}: {e:#}");
+            crate::config::Config::default()
+        }
+    };
+    for key in [
+        "lxc.seccomp.profile",
+        "lxc.seccomp.allow_nesting",
+        "lxc.seccomp.notify.proxy",
+        "lxc.no_new_privs",
+    ] {
+        match client::config_item(lxcpath, name, key).ok().flatten() {
+            Some(v) => {
+                if let Err(e) = cfg.set_item(key, &v) {
+                    log::warn!("{key} = {v} from the running container: {e:#}");
+                }
+            }
+            None => log::info!("Failed to retrieve {key} from the running container"),
+        }
+    }
+    cfg
 }
 
 /// Open /proc/PID/ns/* for each wanted namespace that differs from ours,
@@ -216,16 +284,23 @@ fn wait_forwarding(child: i32, sfd: &OwnedFd, forward: &[i32]) -> Result<ExitSta
     }
 }
 
-/// Everything the forked child does; returns only on failure.
-fn child_main(
-    o: &AttachOptions,
-    ours: &[(String, String)],
+/// What the forked child needs.
+struct ChildSetup<'a> {
+    o: &'a AttachOptions,
+    ours: &'a [(String, String)],
     cwd: Option<PathBuf>,
-    cg_fds: Vec<OwnedFd>,
+    /// The mount namespace was not joined (-s without MOUNT).
     own_mnt: bool,
-    err_w: &OwnedFd,
-) -> ChildFailed {
+    env_conf: &'a [String],
+    confine: &'a crate::confine::Confinement,
+    /// The pty slave: the command's stdio and controlling terminal.
+    tty: Option<std::os::fd::BorrowedFd<'a>>,
+}
+
+/// Everything the forked child does; returns only on failure.
+fn child_main(s: &ChildSetup<'_>, cg_fds: Vec<OwnedFd>, err_w: &OwnedFd) -> ChildFailed {
     let fail = |msg: String| ChildFailed { code: 1, msg };
+    let o = s.o;
     process::reset_signals();
     for fd in &cg_fds {
         // "0" means the writing process itself.
@@ -234,9 +309,22 @@ fn child_main(
         }
     }
     drop(cg_fds);
-    if o.remount_sys_proc && own_mnt {
+    if o.remount_sys_proc && s.own_mnt {
         if let Err(e) = remount_sys_proc() {
             return fail(format!("remounting /proc and /sys: {e:#}"));
+        }
+    }
+    match s.tty {
+        Some(tty) => {
+            if let Err(e) = term::login(tty) {
+                return fail(format!("{e:#}"));
+            }
+        }
+        // No terminal: a session of our own all the same, so the command
+        // has no controlling terminal and cannot reach the caller's
+        // through /dev/tty (LXC leaves it in lxc-attach's session).
+        None => {
+            let _ = rustix::process::setsid();
         }
     }
     let uid = o.uid.unwrap_or(0);
@@ -244,13 +332,10 @@ fn child_main(
     // setgroups is denied in a user namespace whose setgroups file says
     // "deny"; LXC goes on without dropping supplementary groups then.
     let _ = process::set_ids(None, None, Some(&[]));
-    if let Err(e) = process::set_ids(Some(uid), Some(gid), None) {
-        return fail(format!("switching to uid {uid} gid {gid}: {e}"));
-    }
     // setns(CLONE_NEWNS) put us at the container's root; keep our cwd when
     // the same path exists inside, as LXC does.
-    if let Some(c) = cwd {
-        if rustix::process::chdir(&c).is_err() {
+    if let Some(c) = &s.cwd {
+        if rustix::process::chdir(c).is_err() {
             let _ = rustix::process::chdir("/");
         }
     }
@@ -264,7 +349,7 @@ fn child_main(
         Ok(v) => v,
         Err(_) => return fail("the command contains a NUL byte".into()),
     };
-    let envp: Vec<CString> = opts::build_env(ours, &o.env)
+    let envp: Vec<CString> = opts::build_env(s.ours, &o.env, s.env_conf)
         .into_iter()
         .filter_map(|e| CString::new(e).ok())
         .collect();
@@ -272,6 +357,14 @@ fn child_main(
     use std::os::fd::AsRawFd;
     if let Err(e) = process::close_fds_from(3, &[err_w.as_raw_fd()]) {
         return fail(format!("closing inherited descriptors: {e}"));
+    }
+    // The confinement step, then the ids (the seccomp filter needs the
+    // CAP_SYS_ADMIN the switch to a non-root uid drops), then exec.
+    if let Err(e) = s.confine.apply() {
+        return fail(format!("{e:#}"));
+    }
+    if let Err(e) = process::set_ids(Some(uid), Some(gid), None) {
+        return fail(format!("switching to uid {uid} gid {gid}: {e}"));
     }
     let e = process::exec(&argv, &envp);
     let code = match e.raw_os_error() {

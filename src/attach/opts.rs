@@ -18,9 +18,9 @@ pub fn parse_namespaces(list: &str) -> Result<NsSet> {
 pub struct Elevated {
     /// Do not move the command into the container's cgroups.
     pub cgroup: bool,
-    /// Do not drop capabilities (lxcbox never drops them at attach).
+    /// Keep our bounding set instead of init's.
     pub caps: bool,
-    /// Do not apply the container's LSM profile (lxcbox applies none).
+    /// No LSM label and no seccomp filter (LXC lifts both with LSM).
     pub lsm: bool,
 }
 
@@ -78,8 +78,11 @@ pub fn check_set_vars(vars: &[String]) -> Result<()> {
 
 /// The environment for the command, from `ours` (our environment as
 /// NAME=VALUE pairs): ours (or only the kept variables and a PATH), then
-/// container=lxc, then the -v ones. Later entries replace earlier ones.
-pub fn build_env(ours: &[(String, String)], p: &EnvPolicy) -> Vec<String> {
+/// container=lxc, then the container's lxc.environment (`KEY=VALUE`, or
+/// `KEY` for our value of KEY: LXC reads it when it loads the config),
+/// then the -v ones, as LXC's
+/// lxc_attach_set_environment. Later entries replace earlier ones.
+pub fn build_env(ours: &[(String, String)], p: &EnvPolicy, conf_env: &[String]) -> Vec<String> {
     let mut out: Vec<(String, String)> = if p.clear {
         let mut kept: Vec<(String, String)> = ours
             .iter()
@@ -93,14 +96,26 @@ pub fn build_env(ours: &[(String, String)], p: &EnvPolicy) -> Vec<String> {
     } else {
         ours.to_vec()
     };
-    let mut put = |k: &str, v: &str| match out.iter_mut().find(|(ok, _)| ok == k) {
-        Some(e) => e.1 = v.to_string(),
-        None => out.push((k.to_string(), v.to_string())),
-    };
-    put("container", "lxc");
+    fn put(out: &mut Vec<(String, String)>, k: &str, v: &str) {
+        match out.iter_mut().find(|(ok, _)| ok == k) {
+            Some(e) => e.1 = v.to_string(),
+            None => out.push((k.to_string(), v.to_string())),
+        }
+    }
+    put(&mut out, "container", "lxc");
+    for e in conf_env {
+        match e.split_once('=') {
+            Some((k, v)) => put(&mut out, k, v),
+            None => {
+                if let Some((_, v)) = ours.iter().find(|(k, _)| k == e) {
+                    put(&mut out, e, v);
+                }
+            }
+        }
+    }
     for s in &p.set {
         if let Some((k, v)) = s.split_once('=') {
-            put(k, v);
+            put(&mut out, k, v);
         }
     }
     out.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
@@ -160,7 +175,7 @@ mod tests {
     #[test]
     fn environment() {
         let ours = kv(&[("HOME", "/root"), ("PATH", "/x"), ("container", "no")]);
-        let keep = build_env(&ours, &EnvPolicy::default());
+        let keep = build_env(&ours, &EnvPolicy::default(), &[]);
         assert_eq!(keep, ["HOME=/root", "PATH=/x", "container=lxc"]);
         let clear = build_env(
             &ours,
@@ -169,13 +184,15 @@ mod tests {
                 keep: vec!["HOME".into()],
                 set: vec!["A=b=c".into(), "HOME=/h".into()],
             },
+            &["FROM_CONF=1".into(), "PATH".into(), "UNSET".into()],
         );
         assert_eq!(
             clear,
             [
                 "HOME=/h".to_string(),
-                format!("PATH={DEFAULT_PATH}"),
+                "PATH=/x".into(),
                 "container=lxc".into(),
+                "FROM_CONF=1".into(),
                 "A=b=c".into()
             ]
         );

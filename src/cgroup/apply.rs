@@ -1,5 +1,6 @@
 //! Limits from the config (lxc.cgroup.* and lxc.cgroup2.*), the v1→v2 key
-//! translation for v2-only hosts, and lxc-cgroup's get/set.
+//! translation for v2-only hosts, device rules (v1 files or a v2 BPF
+//! program, see [`super::devices`]), and lxc-cgroup's get/set.
 
 use std::path::PathBuf;
 
@@ -8,9 +9,6 @@ use anyhow::{bail, Context, Result};
 use super::set::CgroupSet;
 use super::{read_file, write_file};
 use crate::config::Config;
-
-const DEVICES_V2_ERR: &str = "device access rules on cgroup v2 need an eBPF device \
-    program, which lxcbox does not implement; use a cgroup v1 devices hierarchy";
 
 /// Strip an optional `prefix` (the parser may keep the full key).
 fn short<'a>(key: &'a str, prefix: &str) -> &'a str {
@@ -73,17 +71,20 @@ pub fn translate_v1_key(
         }
         "pids.max" => out(key, value.to_string()),
         k if k.starts_with("cpuset.") => out(k, value.to_string()),
-        k if k.starts_with("devices.") => bail!("lxc.cgroup.{k}: {DEVICES_V2_ERR}"),
+        k if k.starts_with("devices.") => bail!(
+            "lxc.cgroup.{k}: device rules have no cgroup v2 file (they become the device program)"
+        ),
         k => bail!("lxc.cgroup.{k} has no cgroup v2 equivalent; use an lxc.cgroup2.* key"),
     }
 }
 
 impl CgroupSet {
-    /// Apply lxc.cgroup.* (v1) and lxc.cgroup2.* keys, in config order
-    /// except that memsw limits come after memory limits (v1 refuses a
-    /// memsw limit below the memory limit). Every error names the key and
-    /// the file.
+    /// Apply lxc.cgroup.* (v1) and lxc.cgroup2.* keys but the device rules
+    /// ([`Self::apply_device_rules`]), in config order except that memsw
+    /// limits come after memory limits (v1 refuses a memsw limit below the
+    /// memory limit). Every error names the key and the file.
     pub fn apply_config(&self, cfg: &Config) -> Result<()> {
+        let is_dev = |k: &&str| k.starts_with("devices.");
         let v1: Vec<(&str, &str)> = cfg
             .cgroup_v1
             .iter()
@@ -94,17 +95,112 @@ impl CgroupSet {
             .rev()
             .find(|(k, _)| *k == "memory.limit_in_bytes")
             .map(|(_, v)| *v);
+        let v1: Vec<(&str, &str)> = v1.into_iter().filter(|(k, _)| !is_dev(k)).collect();
         let (memsw, rest): (Vec<_>, Vec<_>) = v1.iter().partition(|(k, _)| k.contains(".memsw."));
         for (k, v) in rest.into_iter().chain(memsw) {
             self.apply_v1(k, v, mem_limit)
                 .with_context(|| format!("setting lxc.cgroup.{k} = {v}"))?;
         }
-        for (k, v) in &cfg.cgroup_v2 {
-            let k = short(k, "lxc.cgroup2.");
+        let v2: Vec<(&str, &str)> = cfg
+            .cgroup_v2
+            .iter()
+            .map(|(k, v)| (short(k, "lxc.cgroup2."), v.as_str()))
+            .collect();
+        let v2: Vec<(&str, &str)> = v2.into_iter().filter(|(k, _)| !is_dev(k)).collect();
+        for (k, v) in v2 {
             self.apply_v2(k, v)
                 .with_context(|| format!("setting lxc.cgroup2.{k} = {v}"))?;
         }
         Ok(())
+    }
+
+    /// The device rules of the config (lxc.cgroup.devices.*,
+    /// lxc.cgroup2.devices.*). Applied apart from the other limits, once
+    /// the container's setup (autodev's mknod, the console) is done and
+    /// before init execs, as LXC does.
+    pub fn apply_device_rules(&self, cfg: &Config) -> Result<()> {
+        let dev = |list: &'_ [(String, String)], prefix: &str| {
+            list.iter()
+                .map(|(k, v)| (short(k, prefix).to_string(), v.clone()))
+                .filter(|(k, _)| k.starts_with("devices."))
+                .collect::<Vec<_>>()
+        };
+        let (v1, v2) = (
+            dev(&cfg.cgroup_v1, "lxc.cgroup."),
+            dev(&cfg.cgroup_v2, "lxc.cgroup2."),
+        );
+        self.apply_devices(&refs(&v1), &refs(&v2))
+    }
+
+    /// Whether the config has device rules at all.
+    pub fn has_device_rules(cfg: &Config) -> bool {
+        cfg.cgroup_v1
+            .iter()
+            .map(|(k, _)| short(k, "lxc.cgroup."))
+            .chain(cfg.cgroup_v2.iter().map(|(k, _)| short(k, "lxc.cgroup2.")))
+            .any(|k| k.starts_with("devices."))
+    }
+
+    /// Device rules. LXC 5 applies lxc.cgroup.devices.* where a cgroup v1
+    /// devices controller exists and ignores every lxc.cgroup2.* key there
+    /// (with a warning); on pure v2 it ignores the v1 keys and builds a BPF
+    /// device program from the v2 ones. lxcbox does the same, and never
+    /// drops a device policy a config states in only one family: v2-only
+    /// rules get the device program on a hybrid host too, v1-only rules are
+    /// translated to it on pure v2.
+    fn apply_devices(&self, v1: &[(&str, &str)], v2: &[(&str, &str)]) -> Result<()> {
+        let v1_dir = self.dirs.iter().find(|d| !d.v2 && d.has("devices"));
+        if let (Some(d), false) = (v1_dir, v1.is_empty()) {
+            if !v2.is_empty() {
+                log::warn!(
+                    "Ignoring cgroup2 limits on legacy cgroup system: lxc.cgroup2.devices.* not applied, \
+                     lxc.cgroup.devices.* decide where the devices controller is cgroup v1 (as LXC)"
+                );
+            }
+            for (k, v) in v1 {
+                check_key(k)?;
+                match write_file(&d.path.join(k), v) {
+                    Ok(()) => {}
+                    // LXC warns and goes on when it may not write device rules.
+                    Err(e) if is_permission(&e) => {
+                        log::warn!("setting lxc.cgroup.{k} = {v}: {e:#}")
+                    }
+                    Err(e) => return Err(e.context(format!("setting lxc.cgroup.{k} = {v}"))),
+                }
+            }
+            return Ok(());
+        }
+        let (rules, family) = match (v1.is_empty(), v2.is_empty()) {
+            (true, true) => return Ok(()),
+            (_, false) => {
+                if !v1.is_empty() {
+                    log::warn!(
+                        "Ignoring legacy cgroup limits on pure cgroup2 system: lxc.cgroup.devices.* not applied, \
+                         lxc.cgroup2.devices.* decide (as LXC)"
+                    );
+                }
+                (v2, "lxc.cgroup2")
+            }
+            (false, true) => (v1, "lxc.cgroup"),
+        };
+        let Some(u) = self.unified() else {
+            if family == "lxc.cgroup2" {
+                log::warn!("Ignoring cgroup2 limits on legacy cgroup system: lxc.cgroup2.devices.* not applied, the host has no cgroup v2 (as LXC)");
+                return Ok(());
+            }
+            bail!("lxc.cgroup.devices.*: the host has neither a cgroup v1 devices controller nor cgroup v2");
+        };
+        let mut list = super::devices::DeviceList::default();
+        for (k, v) in rules {
+            let r =
+                super::devices::parse_rule(k, v).with_context(|| format!("{family}.{k} = {v}"))?;
+            list.add(r);
+        }
+        if family == "lxc.cgroup" {
+            log::info!("lxc.cgroup.devices.*: no cgroup v1 devices controller, enforced by a cgroup v2 device program");
+        }
+        list.attach(&u.path)
+            .with_context(|| format!("setting {family}.devices.* (cgroup v2 device program)"))
     }
 
     fn apply_v1(&self, key: &str, value: &str, mem_limit: Option<&str>) -> Result<()> {
@@ -126,9 +222,6 @@ impl CgroupSet {
 
     fn apply_v2(&self, key: &str, value: &str) -> Result<()> {
         check_key(key)?;
-        if key.starts_with("devices.") {
-            bail!("{DEVICES_V2_ERR}");
-        }
         let Some(u) = self.unified() else {
             bail!("the host has no cgroup v2 hierarchy");
         };
@@ -168,6 +261,12 @@ impl CgroupSet {
 
     /// lxc-cgroup KEY VALUE.
     pub fn set(&self, key: &str, value: &str) -> Result<()> {
+        if key.starts_with("devices.") && !self.dirs.iter().any(|d| !d.v2 && d.has("devices")) {
+            bail!(
+                "{key}: the device rules of a cgroup v2 container are a BPF program set at start; \
+                 changing them while it runs is not supported by lxcbox (set lxc.cgroup2.{key} and restart)"
+            );
+        }
         let p = self.key_path(key)?;
         write_file(&p, value).with_context(|| format!("setting cgroup key {key} to \"{value}\""))
     }
@@ -188,6 +287,16 @@ fn write_v2(u: &super::set::CgroupDir, key: &str, value: &str) -> Result<()> {
         );
     }
     write_file(&path, value)
+}
+
+fn refs(l: &[(String, String)]) -> Vec<(&str, &str)> {
+    l.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+fn is_permission(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| matches!(io.raw_os_error(), Some(libc::EPERM | libc::EACCES)))
 }
 
 /// No syntax check beyond keeping the key inside the cgroup directory.
@@ -242,7 +351,7 @@ mod tests {
     #[test]
     fn translation_errors() {
         let e = translate_v1_key("devices.allow", "c 1:3 rwm", None).unwrap_err();
-        assert!(e.to_string().contains("lxc.cgroup.devices.allow"), "{e}");
+        assert!(e.to_string().contains("device program"), "{e}");
         assert!(translate_v1_key("memory.memsw.limit_in_bytes", "5", None).is_err());
         assert!(translate_v1_key("memory.memsw.limit_in_bytes", "5", Some("9")).is_err());
         assert!(translate_v1_key("net_cls.classid", "1", None).is_err());

@@ -10,6 +10,7 @@
 
 mod apply;
 mod create;
+pub mod devices;
 mod freezer;
 mod layout;
 pub mod owner;

@@ -36,6 +36,38 @@ pub struct Key {
     pub emit: Emitter,
     /// What get_item prints when the key emits nothing.
     pub unset: &'static str,
+    /// What setting it does (checked by `tests/config_effects.rs`).
+    pub effect: Effect,
+}
+
+/// What a key does once parsed: no key is accepted and silently dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Acted upon: by a start, or by the tools that read it (lxc-ls,
+    /// lxc-destroy, ...).
+    Enforced,
+    /// Not implemented yet: a start refuses a config that sets it, with
+    /// this reason.
+    Refused(&'static str),
+    /// Deliberately without effect (LXC ignores it too); a start logs a
+    /// warning with this reason when it is set. docs/config.md says so.
+    Ignored(&'static str),
+    /// Only meaningful with this LSM: refused when the host runs it (its
+    /// support is not built yet), ignored with a warning otherwise, as
+    /// LXC's "nop" LSM does on such a host.
+    Lsm(Lsm),
+}
+
+/// Linux security modules a key can belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lsm {
+    AppArmor,
+    SeLinux,
+}
+
+/// A row with another effect than [`Effect::Enforced`].
+const fn with(k: Key, effect: Effect) -> Key {
+    Key { effect, ..k }
 }
 
 /// How a field's value is printed.
@@ -75,6 +107,7 @@ macro_rules! opt {
             name: $name,
             family: false,
             unset: $unset,
+            effect: Effect::Enforced,
             set: |c, _, v| {
                 c.$($f).+ = if v.is_empty() { None } else { Some(($parse)(v)?) };
                 Ok(())
@@ -95,6 +128,7 @@ macro_rules! plain {
             name: $name,
             family: false,
             unset: "0",
+            effect: Effect::Enforced,
             set: |c, _, v| {
                 c.$($f).+ = if v.is_empty() { Default::default() } else { ($parse)(v)? };
                 Ok(())
@@ -115,6 +149,7 @@ macro_rules! list {
             name: $name,
             family: false,
             unset: "",
+            effect: Effect::Enforced,
             set: |c, _, v| {
                 if v.is_empty() {
                     c.$($f).+.clear();
@@ -141,6 +176,7 @@ macro_rules! words {
             name: $name,
             family: false,
             unset: "",
+            effect: Effect::Enforced,
             set: |c, _, v| {
                 if v.is_empty() {
                     c.$($f).+.clear();
@@ -173,6 +209,7 @@ macro_rules! family {
             name: $name,
             family: true,
             unset: "",
+            effect: Effect::Enforced,
             set: |c, sub, v| {
                 if sub.is_empty() {
                     if !v.is_empty() {
@@ -210,7 +247,10 @@ pub static KEYS: &[Key] = &[
     // general
     opt!("lxc.arch", arch, val::arch),
     opt!("lxc.uts.name", uts_name, val::hostname),
-    plain!("lxc.ephemeral", ephemeral, val::boolean),
+    with(
+        plain!("lxc.ephemeral", ephemeral, val::boolean),
+        Effect::Refused("ephemeral containers are not supported yet"),
+    ),
     opt!("lxc.keyring.session", keyring_session, val::boolean, "0"),
     plain!("lxc.sched.core", sched_core, val::boolean),
     opt!("lxc.time.offset.boot", time_offset_boot, val::time_offset),
@@ -228,6 +268,7 @@ pub static KEYS: &[Key] = &[
         name: "lxc.init.groups",
         family: false,
         unset: "",
+        effect: Effect::Enforced,
         set: groups_set,
         emit: groups_emit,
     },
@@ -241,6 +282,7 @@ pub static KEYS: &[Key] = &[
         name: "lxc.rootfs.path",
         family: false,
         unset: "",
+        effect: Effect::Enforced,
         set: rootfs_path_set,
         emit: rootfs_path_emit,
     },
@@ -253,6 +295,7 @@ pub static KEYS: &[Key] = &[
         name: "lxc.mount.auto",
         family: false,
         unset: "",
+        effect: Effect::Enforced,
         set: mount_auto_set,
         emit: mount_auto_emit,
     },
@@ -275,6 +318,7 @@ pub static KEYS: &[Key] = &[
         name: "lxc.console.size",
         family: false,
         unset: "0",
+        effect: Effect::Enforced,
         set: |c, _, v| {
             c.console.size = if v.is_empty() { None } else { console_size(v)? };
             Ok(())
@@ -289,6 +333,7 @@ pub static KEYS: &[Key] = &[
         name: "lxc.console.buffer.size",
         family: false,
         unset: "0",
+        effect: Effect::Enforced,
         set: |c, _, v| {
             c.console.buffer_size = if v.is_empty() { None } else { console_size(v)? };
             Ok(())
@@ -309,6 +354,7 @@ pub static KEYS: &[Key] = &[
         name: "lxc.namespace.clone",
         family: false,
         unset: "",
+        effect: Effect::Enforced,
         set: |c, _, v| ns_list_set(c, v, false),
         emit: |c, k, o| ns_list_emit(c.namespace_clone, k, o),
     },
@@ -316,6 +362,7 @@ pub static KEYS: &[Key] = &[
         name: "lxc.namespace.keep",
         family: false,
         unset: "",
+        effect: Effect::Enforced,
         set: |c, _, v| ns_list_set(c, v, true),
         emit: |c, k, o| ns_list_emit(c.namespace_keep, k, o),
     },
@@ -323,6 +370,7 @@ pub static KEYS: &[Key] = &[
         name: "lxc.namespace.share",
         family: true,
         unset: "",
+        effect: Effect::Enforced,
         set: share_set,
         emit: share_emit,
     },
@@ -331,6 +379,7 @@ pub static KEYS: &[Key] = &[
         name: "lxc.net",
         family: true,
         unset: "",
+        effect: Effect::Enforced,
         set: net::set,
         emit: net::emit,
     },
@@ -348,7 +397,7 @@ pub static KEYS: &[Key] = &[
         cgroup_dir_container_inner,
         string
     ),
-    plain!("lxc.cgroup.relative", cgroup_relative, val::boolean),
+    opt!("lxc.cgroup.relative", cgroup_relative, val::boolean, "0"),
     family!("lxc.cgroup", cgroup_v1, any_sub, string, true),
     family!("lxc.cgroup2", cgroup_v2, any_sub, string, true),
     // limits, sysctl, /proc
@@ -361,7 +410,8 @@ pub static KEYS: &[Key] = &[
     ),
     family!("lxc.sysctl", sysctl, any_sub, string, false),
     family!("lxc.proc", proc, any_sub, string, false),
-    // LSM / seccomp
+    // LSM / seccomp: src/lsm and src/confine act on them (and warn or refuse
+    // where LXC's nop driver or missing notify proxy would)
     opt!("lxc.apparmor.profile", apparmor_profile, string),
     plain!(
         "lxc.apparmor.allow_incomplete",
@@ -395,6 +445,7 @@ pub static KEYS: &[Key] = &[
         name: "lxc.hook",
         family: true,
         unset: "",
+        effect: Effect::Enforced,
         set: hook_set,
         emit: hook_emit,
     },
@@ -402,7 +453,7 @@ pub static KEYS: &[Key] = &[
     list!("lxc.environment", environment, string),
     list!("lxc.environment.runtime", environment_runtime, string),
     list!("lxc.environment.hooks", environment_hooks, string),
-    // autostart
+    // autostart: read by lxc-autostart (src/autostart.rs), as LXC's start ignores them
     plain!("lxc.start.auto", start_auto, val::boolean),
     plain!("lxc.start.delay", start_delay, val::number::<u32>),
     plain!("lxc.start.order", start_order, val::number::<i32>),
@@ -424,6 +475,7 @@ pub static KEYS: &[Key] = &[
         name: "lxc.rootfs.backend",
         family: false,
         unset: "",
+        effect: Effect::Enforced,
         set: backend_set,
         emit: no_emit,
     },
@@ -431,14 +483,16 @@ pub static KEYS: &[Key] = &[
         name: "lxc.pivotdir",
         family: false,
         unset: "",
-        set: ignored,
+        effect: Effect::Ignored("obsolete: pivot_root needs no directory (LXC 2.x ignored it too)"),
+        set: |c, _, v| seen(c, "lxc.pivotdir", v),
         emit: no_emit,
     },
     Key {
         name: "lxc.kmsg",
         family: false,
         unset: "",
-        set: ignored,
+        effect: Effect::Ignored("obsolete: no /dev/kmsg link is made (LXC 2.x ignored it too)"),
+        set: |c, _, v| seen(c, "lxc.kmsg", v),
         emit: no_emit,
     },
 ];

@@ -4,6 +4,7 @@
 //! One key table ([`keys::KEYS`]) drives parsing, getting and writing;
 //! legacy spellings are mapped onto it by [`legacy`].
 
+pub mod effects;
 pub mod global;
 mod keys;
 mod legacy;
@@ -22,10 +23,12 @@ use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
 
+pub use keys::{Effect, Lsm};
 pub use lexer::strip_quotes;
 pub use names::CAPS;
 pub use types::*;
 pub use update::{update_file, update_legacy};
+pub use values::arch_is_32bit;
 pub use writer::write;
 
 /// A signal by name (`SIGPWR`, `SIGRTMIN+3`) or number (`30`), as LXC
@@ -60,6 +63,19 @@ pub fn legacy_keys() -> impl Iterator<Item = (&'static str, &'static str)> {
             "lxc.prlimit.<resource>",
         )))
         .chain(legacy::DROPPED.iter().map(|k| (*k, "")))
+}
+
+/// Every row of the key table with its effect (families as `name.<...>`),
+/// for the test that no key is accepted and silently dropped.
+pub fn key_effects() -> impl Iterator<Item = (String, Effect)> {
+    keys::KEYS.iter().map(|k| {
+        let n = if k.family {
+            format!("{}.<...>", k.name)
+        } else {
+            k.name.to_string()
+        };
+        (n, k.effect)
+    })
 }
 
 /// Keys holding whitespace-separated tokens, written on one line.

@@ -32,15 +32,13 @@ pub fn mount_auto(m: &mut MountAuto, v: &str) -> VResult<()> {
                     r => mode(r).ok_or_else(bad)?,
                 })
             }
-            // LXC 5: cgroup2, cgroup2:ro, cgroup2:force, cgroup2:ro:force
-            // (force is implied); it replaces any cgroup[-full] token.
             "cgroup2" => {
+                m.cgroup = None;
                 m.cgroup2 = Some(match rest {
                     "" | "force" => AutoMode::Rw,
                     "ro" | "ro:force" => AutoMode::Ro,
                     _ => return Err(bad()),
                 });
-                m.cgroup = None;
             }
             "cgroup" | "cgroup-full" => {
                 m.cgroup2 = None;
@@ -103,16 +101,6 @@ pub fn mount_auto_tokens(m: &MountAuto) -> Vec<String> {
     if let Some(s) = m.sys {
         out.push(format!("sys:{}", name(s)));
     }
-    if let Some(md) = m.cgroup2 {
-        out.push(
-            if md == AutoMode::Ro {
-                "cgroup2:ro"
-            } else {
-                "cgroup2"
-            }
-            .to_string(),
-        );
-    }
     if let Some(c) = m.cgroup {
         let mut t = String::from(if c.full { "cgroup-full" } else { "cgroup" });
         if let Some(md) = c.mode {
@@ -123,6 +111,11 @@ pub fn mount_auto_tokens(m: &MountAuto) -> Vec<String> {
             t.push_str(":force");
         }
         out.push(t);
+    }
+    match m.cgroup2 {
+        Some(AutoMode::Ro) => out.push("cgroup2:ro".into()),
+        Some(_) => out.push("cgroup2".into()),
+        None => {}
     }
     if let Some((h, c)) = &m.shmounts {
         match c {
@@ -177,12 +170,18 @@ mod tests {
             mount_auto(&mut again, &mount_auto_tokens(&m).join(" ")).unwrap();
             assert_eq!(again, m, "{t}");
         }
+        // One family: cgroup2 replaces cgroup and the other way round.
+        let mut f = MountAuto::default();
+        mount_auto(&mut f, "cgroup:mixed cgroup2").unwrap();
+        assert_eq!((f.cgroup, f.cgroup2), (None, Some(AutoMode::Rw)));
+        mount_auto(&mut f, "cgroup:ro").unwrap();
+        assert!(f.cgroup.is_some() && f.cgroup2.is_none());
         for bad in [
             "proc:ro",
             "sys:x",
             "cgroup:force:rw",
-            "cgroup2:rw",
             "cgroup2:mixed",
+            "cgroup2:rw",
             "cgroup2:force:ro",
             "shmounts:",
             "nope",

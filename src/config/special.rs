@@ -200,7 +200,14 @@ pub fn console_size(v: &str) -> VResult<Option<u64>> {
     }
 }
 
-pub fn ignored(_: &mut Config, _: &str, _: &str) -> VResult<()> {
+/// A legacy key without effect: remembered only so a start can warn.
+pub fn seen(c: &mut Config, key: &'static str, v: &str) -> VResult<()> {
+    let seen = &mut c.obsolete_keys.0;
+    if v.is_empty() {
+        seen.retain(|k| k != key);
+    } else if !seen.iter().any(|k| k == key) {
+        seen.push(key.to_string());
+    }
     Ok(())
 }
 

@@ -67,7 +67,9 @@ pub struct Config {
     pub cgroup_dir_monitor_pivot: Option<String>,
     pub cgroup_dir_container: Option<String>,
     pub cgroup_dir_container_inner: Option<String>,
-    pub cgroup_relative: bool,
+    /// lxc.cgroup.relative: `None` (unset) and `Some(true)` create the
+    /// cgroups below the monitor's; `Some(false)` below PID 1's, as LXC.
+    pub cgroup_relative: Option<bool>,
 
     // --- user namespace
     pub idmap: Vec<IdMap>,
@@ -138,6 +140,22 @@ pub struct Config {
     // --- monitor
     pub monitor_unshare: bool,
     pub monitor_signal_pdeath: Option<i32>,
+
+    /// Obsolete legacy keys that were set (lxc.pivotdir, lxc.kmsg): never
+    /// written back, only warned about at start.
+    #[serde(skip)]
+    pub obsolete_keys: ObsoleteKeys,
+}
+
+/// The obsolete keys a file set. They mean nothing, so two configs that
+/// differ only in them are equal (a converted config drops them).
+#[derive(Debug, Clone, Default)]
+pub struct ObsoleteKeys(pub Vec<String>);
+
+impl PartialEq for ObsoleteKeys {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// lxc.rootfs.*
@@ -182,9 +200,9 @@ pub struct MountAuto {
     /// sys (= sys:mixed), sys:ro, sys:mixed, sys:rw.
     pub sys: Option<AutoMode>,
     pub cgroup: Option<CgroupAuto>,
-    /// cgroup2 (Rw) or cgroup2:ro (Ro), with or without LXC's `:force`
-    /// (always implied): a cgroup2 filesystem on /sys/fs/cgroup. LXC keeps
-    /// one cgroup setting, so this and `cgroup` replace each other.
+    /// cgroup2[:ro][:force]: a cgroup2 filesystem on /sys/fs/cgroup (Rw or
+    /// Ro); always mounted (LXC's table gives every cgroup2 token force).
+    /// The same family as `cgroup`: one replaces the other.
     pub cgroup2: Option<AutoMode>,
     /// shmounts:HOSTPATH[:CONTAINERPATH].
     pub shmounts: Option<(String, Option<String>)>,

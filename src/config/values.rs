@@ -260,43 +260,53 @@ pub fn syslog_facility(v: &str) -> VResult<String> {
     }
 }
 
-/// lxc.arch values LXC knows (personality(2): 32- or 64-bit).
+/// lxc.arch values LXC knows (lxc_config_parse_arch) and whether each
+/// is a 32-bit one (personality PER_LINUX32; else PER_LINUX).
+pub const ARCHES: &[(&str, bool)] = &[
+    ("arm", true),
+    ("armel", true),
+    ("armhf", true),
+    ("armv7l", true),
+    ("athlon", true),
+    ("i386", true),
+    ("i486", true),
+    ("i586", true),
+    ("i686", true),
+    ("linux32", true),
+    ("mips", true),
+    ("mipsel", true),
+    ("ppc", true),
+    ("powerpc", true),
+    ("x32", true),
+    ("x86", true),
+    ("aarch64", false),
+    ("amd64", false),
+    ("arm64", false),
+    ("linux64", false),
+    ("loongarch64", false),
+    ("loong64", false),
+    ("mips64", false),
+    ("mips64el", false),
+    ("ppc64", false),
+    ("ppc64el", false),
+    ("ppc64le", false),
+    ("powerpc64", false),
+    ("riscv64", false),
+    ("s390x", false),
+    ("x86_64", false),
+];
+
 pub fn arch(v: &str) -> VResult<String> {
-    const A: &[&str] = &[
-        "arm",
-        "armel",
-        "armhf",
-        "armv7l",
-        "athlon",
-        "i386",
-        "i486",
-        "i586",
-        "i686",
-        "linux32",
-        "mips",
-        "mipsel",
-        "ppc",
-        "powerpc",
-        "x86",
-        "aarch64",
-        "amd64",
-        "arm64",
-        "linux64",
-        "mips64",
-        "mips64el",
-        "ppc64",
-        "ppc64el",
-        "ppc64le",
-        "powerpc64",
-        "riscv64",
-        "s390x",
-        "x86_64",
-    ];
-    if A.contains(&v) {
+    if ARCHES.iter().any(|(a, _)| *a == v) {
         Ok(v.to_string())
     } else {
         Err(format!("unknown architecture \"{v}\""))
     }
+}
+
+/// True when lxc.arch `v` is a 32-bit architecture (PER_LINUX32).
+pub fn arch_is_32bit(v: &str) -> Option<bool> {
+    ARCHES.iter().find(|(a, _)| *a == v).map(|(_, b)| *b)
 }
 
 /// A time offset for lxc.time.offset.*: an integer with an h/m/s/ms/us/ns unit.

@@ -25,7 +25,10 @@ pub use fdpass::{recv_fds, send_fds};
 pub use hub::{ConsoleHub, Grant, HubConfig};
 pub use layout::{devpts_options, tty_nodes, TtyNode};
 pub use logfile::ConsoleLog;
-pub use proxy::{decode_winsize, encode_winsize, proxy, ProxyEnd, WINSIZE_MSG_LEN};
+pub use proxy::{
+    decode_winsize, encode_winsize, proxy, proxy_logged, OnSession, ProxyEnd, WINSIZE_MSG_LEN,
+};
 pub use pty::{get_winsize, set_controlling_tty, set_winsize, PtyPair};
+pub use pump::{read_some, write_all};
 pub use raw::RawGuard;
 pub use ring::{RingBuffer, DEFAULT_BUFFER_SIZE};

@@ -69,6 +69,25 @@ pub fn proxy(
     session: Option<BorrowedFd<'_>>,
     escape: Option<u8>,
 ) -> Result<ProxyEnd> {
+    proxy_logged(user_in, user_out, peer, session, escape, None, None)
+}
+
+/// Called when the session fd is readable instead of reading it; `true`
+/// ends the proxy (as [`ProxyEnd::PeerClosed`]).
+pub type OnSession<'a> = &'a mut dyn FnMut() -> Result<bool>;
+
+/// [`proxy`], also copying what the peer prints to `log` (lxc-attach -L),
+/// and with `on_session` deciding what a readable session fd means
+/// (lxc-attach passes its signalfd and ends when the command exits).
+pub fn proxy_logged(
+    user_in: BorrowedFd<'_>,
+    user_out: BorrowedFd<'_>,
+    peer: BorrowedFd<'_>,
+    session: Option<BorrowedFd<'_>>,
+    escape: Option<u8>,
+    mut log: Option<&mut dyn std::io::Write>,
+    mut on_session: Option<OnSession<'_>>,
+) -> Result<ProxyEnd> {
     set_nonblocking(peer).context("making console peer non-blocking")?;
     let tty_in = isatty(user_in);
     let winch = if tty_in { Some(Winch::new()?) } else { None };
@@ -127,7 +146,12 @@ pub fn proxy(
         if peer_ev.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR) {
             match read_some(peer, &mut buf).context("reading from console")? {
                 Some(0) => return Ok(ProxyEnd::PeerClosed),
-                Some(n) => write_all(user_out, &buf[..n]).context("writing to stdout")?,
+                Some(n) => {
+                    write_all(user_out, &buf[..n]).context("writing to stdout")?;
+                    if let Some(l) = log.as_mut() {
+                        l.write_all(&buf[..n]).context("writing the pty log")?;
+                    }
+                }
                 None => {}
             }
         }
@@ -175,7 +199,11 @@ pub fn proxy(
             push_winsize(user_in, peer, session);
         }
         if !session_ev.is_empty() {
-            if let Some(s) = session {
+            if let Some(f) = on_session.as_mut() {
+                if f()? {
+                    return Ok(ProxyEnd::PeerClosed);
+                }
+            } else if let Some(s) = session {
                 let mut b = [0u8; 16];
                 match rustix::io::read(s, &mut b) {
                     Ok(0) | Err(Errno::CONNRESET) => return Ok(ProxyEnd::PeerClosed),

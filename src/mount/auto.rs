@@ -190,19 +190,14 @@ pub fn cgroup(
     Ok(())
 }
 
-/// lxc.mount.auto = cgroup2[:ro]: a cgroup2 filesystem on /sys/fs/cgroup,
-/// read-only with `:ro`. With a cgroup namespace it shows the container's
-/// subtree as its root.
-pub fn cgroup2(root: &Root, mode: AutoMode) -> Result<()> {
+/// lxc.mount.auto = cgroup2: a cgroup2 filesystem on /sys/fs/cgroup. With
+/// a cgroup namespace it shows the container's subtree as its root.
+pub fn cgroup2(root: &Root, ro: bool) -> Result<()> {
     let step = || format!("mounting cgroup2 on {}", root.show("sys/fs/cgroup"));
     let t = root
         .open("sys/fs/cgroup", Some(Create::Dir))
         .with_context(step)?;
-    let flags = if mode == AutoMode::Ro {
-        SAFE | MountFlags::RDONLY
-    } else {
-        SAFE
-    };
+    let flags = if ro { SAFE | MountFlags::RDONLY } else { SAFE };
     ops::mount_fs(t.as_fd(), "cgroup2", "cgroup2", flags, "").with_context(step)
 }
 

@@ -53,6 +53,10 @@ pub struct MountCtx<'a> {
     /// decision): only then do the `mixed` modes leave /proc/sys/net and
     /// /sys/devices/virtual/net writable (otherwise they are the host's).
     pub own_netns: bool,
+    /// The container has its own cgroup namespace (the plan's decision):
+    /// with CAP_SYS_ADMIN kept it can mount its cgroups itself, so a
+    /// `cgroup` token without `:force` mounts nothing (LXC's cgfsng_mount).
+    pub own_cgroupns: bool,
 }
 
 /// The container's root, mounted and populated, waiting for [`pivot`].
@@ -83,6 +87,15 @@ fn io(e: rustix::io::Errno) -> anyhow::Error {
 fn keeps_sys_admin(cfg: &Config) -> bool {
     let is = |c: &String| c.eq_ignore_ascii_case("sys_admin") || c.eq_ignore_ascii_case("all");
     !cfg.cap_drop.iter().any(is) && (cfg.cap_keep.is_empty() || cfg.cap_keep.iter().any(is))
+}
+
+/// LXC's rule for the `cgroup` tokens: mount when forced, when the
+/// container loses CAP_SYS_ADMIN (it could not mount them), on a pure
+/// cgroup2 host (distribution inits often do not mount cgroup2 there), or
+/// without a cgroup namespace of its own.
+fn cgroups_wanted(force: bool, sys_admin: bool, ctx: &MountCtx) -> bool {
+    let pure_v2 = ctx.cgroup_paths.iter().any(|(c, _)| c.is_empty());
+    force || !sys_admin || pure_v2 || !ctx.own_cgroupns
 }
 
 /// Do every mount up to (not including) pivot_root. `None`: no rootfs is
@@ -158,9 +171,18 @@ fn auto_rest(ctx: &MountCtx, root: &Root, has_rootfs: bool) -> Result<()> {
         auto::sys(root, mode, ctx.own_netns)?;
     }
     if let Some(ca) = ma.cgroup {
-        auto::cgroup(root, ca, &ctx.cgroup_paths, keeps_sys_admin(ctx.cfg))?;
+        let sys_admin = keeps_sys_admin(ctx.cfg);
+        if cgroups_wanted(ca.force, sys_admin, ctx) {
+            auto::cgroup(root, ca, &ctx.cgroup_paths, sys_admin)?;
+        } else {
+            log::info!(
+                "lxc.mount.auto = cgroup: not mounted: the container has its own cgroup \
+                 namespace and CAP_SYS_ADMIN and mounts its cgroups itself (add :force to \
+                 mount them anyway), as LXC does"
+            );
+        }
     } else if let Some(mode) = ma.cgroup2 {
-        auto::cgroup2(root, mode)?;
+        auto::cgroup2(root, mode == AutoMode::Ro)?;
     }
     match &ma.shmounts {
         Some((host, cont)) if has_rootfs => auto::shmounts(root, host, cont.as_deref())?,

@@ -9,6 +9,23 @@ use anyhow::{Context, Result};
 use crate::cgroup::{CgroupSet, Layout};
 use crate::config::Config;
 
+/// Where the container's cgroups go: below the monitor's own cgroup, or,
+/// with an explicit `lxc.cgroup.relative = 0`, below init's (PID 1's), as
+/// LXC escapes to the root by default. lxcbox's default is relative: a
+/// start inside a service's or a test's cgroup stays there (see
+/// docs/cgroups.md).
+pub fn layout(cfg: &Config) -> Result<Layout> {
+    if cfg.cgroup_relative == Some(false) {
+        Layout::from_files(
+            std::path::Path::new("/proc/self/mountinfo"),
+            std::path::Path::new("/proc/1/cgroup"),
+        )
+        .context("discovering the cgroup layout below PID 1's cgroups (lxc.cgroup.relative = 0)")
+    } else {
+        Layout::discover().context("discovering the cgroup layout")
+    }
+}
+
 /// Create (and limit) the payload cgroup; limits are in place before init
 /// is attached, so init never runs unlimited.
 pub fn create(layout: &Layout, name: &str, cfg: &Config) -> Result<CgroupSet> {
@@ -88,14 +105,57 @@ pub fn enter_monitor_cgroup(
 }
 
 /// Leave and remove the monitor cgroup (a cgroup cannot be removed while
-/// its last process is still in it).
-pub fn leave_monitor_cgroup(mon: CgroupSet, original: CgroupSet) {
+/// its last process is still in it): back where the monitor came from,
+/// or into lxc.cgroup.dir.monitor.pivot when that is set (as LXC).
+pub fn leave_monitor_cgroup(layout: &Layout, cfg: &Config, mon: CgroupSet, original: CgroupSet) {
     let me = std::process::id() as i32;
-    if original.attach(me).is_ok() {
-        if let Err(e) = mon.remove() {
-            log::warn!("removing the monitor cgroup: {e:#}");
+    let left = match cfg.cgroup_dir_monitor_pivot.as_deref() {
+        Some(pivot) => enter_pivot(layout, pivot, me),
+        None => original.attach(me),
+    };
+    match left {
+        Ok(()) => {
+            if let Err(e) = mon.remove() {
+                log::warn!("removing the monitor cgroup: {e:#}");
+            }
         }
+        Err(e) => log::warn!("leaving the monitor cgroup: {e:#}"),
     }
+}
+
+/// Move `pid` into `rel` (created when missing, kept afterwards: it is
+/// shared by the monitors that pivot there) in every hierarchy.
+fn enter_pivot(layout: &Layout, rel: &str, pid: i32) -> Result<()> {
+    let rel = rel.trim_matches('/');
+    if rel.split('/').any(|c| c == ".." || c.is_empty()) {
+        anyhow::bail!("lxc.cgroup.dir.monitor.pivot: bad cgroup path \"{rel}\"");
+    }
+    for h in layout.container_hierarchies() {
+        let base = h.base_dir();
+        let mut dir = base.clone();
+        for comp in rel.split('/') {
+            let parent = dir.clone();
+            dir = dir.join(comp);
+            if !dir.is_dir() {
+                std::fs::create_dir(&dir).with_context(|| {
+                    format!("lxc.cgroup.dir.monitor.pivot: creating {}", dir.display())
+                })?;
+            }
+            // A new v1 cpuset cgroup starts empty and takes no process.
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                let mine = dir.join(f);
+                if std::fs::read_to_string(&mine).is_ok_and(|v| v.trim().is_empty()) {
+                    let v = std::fs::read_to_string(parent.join(f)).unwrap_or_default();
+                    let _ = std::fs::write(&mine, v.trim());
+                }
+            }
+        }
+        let procs = dir.join("cgroup.procs");
+        std::fs::write(&procs, pid.to_string()).with_context(|| {
+            format!("lxc.cgroup.dir.monitor.pivot: writing {}", procs.display())
+        })?;
+    }
+    Ok(())
 }
 
 /// (controller mount directory under /sys/fs/cgroup, container cgroup dir)

@@ -5,8 +5,8 @@
 //! parent-death signal → join shared namespaces → wait for the go →
 //! become root of a new user namespace → unshare cgroup and time
 //! namespaces → session → network → hostname → mounts and pivot_root →
-//! sysctl, /proc, prlimits → start hooks → capabilities, ids, cwd →
-//! **confine** → console stdio → fds, signals → exec.
+//! sysctl, /proc, prlimits → start hooks → cwd → console stdio → fds,
+//! signals → (device rules, by the monitor) → **confine** → ids → exec.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
@@ -94,8 +94,16 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
         }
     }
 
+    if plan.session_keyring {
+        new_session_keyring()?;
+    }
+
     if ns.owns(Namespace::Mnt) {
         mounts(a)?;
+    }
+    if let Some(p) = plan.personality {
+        process::set_personality(p)
+            .with_context(|| format!("lxc.arch: setting personality {p:#x}"))?;
     }
 
     for (k, v) in &cfg.sysctl {
@@ -109,17 +117,10 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     for (res, val) in &cfg.prlimit {
         super::limits::apply(res, val)?;
     }
-    hooks::run_hooks(cfg, "start", &plan.hook_env, &[])?;
+    hooks::run_hooks(cfg, "start", &plan.child_hook_env, &[])?;
 
-    // Capabilities go while we are still root (the bounding set needs
-    // CAP_SETPCAP), before the ids change.
-    super::caps::apply(&plan.confine.cap_drop, &plan.confine.cap_keep)?;
-    let ids = &plan.ids;
-    process::set_ids(ids.uid, ids.gid, ids.groups.as_deref()).context("setting init's uid/gid")?;
     rustix::process::chdir(plan.cwd.as_str())
         .with_context(|| format!("lxc.init.cwd: changing to {}", plan.cwd))?;
-    confine(plan)?;
-
     if let Some(cp) = &a.console {
         super::console::make_stdio(cp)?;
     }
@@ -130,6 +131,16 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     keep.extend(late.iter().map(|(_, f)| f.as_raw_fd()));
     process::close_fds_from(3, &keep).context("closing inherited file descriptors")?;
     process::reset_signals();
+
+    if plan.confine.device_rules {
+        sync::device_rules(a.sync).context("applying the cgroup device rules")?;
+    }
+    confine(plan)?;
+    // Only the id switch and the exec run under the seccomp filter. The ids
+    // change after it: loading a filter without no_new_privs needs the
+    // CAP_SYS_ADMIN a switch to a non-root uid takes away (LXC's order).
+    let ids = &plan.ids;
+    process::set_ids(ids.uid, ids.gid, ids.groups.as_deref()).context("setting init's uid/gid")?;
 
     let fds: Vec<BorrowedFd<'_>> = late.iter().map(|(_, f)| f.as_fd()).collect();
     let names = late.iter().map(|(n, _)| *n).collect();
@@ -142,16 +153,32 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     bail!("executing {}: {err}", plan.program())
 }
 
-/// The confinement step: the last set-up before the console becomes
-/// stdio and init is exec'd, after every mount, hook, /proc write, id and
-/// directory change. no_new_privs today; the LSM label and the seccomp
-/// filter (prepared in [`super::plan::Confinement`] before the clone) go
-/// here, in that order, so nothing of the set-up runs under them.
+/// The confinement step (src/confine): bounding set, session keyring, LSM
+/// label, no_new_privs, seccomp filter, in that order, prepared in
+/// [`super::plan::Confinement`] before the clone. It runs after every
+/// mount, hook, /proc write, the console and the cgroup device rules;
+/// only the id switch and exec come after it.
 fn confine(plan: &Plan) -> Result<()> {
-    if plan.confine.no_new_privs {
-        rustix::thread::set_no_new_privs(true).context("setting no_new_privs")?;
+    plan.confine.apply()
+}
+
+/// lxc.keyring.session (default on): a new session keyring, so init does
+/// not share the monitor's (LXC's lxc_setup_keyring). As LXC, a kernel
+/// without keyrings or a policy that forbids them is not an error.
+fn new_session_keyring() -> Result<()> {
+    match process::join_new_session_keyring() {
+        Ok(_) => Ok(()),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOSYS) | Some(libc::EACCES) | Some(libc::EPERM)
+            ) =>
+        {
+            log::debug!("no session keyring for init: {e}");
+            Ok(())
+        }
+        Err(e) => Err(e).context("lxc.keyring.session: creating a session keyring for init"),
     }
-    Ok(())
 }
 
 /// Unshare a time namespace, write its offsets (possible only before any
@@ -184,7 +211,8 @@ fn mounts(a: &ChildArgs<'_>) -> Result<()> {
     let plan = a.plan;
     let c = &plan.container;
     let cfg = &c.config;
-    hooks::run_hooks(cfg, "pre-mount", &plan.hook_env, &[])?;
+    let hook_env = &plan.child_hook_env;
+    hooks::run_hooks(cfg, "pre-mount", hook_env, &[])?;
     let ctx = crate::mount::MountCtx {
         cfg,
         name: &c.name,
@@ -192,15 +220,16 @@ fn mounts(a: &ChildArgs<'_>) -> Result<()> {
         container_dir: &c.dir,
         cgroup_paths: a.cgroup_paths.to_vec(),
         own_netns: plan.namespaces.owns(Namespace::Net),
+        own_cgroupns: plan.namespaces.owns(Namespace::Cgroup),
     };
     let root = crate::mount::setup_mounts(&ctx)?;
-    hooks::run_hooks(cfg, "mount", &plan.hook_env, &[])?;
+    hooks::run_hooks(cfg, "mount", hook_env, &[])?;
     if let Some(root) = root {
         if let Some(cp) = &a.console {
             super::console::bind_nodes(cp, &root)?;
         }
         if cfg.autodev != Some(false) {
-            hooks::run_hooks(cfg, "autodev", &plan.hook_env, &[])?;
+            hooks::run_hooks(cfg, "autodev", hook_env, &[])?;
         }
         crate::mount::pivot(root)?;
     }

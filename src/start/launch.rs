@@ -139,6 +139,9 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     if plan.preserve_namespaces {
         live.preserved = namespaces::preserve(Some(pid), ns.at_clone())?;
     }
+    if plan.sched_core {
+        core_scheduling(pid)?;
+    }
     let mut env = plan.hook_env.clone();
     env.extra_env.push(("LXC_PID".into(), pid.to_string()));
     hooks::run_hooks(cfg, "start-host", &env, &[])?;
@@ -167,6 +170,12 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
                 }
                 live.preserved.extend(namespaces.into_iter().zip(fds));
                 ready = true;
+            }
+            Some((ToParent::Devices, _)) => {
+                if let Some(cg) = &live.cgroups {
+                    cg.apply_device_rules(plan.config())?;
+                }
+                sync::send(sync_parent.as_fd(), &ToChild::DevicesApplied, &[])?;
             }
             Some((ToParent::Failed { error }, _)) => bail!("{error}"),
             None if ready => return Ok(()),
@@ -199,6 +208,26 @@ fn clone_init(new: NsSet, pidns: Option<&OwnedFd>) -> Result<Cloned> {
             .context("returning to the monitor's pid namespace")?;
     }
     cloned
+}
+
+/// lxc.sched.core: a new core scheduling cookie for init's thread group,
+/// which every process of the container inherits. As LXC: a host without
+/// SMT (ENODEV) needs none; a kernel without core scheduling (EINVAL) is
+/// an error.
+fn core_scheduling(pid: i32) -> Result<()> {
+    use rustix::thread::{create_core_scheduling_cookie, CoreSchedulingScope};
+    let p = rustix::process::Pid::from_raw(pid).context("init's pid")?;
+    match create_core_scheduling_cookie(p, CoreSchedulingScope::ThreadGroup) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::NODEV) => {
+            log::info!("lxc.sched.core: no simultaneous multithreading here, no domain needed");
+            Ok(())
+        }
+        Err(rustix::io::Errno::INVAL) => {
+            bail!("lxc.sched.core: the kernel does not support core scheduling (CONFIG_SCHED_CORE)")
+        }
+        Err(e) => Err(e).context("lxc.sched.core: creating a core scheduling domain"),
+    }
 }
 
 /// lxc.hook.stop, with LXC's view of the container's namespaces: version

@@ -11,7 +11,6 @@
 //!   messages;
 //! - [`serve`]: the monitor's event loop, which never blocks.
 
-mod caps;
 mod cgroups;
 mod child;
 mod console;
@@ -117,6 +116,19 @@ fn bind_command_socket(lxcpath: &str, name: &str) -> Result<UnixListener> {
     }
 }
 
+/// lxc.monitor.unshare: the monitor gets a mount namespace of its own
+/// (a recursive slave of the host's) before any hook runs, as LXC does.
+fn unshare_monitor_mounts() -> Result<()> {
+    process::unshare(libc::CLONE_NEWNS)
+        .context("lxc.monitor.unshare: unsharing the monitor's mount namespace")?;
+    rustix::mount::mount_change(
+        "/",
+        rustix::mount::MountPropagationFlags::DOWNSTREAM
+            | rustix::mount::MountPropagationFlags::REC,
+    )
+    .context("lxc.monitor.unshare: making / a recursive slave")
+}
+
 /// How long an exiting monitor keeps retrying events for subscribers
 /// that stopped reading.
 const EVENT_DRAIN: Duration = Duration::from_secs(1);
@@ -135,11 +147,19 @@ fn monitor(
         std::fs::write(p, format!("{}\n", std::process::id()))
             .with_context(|| format!("writing pidfile {}", p.display()))?;
     }
+    if c.config.monitor_unshare {
+        unshare_monitor_mounts()?;
+    }
+    if let Some(f) = &c.config.log_syslog {
+        if let Err(e) = crate::log::enable_syslog(f) {
+            log::warn!("lxc.log.syslog = {f}: {e:#}");
+        }
+    }
     process::block_all_signals().context("blocking signals")?;
     // Window-size changes of a -F terminal are handled by the console's
     // own SIGWINCH handler, not the monitor's signalfd.
     process::unblock_signal(libc::SIGWINCH).context("unblocking SIGWINCH")?;
-    let layout = crate::cgroup::Layout::discover().context("discovering the cgroup layout")?;
+    let layout = cgroups::layout(&c.config)?;
     cgroups::remove_stale(&layout, &c.name);
     // A daemonised monitor lives as long as its container: it gets its own
     // cgroup (lxc.monitor.NAME) as with LXC. A foreground lxc-execute /
@@ -173,7 +193,7 @@ fn monitor(
     // Everything is undone before STOPPED is announced: whoever waits for
     // it (lxc-stop, lxc-wait) finds nothing of the container left.
     if let Some((mon, original)) = monitor_cg {
-        cgroups::leave_monitor_cgroup(mon, original);
+        cgroups::leave_monitor_cgroup(&layout, &c.config, mon, original);
     }
     publisher.state(State::Stopped);
     // Nobody can reach the container any more; a subscriber that stopped

@@ -32,7 +32,18 @@ pub struct Plan {
     pub confine: Confinement,
     /// Init's parent-death signal (lxc.monitor.signal.pdeath).
     pub pdeath_signal: i32,
+    /// The hooks run by the monitor (pre-start, start-host, stop, post-stop).
     pub hook_env: hooks::HookEnv,
+    /// The hooks run in the container's child (pre-mount, mount, autodev,
+    /// start): with lxc.environment and lxc.environment.hooks, as LXC sets
+    /// them in its child before these run.
+    pub child_hook_env: hooks::HookEnv,
+    /// lxc.arch: the personality for init (PER_LINUX32 for 32-bit ones).
+    pub personality: Option<libc::c_ulong>,
+    /// Give init a new session keyring (lxc.keyring.session, default on).
+    pub session_keyring: bool,
+    /// lxc.sched.core: a core scheduling domain for the container.
+    pub sched_core: bool,
     /// Give the stop hook the container's namespaces (LXC_*_NS / ns:path).
     pub preserve_namespaces: bool,
     /// A system container gets a console and ttys; lxc-execute's
@@ -56,24 +67,23 @@ pub struct Ids {
     pub groups: Option<Vec<u32>>,
 }
 
-/// The confinement step: what the child applies last, right before exec,
-/// after every mount, hook and /proc write. Today: the capability bounding
-/// and process sets and no_new_privs. The LSM label and the seccomp
-/// filter belong here too, prepared (profile parsed, BPF compiled) in the
-/// monitor before the clone, applied by [`super::child`]'s `confine` step.
-#[derive(Debug, Clone, Default)]
-pub struct Confinement {
-    pub cap_drop: Vec<String>,
-    pub cap_keep: Vec<String>,
-    pub no_new_privs: bool,
-}
+/// The confinement step: what the child applies last, right before exec
+/// (device rules, bounding set, keyring, LSM label, no_new_privs,
+/// seccomp): decided in the monitor before the clone, so a bad capability
+/// name or seccomp profile fails before anything exists; applied by
+/// [`super::child`]'s `confine` step. See src/confine.
+pub use crate::confine::Confinement;
 
 impl Plan {
     pub fn build(spec: &StartSpec) -> Result<Plan> {
         let c = &spec.container;
         let cfg = &c.config;
         let has_config = c.config_path.is_some() || *cfg != Config::default();
+        refuse_unsupported(cfg)?;
         let namespaces = namespaces::decide(cfg, has_config, &spec.share)?;
+        if cfg.sched_core && !namespaces.owns(crate::namespace::Namespace::Pid) {
+            bail!("lxc.sched.core: core scheduling needs a new PID namespace");
+        }
         let cmd = command(spec)?;
         let (exec, argv) = if spec.execute {
             let mut a = vec![
@@ -112,13 +122,17 @@ impl Plan {
             namespaces,
             ids: Ids { uid, gid, groups },
             cwd: cfg.init_cwd.clone().unwrap_or_else(|| "/".into()),
-            confine: Confinement {
-                cap_drop: cfg.cap_drop.clone(),
-                cap_keep: cfg.cap_keep.clone(),
-                no_new_privs: cfg.no_new_privs,
-            },
+            confine: Confinement::for_start(cfg, &c.name, &c.lxcpath)?,
             pdeath_signal: cfg.monitor_signal_pdeath.unwrap_or(libc::SIGKILL),
             hook_env: hook_env(c),
+            child_hook_env: child_hook_env(c)?,
+            personality: cfg
+                .arch
+                .as_deref()
+                .and_then(crate::config::arch_is_32bit)
+                .map(|is32| if is32 { PER_LINUX32 } else { PER_LINUX }),
+            session_keyring: cfg.keyring_session != Some(false),
+            sched_core: cfg.sched_core,
             preserve_namespaces: cfg.hooks_of("stop").next().is_some(),
             console: !spec.execute,
         })
@@ -168,6 +182,50 @@ fn command(spec: &StartSpec) -> Result<Vec<String>> {
     Ok(vec!["/sbin/init".into()])
 }
 
+/// personality(2) values (linux/personality.h).
+const PER_LINUX: libc::c_ulong = 0x0000;
+const PER_LINUX32: libc::c_ulong = 0x0008;
+
+/// Keys the table marks as not enforced: refused ones stop the start,
+/// ignored ones are logged (config/effects.rs).
+fn refuse_unsupported(cfg: &Config) -> Result<()> {
+    let mut refused = Vec::new();
+    for f in crate::config::effects::findings(cfg) {
+        if f.refuse {
+            refused.push(f.to_string());
+        } else {
+            log::warn!("{f}");
+        }
+    }
+    if !refused.is_empty() {
+        bail!("{}", refused.join("; "));
+    }
+    Ok(())
+}
+
+fn child_hook_env(c: &Container) -> Result<hooks::HookEnv> {
+    let mut env = hook_env(c);
+    for e in c
+        .config
+        .environment
+        .iter()
+        .chain(&c.config.environment_hooks)
+    {
+        if let Some(kv) = env_entry(e) {
+            env.extra_env.push(kv);
+        }
+    }
+    Ok(env)
+}
+
+/// `KEY=VALUE`, or `KEY` for the caller's value (skipped when unset).
+fn env_entry(e: &str) -> Option<(String, String)> {
+    match e.split_once('=') {
+        Some((k, v)) => Some((k.to_string(), v.to_string())),
+        None => std::env::var(e).ok().map(|v| (e.to_string(), v)),
+    }
+}
+
 fn hook_env(c: &Container) -> hooks::HookEnv {
     let rootfs = c
         .rootfs_path()
@@ -193,7 +251,7 @@ fn hook_env(c: &Container) -> hooks::HookEnv {
 }
 
 /// The container's environment: LXC clears it, then sets container=lxc,
-/// container_ttys, and lxc.environment.
+/// container_ttys, lxc.environment and lxc.environment.runtime.
 pub fn build_env(cfg: &Config) -> Result<Vec<CString>> {
     let mut env: Vec<String> = vec!["container=lxc".into()];
     if cfg.tty_max > 0 {
@@ -205,18 +263,12 @@ pub fn build_env(cfg: &Config) -> Result<Vec<CString>> {
             .collect();
         env.push(format!("container_ttys={}", ttys.join(" ")));
     }
-    for e in &cfg.environment {
-        let entry = if e.contains('=') {
-            e.clone()
-        } else {
-            match std::env::var(e) {
-                Ok(v) => format!("{e}={v}"),
-                Err(_) => continue,
-            }
+    for e in cfg.environment.iter().chain(&cfg.environment_runtime) {
+        let Some((key, value)) = env_entry(e) else {
+            continue;
         };
-        let key = entry.split('=').next().unwrap_or_default().to_string();
         env.retain(|x| x.split('=').next() != Some(&key));
-        env.push(entry);
+        env.push(format!("{key}={value}"));
     }
     env.into_iter()
         .map(|e| {

@@ -4,8 +4,10 @@
 //! cut short), over a close-on-exec stream socketpair.
 //!
 //! parent → child: [`ToChild::Go`] once cgroups, id maps and the host side
-//! of the network are done.
-//! child → parent: [`ToParent::Exec`] right before exec, or
+//! of the network are done; [`ToChild::DevicesApplied`] after the device
+//! rules.
+//! child → parent: [`ToParent::Devices`] when the set-up is done and the
+//! config has cgroup device rules; [`ToParent::Exec`] right before exec, or
 //! [`ToParent::Failed`] with the error of the failed step. End of file
 //! after `Exec` means the exec succeeded (the socket is close-on-exec);
 //! end of file before it means the child died during setup.
@@ -25,6 +27,8 @@ pub enum ToChild {
     /// Go on with the set-up; `net` is the host side of the network the
     /// child finishes inside (`None`: loopback only, or no new netns).
     Go { net: Option<crate::net::HostNet> },
+    /// The cgroup device rules are in force.
+    DevicesApplied,
 }
 
 /// From the child to the monitor.
@@ -34,6 +38,10 @@ pub enum ToParent {
     /// the fds of those the child unshared itself come with this message,
     /// in this order.
     Exec { namespaces: Vec<Namespace> },
+    /// The mounts, autodev and console are set up: apply the cgroup device
+    /// rules now (LXC applies them this late too, so that mknod and the
+    /// console work under any rules), then answer.
+    Devices,
     /// Set-up failed; the error names the step.
     Failed { error: String },
 }
@@ -62,6 +70,17 @@ pub fn recv<T: for<'de> Deserialize<'de>>(fd: impl AsFd) -> Result<Option<(T, Ve
 pub fn wait_go(fd: BorrowedFd<'_>) -> Result<Option<crate::net::HostNet>> {
     match recv::<ToChild>(fd)? {
         Some((ToChild::Go { net }, _)) => Ok(net),
+        Some((m, _)) => bail!("unexpected message from the monitor: {m:?}"),
+        None => bail!("the monitor went away during start"),
+    }
+}
+
+/// Child side: have the monitor apply the cgroup device rules and wait.
+pub fn device_rules(fd: BorrowedFd<'_>) -> Result<()> {
+    send(fd, &ToParent::Devices, &[])?;
+    match recv::<ToChild>(fd)? {
+        Some((ToChild::DevicesApplied, _)) => Ok(()),
+        Some((m, _)) => bail!("unexpected message from the monitor: {m:?}"),
         None => bail!("the monitor went away during start"),
     }
 }

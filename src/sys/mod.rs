@@ -6,8 +6,11 @@
 #![allow(unsafe_code)]
 
 pub mod attach;
+pub mod bpf;
 pub mod cgroup;
+pub mod keyring;
 pub mod mount;
 pub mod net;
 pub mod process;
 pub mod pty;
+pub mod seccomp;

@@ -586,3 +586,42 @@ pub fn trim_text_rss() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// personality(2): set the execution domain (PER_LINUX32 makes `uname -m`
+/// report the 32-bit machine, as `linux32` does).
+pub fn set_personality(persona: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: personality takes an integer and only changes this process.
+    if unsafe { libc::personality(persona) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): give this process a new,
+/// anonymous session keyring (LXC's lxc_setup_keyring); returns its serial.
+pub fn join_new_session_keyring() -> io::Result<i32> {
+    // SAFETY: keyctl with an integer operation and a NULL name pointer.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_JOIN_SESSION_KEYRING as libc::c_long,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    cvt(r).map(|s| s as i32)
+}
+
+/// The serial of this process's session keyring (without creating one).
+pub fn session_keyring_id() -> io::Result<i32> {
+    // SAFETY: keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0)
+    // takes integers only.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_GET_KEYRING_ID as libc::c_long,
+            libc::KEY_SPEC_SESSION_KEYRING as libc::c_long,
+            0 as libc::c_long,
+        )
+    };
+    cvt(r).map(|s| s as i32)
+}

@@ -159,6 +159,7 @@ pub fn ctx_run(
         container_dir: dir,
         cgroup_paths: Vec::new(),
         own_netns: own_netns(cfg),
+        own_cgroupns: false,
     };
     if let Some(root) = setup_mounts(&ctx)? {
         after(&root)?;
@@ -180,6 +181,7 @@ pub fn ctx_run_cg(
         container_dir: dir,
         cgroup_paths,
         own_netns: own_netns(cfg),
+        own_cgroupns: false,
     };
     let root = setup_mounts(&ctx)?.ok_or_else(|| anyhow::anyhow!("no rootfs"))?;
     after(&root)?;

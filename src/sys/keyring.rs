@@ -1,0 +1,27 @@
+//! The session keyring (keyctl(2), which rustix does not wrap).
+
+use std::io;
+
+const KEYCTL_JOIN_SESSION_KEYRING: libc::c_ulong = 1;
+
+/// Join a new anonymous session keyring, so the container does not share
+/// the keys of whoever started it.
+pub fn join_new_session_keyring() -> io::Result<()> {
+    // SAFETY: KEYCTL_JOIN_SESSION_KEYRING with a NULL name takes no memory
+    // from us; the remaining arguments are unused.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
