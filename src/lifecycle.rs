@@ -37,7 +37,10 @@ pub fn wait_with(
     states: &[State],
     timeout: Option<Duration>,
 ) -> Result<Option<State>> {
-    let now = client::state(lxcpath, name)?;
+    let now = match client::state(lxcpath, name)? {
+        State::Stopped => lxc_state(lxcpath, name),
+        s => s,
+    };
     if states.contains(&now) {
         return Ok(Some(now));
     }
@@ -63,12 +66,24 @@ pub fn wait_with(
             }
             Some(_) => {}
             None => {
-                if states.contains(&State::Stopped) && Client::connect(lxcpath, name)?.is_none() {
-                    return Ok(Some(State::Stopped));
+                // No lxcbox monitor (a SIGKILLed one publishes nothing): the
+                // container is stopped, or a real LXC runs it (polled, as it
+                // publishes to no subscription of ours).
+                if Client::connect(lxcpath, name)?.is_none() {
+                    let st = lxc_state(lxcpath, name);
+                    if states.contains(&st) {
+                        return Ok(Some(st));
+                    }
                 }
             }
         }
     }
+}
+
+/// The state of a container no lxcbox monitor runs: what a real LXC says,
+/// else STOPPED.
+fn lxc_state(lxcpath: &str, name: &str) -> State {
+    crate::coexist::running(lxcpath, name).map_or(State::Stopped, |r| r.state)
 }
 
 /// Outcome of [`stop`].

@@ -68,6 +68,8 @@ fn a_container_lxc_runs_is_seen_and_never_started_or_destroyed() {
         ["c", "RUNNING", lxc_pid.as_str()]
     );
     assert_eq!(stdout(&e.run("lxc-ls", &["--running", "-1"])), "c\n");
+    let o = e.run("lxc-wait", &["-n", "c", "-s", "RUNNING", "-t", "5"]);
+    assert!(o.status.success(), "lxc-wait RUNNING: {}", stderr(&o));
     // The running config, through LXC's GET_CONFIG_ITEM.
     let o = e.run("lxc-info", &["-n", "c", "-c", "lxc.rootfs.path"]);
     assert!(stdout(&o).contains("/c/rootfs"), "{}", stdout(&o));
@@ -100,8 +102,11 @@ fn a_container_lxc_runs_is_seen_and_never_started_or_destroyed() {
 
     // Switching it over: once LXC stopped it, lxcbox runs it, and then
     // LXC cannot start it a second time.
+    let waiter = e.spawn("lxc-wait", &["-n", "c", "-s", "STOPPED", "-t", "20"]);
     let o = lxc(&e, "lxc-stop", &["-n", "c", "-k"]);
     assert!(o.status.success());
+    let w = waiter.wait_with_output().unwrap();
+    assert!(w.status.success(), "lxc-wait STOPPED: {}", stderr(&w));
     let o = e.run("lxc-start", &["-n", "c", "--", "/bin/sleep", "1000"]);
     assert!(o.status.success(), "{}", stderr(&o));
     e.wait_until("c running under lxcbox", || {
