@@ -2,7 +2,7 @@
 # The fresh-machine proof: README's two commands, verbatim, on a Debian 12
 # that has nothing but what README says a newcomer needs.
 #
-#   sudo tests/fresh-machine.sh [--as user|root|both] [--keep] [DIR]
+#   sudo tests/fresh-machine.sh [--as user|root|both] [--keep] [--offline] [DIR]
 #
 # 1. debootstrap builds a Debian 12 (bookworm) root filesystem in DIR
 #    (default /var/tmp/lxcbox-fresh) from deb.debian.org, plus what README
@@ -21,16 +21,29 @@
 #
 # Times of the first build and of the test command are printed at the end.
 # Run it under /work/bin/in-cgroup TAG on the shared development machine.
+#
+# --offline: for a machine whose network is gone. DIR must hold a Debian 12
+# root filesystem debootstrap made earlier (kept with --keep), and what apt,
+# rustup and cargo would download is taken from this host instead, each
+# substitution logged: Debian packages from the host's installed copies
+# (tests/host-debs.py: gcc and libc6-dev for README's prerequisite, the
+# packages tests/setup.sh installs), rustup installed by the host's own
+# rustup binary with no toolchain, then the toolchain rust-toolchain.toml
+# names and the crate cache copied from the host. Everything else runs as
+# in the online proof: README's two commands verbatim, as a sudo user and
+# as root.
 set -euo pipefail
 
 as=both
 keep=0
+offline=0
 dir=/var/tmp/lxcbox-fresh
 while [ $# -gt 0 ]; do
     case "$1" in
     --as) as="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    --offline) offline=1; shift ;;
+    -h | --help) sed -n '2,36p' "$0"; exit 0 ;;
     *) dir="$1"; shift ;;
     esac
 done
@@ -71,6 +84,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ ! -x "$dir/usr/bin/sudo" ] && [ "$offline" = 1 ]; then
+    log "--offline needs the Debian 12 rootfs an earlier (online) run left in $dir (--keep)"
+    exit 1
+fi
 if [ ! -x "$dir/usr/bin/sudo" ]; then
     rm -rf --one-file-system "$dir"
     log "debootstrap bookworm into $dir"
@@ -106,9 +123,20 @@ trust_host_cas() {
     fi
 }
 trust_host_cas
+# Debian packages from the host's installed copies (offline only).
+host_debs() {
+    local got
+    got=$(python3 "$repo/tests/host-debs.py" "$dir" "$@")
+    log "OFFLINE: installed from the host's copies (apt cannot download): $(echo $got)"
+    chroot "$dir" ldconfig
+}
 # README's prerequisite, as README spells it (apt pulls libc6-dev with gcc).
-log "apt-get install gcc"
-chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null
+if [ "$offline" = 1 ]; then
+    host_debs gcc libc6-dev
+else
+    log "apt-get install gcc"
+    chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null
+fi
 
 bind() {
     mkdir -p "$dir$1"
@@ -132,16 +160,42 @@ prepare() {
     mkdir -p "$dir$home/lxcbox"
     git -C "$repo" archive HEAD | tar -x -C "$dir$home/lxcbox"
     if [ ! -x "$dir$home/.cargo/bin/cargo" ]; then
-        curl --proto '=https' --tlsv1.2 -sSf \
-            "https://static.rust-lang.org/rustup/dist/x86_64-unknown-linux-gnu/rustup-init" \
-            -o "$dir/tmp/rustup-init"
+        if [ "$offline" = 1 ]; then
+            # rustup-init is the rustup binary under another name.
+            cp "$(readlink -f "$(command -v rustup)")" "$dir/tmp/rustup-init"
+        else
+            curl --proto '=https' --tlsv1.2 -sSf \
+                "https://static.rust-lang.org/rustup/dist/x86_64-unknown-linux-gnu/rustup-init" \
+                -o "$dir/tmp/rustup-init"
+        fi
         chmod 755 "$dir/tmp/rustup-init"
     fi
     in_root chown -R "$user:" "$home"
     if [ ! -x "$dir$home/.cargo/bin/cargo" ]; then
-        log "installing rustup's default profile for $user"
-        in_root su - "$user" -c '/tmp/rustup-init -y --profile default' >/dev/null
+        if [ "$offline" = 1 ]; then
+            log "OFFLINE: installing rustup (the host's binary) for $user without a toolchain"
+            in_root su - "$user" -c '/tmp/rustup-init -y --profile default --default-toolchain none' >/dev/null
+            offline_toolchain "$user" "$home"
+        else
+            log "installing rustup's default profile for $user"
+            in_root su - "$user" -c '/tmp/rustup-init -y --profile default' >/dev/null
+        fi
     fi
+}
+
+# What rustup and cargo would download, from this host: the toolchain
+# rust-toolchain.toml names (with its musl target, rustfmt, clippy) and the
+# crate cache.
+offline_toolchain() {
+    local user=$1 home=$2 channel src
+    channel=$(sed -n 's/^channel = "\(.*\)"/\1/p' "$repo/rust-toolchain.toml")
+    src=$(rustup toolchain list -v | awk -v c="$channel" 'index($1, c "-") == 1 { print $NF }')
+    [ -n "$src" ] || { log "this host has no $channel toolchain to copy"; exit 1; }
+    log "OFFLINE: copying the host's $channel toolchain and crate cache for $user"
+    mkdir -p "$dir$home/.rustup/toolchains" "$dir$home/.cargo"
+    cp -a "$(readlink -f "$src")" "$dir$home/.rustup/toolchains/$channel-x86_64-unknown-linux-gnu"
+    cp -a "${CARGO_HOME:-$HOME/.cargo}/registry" "$dir$home/.cargo/"
+    in_root chown -R "$user:" "$home/.rustup" "$home/.cargo"
 }
 
 # Run README's commands as $1 (a login shell: what the user's shell would
@@ -158,6 +212,11 @@ readme() {
     tail -3 "$dir.run-$user.log"
     grep -q "I am PID [0-9]" "$dir.run-$user.log" || { log "[$user] no \"I am PID N\" line"; exit 1; }
     t1=$(date +%s)
+    if [ "$offline" = 1 ]; then
+        # shellcheck source=tests/setup.sh
+        . "$repo/tests/setup.sh"
+        host_debs "${SETUP_PACKAGES[@]}"
+    fi
     log "[$user] $test_cmd"
     if ! in_root su - "$user" -c "cd ~/lxcbox && $test_cmd" >"$dir.test-$user.log" 2>&1; then
         grep -E "FAILED|panicked|^error" "$dir.test-$user.log" | head -40
