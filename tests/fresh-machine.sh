@@ -128,7 +128,9 @@ host_debs() {
     local got
     got=$(python3 "$repo/tests/host-debs.py" "$dir" "$@")
     log "OFFLINE: installed from the host's copies (apt cannot download): $(echo $got)"
-    chroot "$dir" ldconfig
+    # The versions match the target's (the same Debian 12 point release);
+    # --force-depends only lets dpkg configure them in one go.
+    chroot "$dir" env DEBIAN_FRONTEND=noninteractive dpkg --configure -a --force-depends >/dev/null
 }
 # README's prerequisite, as README spells it (apt pulls libc6-dev with gcc).
 if [ "$offline" = 1 ]; then

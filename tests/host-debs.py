@@ -4,8 +4,8 @@ copies of them: tests/fresh-machine.sh --offline uses it where apt cannot
 download (no network). For each package (and every dependency the target
 lacks, recursively) the files dpkg lists for it on the host are copied into
 the target and its status stanza and info files are added to the target's
-dpkg database, so dpkg-query there reports it installed. Maintainer scripts
-are not run.
+dpkg database, as unpacked; the caller runs `dpkg --configure -a` in the target, which
+runs the packages' maintainer scripts as an apt install would.
 
     host-debs.py ROOT PACKAGE...
 
@@ -108,6 +108,9 @@ def main():
                     for path in f.read().splitlines():
                         if path and path != "/.":
                             copy_path(path, root)
+        # Unpacked, not configured: `dpkg --configure -a` in the target then
+        # runs the maintainer scripts (alternatives such as cc -> gcc, ...).
+        stanza = re.sub(r"(?m)^Status: .*$", "Status: install ok unpacked", stanza)
         with open(status_path, "a", encoding="utf-8") as f:
             f.write("\n" + stanza + "\n")
         print(name)
