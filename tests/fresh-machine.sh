@@ -100,6 +100,8 @@ fi
 printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
 chmod +x "$dir/usr/sbin/policy-rc.d"
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
+# The machine's own name, as a fresh install lists it (sudo looks it up).
+cp /etc/hosts "$dir/etc/hosts"
 
 # A network whose TLS goes through an intercepting proxy needs the proxy's
 # CA on every machine: add the host's CA certificates that the fresh system
@@ -146,6 +148,10 @@ bind() {
     mount --make-rslave "$dir$1"
     mounted+=("$dir$1")
 }
+# The fresh system's / is a mount point, as on a real machine (mount
+# propagation changes on / need one).
+mount --bind "$dir" "$dir"
+mounted+=("$dir")
 bind /proc
 bind /sys
 bind /dev
