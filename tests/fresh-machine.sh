@@ -13,8 +13,9 @@
 #    installs it: that script only downloads and runs rustup-init, which
 #    is fetched here from static.rust-lang.org directly (sh.rustup.rs
 #    itself is not reachable from the development network).
-# 4. In a chroot of it (with the host's /proc, /sys, cgroups, /dev and
-#    network, which the container tests need), README's run command and
+# 4. On it (its own mount namespace rooted there by pivot_root, with the
+#    host's /proc, /sys, cgroups, /dev and network, which the container
+#    tests need), README's run command and
 #    test command are run exactly as README.md spells them: by a user with
 #    sudo rights (the test command through sudo, whose secure_path drops
 #    ~/.cargo/bin), and/or by root in its own checkout.
@@ -159,7 +160,26 @@ mkdir -p "$dir/run" "$dir/tmp"
 mount -t tmpfs -o mode=755 tmpfs "$dir/run" && mounted+=("$dir/run")
 mount -t tmpfs -o mode=1777 tmpfs "$dir/tmp" && mounted+=("$dir/tmp")
 
-in_root() { chroot "$dir" /usr/bin/env -i TERM=dumb LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+# Run a command on the fresh system as on a machine of its own: in a mount
+# namespace whose root it is (pivot_root, not chroot: a chrooted process
+# may not create user namespaces, and setns into a container's mount
+# namespace would land outside the chroot), with / shared as systemd leaves
+# it, and a clean environment.
+in_root() {
+    unshare --mount --propagation unchanged -- /bin/sh -c '
+        set -e
+        mount --make-rprivate /
+        cd "$1"
+        shift
+        mkdir -p .oldroot
+        pivot_root . .oldroot
+        cd /
+        umount -l /.oldroot
+        rmdir /.oldroot
+        mount --make-rshared /
+        exec "$@"' sh "$dir" /usr/bin/env -i TERM=dumb LANG=C.UTF-8 \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
 
 # A checkout for $1 in $2, and rustup's default profile for $1.
 prepare() {
