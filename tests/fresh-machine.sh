@@ -156,9 +156,9 @@ mounted+=("$dir")
 bind /proc
 bind /sys
 bind /dev
-mkdir -p "$dir/run" "$dir/tmp"
+# /run is a tmpfs on Debian 12; /tmp is not (it stays on the root disk).
+mkdir -p "$dir/run"
 mount -t tmpfs -o mode=755 tmpfs "$dir/run" && mounted+=("$dir/run")
-mount -t tmpfs -o mode=1777 tmpfs "$dir/tmp" && mounted+=("$dir/tmp")
 
 # Run a command on the fresh system as on a machine of its own: in a mount
 # namespace whose root it is (pivot_root, not chroot: a chrooted process
