@@ -1,9 +1,10 @@
-//! lxc-destroy: remove a container's directory and rootfs.
+//! lxc-destroy: remove a container (and with -s its snapshots).
 //applet: lxc-destroy main destroy a container
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use argh::{ArgsInfo, FromArgs};
+use lxcbox::store::destroy::{self, DestroyOptions};
 
 use crate::common::{self, Spec};
 
@@ -15,32 +16,19 @@ struct Args {
     /// stop and destroy the container if it's still running
     #[argh(switch, short = 'f', long = "force")]
     force: bool,
-    /// destroy including all snapshots
+    /// destroy including all snapshots (and the clones recorded in lxc_snapshots)
     #[argh(switch, short = 's', long = "snapshots")]
     snapshots: bool,
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     common::main(&SPEC, args, |c, a: Args| {
-        let name = c.name()?;
-        let lxcpath = c.lxcpath();
-        let dir = Path::new(&lxcpath).join(name);
-        // As LXC: a container that others were cloned from, or that has
-        // snapshots, is not destroyed by accident.
-        if dir.join("lxc_snapshots").exists() {
-            anyhow::bail!("Destroying {name} failed: {name} has clones");
-        }
-        let has_snaps = std::fs::read_dir(dir.join("snaps")).is_ok_and(|mut d| d.next().is_some());
-        if has_snaps {
-            if !a.snapshots {
-                anyhow::bail!("Destroying {name} failed: {name} has snapshots");
-            }
-            anyhow::bail!(
-                "Destroying {name} failed: destroy its snapshots first (lxc-snapshot -d); \
-                 lxcbox does not remove them together with the container"
-            );
-        }
-        lxcbox::create::destroy(&lxcpath, name, a.force)?;
+        let opts = DestroyOptions {
+            force: a.force,
+            snapshots: a.snapshots,
+            rcfile: c.rcfile.as_ref().map(PathBuf::from),
+        };
+        destroy::destroy(&c.lxcpath(), c.name()?, &opts)?;
         Ok(0)
     })
 }

@@ -36,7 +36,9 @@ pub fn run(argv: &[String]) -> Result<i32> {
     process::block_all_signals().context("blocking signals")?;
     let app = match process::fork().context("forking the application")? {
         None => {
-            process::reset_signals();
+            // Init changed no disposition but SIGPIPE (the Rust runtime)
+            // and blocked everything: undo just that.
+            process::reset_signals_of_init_child();
             let e = process::exec(&args, &env);
             eprintln!("lxc-init: executing {}: {e}", argv[0]);
             process::exit_now(if e.kind() == std::io::ErrorKind::NotFound {
@@ -47,6 +49,9 @@ pub fn run(argv: &[String]) -> Result<i32> {
         }
         Some(pid) => pid,
     };
+    // As PID 1, init lives as long as the container but runs only its
+    // supervise loop from now on: give back the pages of its start-up.
+    let _ = process::trim_exe_rss();
     let status = supervise(app)?;
     reap_rest();
     Ok(status.code())

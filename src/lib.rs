@@ -7,13 +7,14 @@
 pub mod attach;
 pub mod autostart;
 pub mod cgroup;
+pub mod checkconfig;
 pub mod coexist;
 pub mod config;
 pub mod confine;
 pub mod console;
 pub mod container;
-pub mod create;
 pub mod dhcp;
+pub mod fsutil;
 pub mod init;
 pub mod lifecycle;
 pub mod listing;
@@ -29,7 +30,10 @@ pub mod sealed;
 pub mod seccomp;
 pub mod shvars;
 pub mod start;
+pub mod storage;
+pub mod store;
 pub mod sys;
+pub mod template;
 
 /// Version reported by `--version` and `lxc-version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

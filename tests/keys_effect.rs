@@ -55,7 +55,7 @@ fn keyring_probe() {
     if std::env::var_os("LXCBOX_KEYRING_PROBE").is_some() {
         println!(
             "KEYRING={}",
-            lxcbox::sys::process::session_keyring_id().unwrap()
+            lxcbox::sys::keyring::session_keyring_id().unwrap()
         );
     }
 }
@@ -89,7 +89,7 @@ fn session_keyring_is_fresh_unless_disabled() {
             .parse()
             .unwrap()
     };
-    let mine = lxcbox::sys::process::session_keyring_id().unwrap();
+    let mine = lxcbox::sys::keyring::session_keyring_id().unwrap();
     assert_ne!(probe(""), mine, "default: a new session keyring");
     assert_ne!(probe("lxc.keyring.session = 1\n"), mine);
     assert_eq!(probe("lxc.keyring.session = 0\n"), mine, "0: inherited");

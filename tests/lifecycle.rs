@@ -112,6 +112,44 @@ fn start_sh(e: &Env, name: &str, script: &str) {
     let o = e.run("lxc-start", &["-n", name, "--", "/bin/sh", "-c", script]);
     assert!(o.status.success(), "lxc-start {name}: {}", stderr(&o));
     assert_eq!(state(e, name), "RUNNING");
+    // RUNNING means init was exec'd, not that the shell has set its traps
+    // yet: a signal sent before that is lost (PID 1 ignores what it does
+    // not handle). Wait until the kernel shows the trapped signals caught.
+    let trapped = trapped_signals(script);
+    if trapped != 0 {
+        let pid = init_pid(e, name);
+        e.wait_until("init's shell to set its traps", || {
+            caught_signals(pid) & trapped == trapped
+        });
+    }
+}
+
+/// The signals `trap '...' SIG` lines of a script catch, as a SigCgt mask.
+fn trapped_signals(script: &str) -> u64 {
+    script
+        .split("trap '")
+        .skip(1)
+        .filter_map(|t| t.split_once("' ").map(|(_, rest)| rest))
+        .map(|rest| rest.split(';').next().unwrap_or("").trim())
+        .filter_map(|sig| match sig {
+            "HUP" => Some(1),
+            "INT" => Some(2),
+            "USR1" => Some(10),
+            "USR2" => Some(12),
+            "TERM" => Some(15),
+            _ => None,
+        })
+        .fold(0u64, |m, n| m | 1 << (n - 1))
+}
+
+/// SigCgt of /proc/PID/status.
+fn caught_signals(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0)
 }
 
 /// The lxc.payload.NAME directories that exist next to this process's own

@@ -6,7 +6,9 @@
 # - Debian packages: a C linker (gcc: build scripts and proc macros link
 #   for the host), busybox-static (test root filesystems), tmux (console
 #   tests), lxc + lxc-templates (reference configs, tests/options.rs and the
-#   side-by-side tests), iproute2 and nftables (inspecting state in tests).
+#   side-by-side tests), iproute2 and nftables (inspecting state in tests),
+#   btrfs-progs, e2fsprogs, xz-utils, openssh-client (storage tests: mkfs,
+#   lxc-local tarballs, lxc-sshd's ssh-keygen).
 # - The Rust toolchain: cargo is looked up where rustup puts it even when
 #   sudo's secure_path dropped ~/.cargo/bin (the invoking user's, then
 #   root's); without any, rustup's default profile is installed for root.
@@ -17,7 +19,8 @@
 # creates as root in that user's checkout and toolchain are handed back to
 # the user at exit (setup_restore_owner).
 
-SETUP_PACKAGES=(gcc libc6-dev busybox-static tmux lxc lxc-templates iproute2 nftables ca-certificates curl)
+SETUP_PACKAGES=(gcc libc6-dev busybox-static tmux lxc lxc-templates iproute2 nftables
+    btrfs-progs e2fsprogs xz-utils openssh-client ca-certificates curl)
 
 setup_log() { echo "setup: $*" >&2; }
 

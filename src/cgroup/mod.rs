@@ -30,10 +30,29 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-/// Read a cgroup file, trailing newline removed.
+/// Read a cgroup file, trailing newline removed. (rustix rather than
+/// std::fs: musl's open adds an fcntl and std an fstat per file, and a
+/// start reads and writes dozens of these.)
 pub(crate) fn read_file(path: &Path) -> Result<String> {
-    let mut s =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let read = || -> std::io::Result<String> {
+        let fd = rustix::fs::open(
+            path,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )?;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match rustix::io::read(&fd, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        String::from_utf8(out).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    };
+    let mut s = read().with_context(|| format!("reading {}", path.display()))?;
     while s.ends_with('\n') {
         s.pop();
     }
@@ -44,10 +63,14 @@ pub(crate) fn read_file(path: &Path) -> Result<String> {
 /// as a whole, and reports a bad value as the write's errno. Never creates
 /// the file (a missing key must fail with ENOENT).
 pub(crate) fn write_file(path: &Path, value: &str) -> Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    let fd = rustix::fs::open(
+        path,
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(std::io::Error::from)
+    .with_context(|| format!("opening {}", path.display()))?;
+    let mut f = std::fs::File::from(fd);
     f.write_all(value.as_bytes())
         .with_context(|| format!("writing \"{value}\" to {}", path.display()))
 }

@@ -246,6 +246,13 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Depth-first rmdir of a cgroup tree, retrying EBUSY until `deadline`.
 fn remove_tree(dir: &Path, deadline: Instant) -> Result<()> {
+    // Usually the container made no sub-cgroup: one rmdir does it. A
+    // cgroup with children (or tasks still exiting) answers EBUSY.
+    match std::fs::remove_dir(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(_) => {}
+    }
     for sub in subdirs(dir)? {
         remove_tree(&sub, deadline)?;
     }

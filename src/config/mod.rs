@@ -24,7 +24,7 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 
 pub use keys::{Effect, Lsm};
-pub use lexer::strip_quotes;
+pub use lexer::{line as lex_line, strip_quotes, Line as LexLine};
 pub use names::CAPS;
 pub use types::*;
 pub use update::{update_file, update_legacy};

@@ -64,12 +64,12 @@ pub fn set_winsize(fd: impl AsFd, ws: Winsize) -> Result<()> {
     tcsetwinsize(fd, ws).with_context(|| format!("setting window size {}x{}", ws.ws_col, ws.ws_row))
 }
 
-/// In the container's init, before exec: start a new session and make
-/// `slave` (the console) its controlling terminal, so that ^C reaches the
-/// foreground job and shells get job control.
+/// Start a new session and make `slave` its controlling terminal (what
+/// lxc-attach gives its command's pty). Not for the container's init: see
+/// src/start/console.rs for why the console is only its stdio.
 pub fn set_controlling_tty(slave: impl AsFd) -> Result<()> {
-    rustix::process::setsid().context("setsid for the console")?;
-    rustix::process::ioctl_tiocsctty(&slave).context("making the console the controlling tty")
+    rustix::process::setsid().context("setsid for the terminal")?;
+    rustix::process::ioctl_tiocsctty(&slave).context("making the pty the controlling tty")
 }
 
 #[cfg(test)]

@@ -70,8 +70,20 @@ impl fmt::Display for State {
 /// Canonical form of an lxcpath, so "/var/lib/lxc/" and "/var/lib/lxc"
 /// (and symlinked spellings) name the same containers.
 pub fn canonical_lxcpath(p: &str) -> String {
+    // One process asks for the same few paths many times (socket names,
+    // locks, subscriber directories): resolve each once.
+    static SEEN: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, c)) = seen.iter().find(|(k, _)| k == p) {
+        return c.clone();
+    }
     match std::fs::canonicalize(p) {
-        Ok(c) => c.to_string_lossy().into_owned(),
+        Ok(c) => {
+            // Only what exists: a path made later may resolve differently.
+            let c = c.to_string_lossy().into_owned();
+            seen.push((p.to_string(), c.clone()));
+            c
+        }
         Err(_) => {
             let t = p.trim_end_matches('/');
             if t.is_empty() {

@@ -31,7 +31,7 @@ mod resolve;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use rustix::fs::{Mode, OFlags};
 use rustix::mount::{mount_change, unmount, MountFlags, MountPropagationFlags, UnmountFlags};
 
@@ -89,13 +89,17 @@ fn keeps_sys_admin(cfg: &Config) -> bool {
     !cfg.cap_drop.iter().any(is) && (cfg.cap_keep.is_empty() || cfg.cap_keep.iter().any(is))
 }
 
-/// LXC's rule for the `cgroup` tokens: mount when forced, when the
-/// container loses CAP_SYS_ADMIN (it could not mount them), on a pure
-/// cgroup2 host (distribution inits often do not mount cgroup2 there), or
-/// without a cgroup namespace of its own.
-fn cgroups_wanted(force: bool, sys_admin: bool, ctx: &MountCtx) -> bool {
-    let pure_v2 = ctx.cgroup_paths.iter().any(|(c, _)| c.is_empty());
-    force || !sys_admin || pure_v2 || !ctx.own_cgroupns
+/// Whether lxc.mount.auto makes the mount layer mount cgroups. LXC's rule
+/// for the `cgroup` tokens: when forced, when the container loses
+/// CAP_SYS_ADMIN (it could not mount them), on a pure cgroup2 host
+/// (distribution inits often do not mount cgroup2 there), or without a
+/// cgroup namespace of its own; `cgroup2` tokens always.
+pub fn mounts_cgroups(cfg: &Config, own_cgroupns: bool, pure_v2: bool) -> bool {
+    let ma = &cfg.mount_auto;
+    match ma.cgroup {
+        Some(ca) => ca.force || !keeps_sys_admin(cfg) || pure_v2 || !own_cgroupns,
+        None => ma.cgroup2.is_some(),
+    }
 }
 
 /// Do every mount up to (not including) pivot_root. `None`: no rootfs is
@@ -126,20 +130,31 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
         return Ok(None);
     };
 
-    match cfg.rootfs.backend.as_deref() {
-        None | Some("dir") => {}
-        Some(b) => bail!("lxc.rootfs.path: storage backend {b:?} is not supported (only dir)"),
-    }
-    // The parser splits off the `type:` prefix; accept a path that still
-    // carries `dir:` all the same.
-    let rootfs = ctx
-        .container_dir
-        .join(rootfs.strip_prefix("dir:").unwrap_or(rootfs));
-    let mount_point = match cfg.rootfs.mount.as_deref().filter(|m| !m.is_empty()) {
-        Some(m) => PathBuf::from(m),
-        None => rootfs.clone(),
+    // The backing store (dir, btrfs, overlay, loop) decides how the rootfs
+    // is mounted; see crate::storage.
+    let spec = crate::storage::Rootfs::from_config(
+        cfg.rootfs.backend.as_deref(),
+        rootfs.strip_prefix("dir:").unwrap_or(rootfs),
+        ctx.container_dir,
+    )
+    .context("lxc.rootfs.path")?;
+    spec.check_supported().context("lxc.rootfs.path")?;
+    let explicit_mp = cfg.rootfs.mount.as_deref().filter(|m| !m.is_empty());
+    let (rootfs, mount_point, root) = match spec.plain_dir() {
+        Some(dir) => {
+            let mp = explicit_mp.map_or_else(|| dir.to_path_buf(), PathBuf::from);
+            let root = mount_rootfs(dir, &mp, cfg.rootfs.options.as_deref())?;
+            (dir.to_path_buf(), mp, root)
+        }
+        None => {
+            let mp = match explicit_mp {
+                Some(m) => PathBuf::from(m),
+                None => crate::storage::mount::default_mount_point(ctx.container_dir)?,
+            };
+            let root = mount_storage(&spec, &mp, cfg.rootfs.options.as_deref())?;
+            (mp.clone(), mp, root)
+        }
     };
-    let root = mount_rootfs(&rootfs, &mount_point, cfg.rootfs.options.as_deref())?;
 
     let autodev = cfg.autodev.unwrap_or(true);
     if autodev {
@@ -172,7 +187,8 @@ fn auto_rest(ctx: &MountCtx, root: &Root, has_rootfs: bool) -> Result<()> {
     }
     if let Some(ca) = ma.cgroup {
         let sys_admin = keeps_sys_admin(ctx.cfg);
-        if cgroups_wanted(ca.force, sys_admin, ctx) {
+        let pure_v2 = ctx.cgroup_paths.iter().any(|(c, _)| c.is_empty());
+        if mounts_cgroups(ctx.cfg, ctx.own_cgroupns, pure_v2) {
             auto::cgroup(root, ca, &ctx.cgroup_paths, sys_admin)?;
         } else {
             log::info!(
@@ -225,6 +241,43 @@ fn mount_rootfs(rootfs: &Path, mount_point: &Path, options: Option<&str>) -> Res
         display: rootfs.to_path_buf(),
         confined: true,
     })
+}
+
+/// Mount a rootfs that is not a plain directory (overlay, loop) on its
+/// mount point, through the storage layer's detached mount.
+fn mount_storage(
+    spec: &crate::storage::Rootfs,
+    mount_point: &Path,
+    options: Option<&str>,
+) -> Result<Root> {
+    let step = || {
+        format!(
+            "mounting rootfs {} on {}",
+            spec.config_value(),
+            mount_point.display()
+        )
+    };
+    let tree = crate::storage::mount::detached(spec, options.unwrap_or("")).with_context(step)?;
+    let target = resolve::open_host(mount_point).with_context(step)?;
+    ops::attach(tree.fd.as_fd(), target.as_fd()).with_context(step)?;
+    Ok(Root {
+        fd: tree.fd,
+        display: mount_point.to_path_buf(),
+        confined: true,
+    })
+}
+
+/// A detached recursive copy of the mount tree at a trusted host path.
+pub fn clone_tree_of(path: &str) -> Result<std::os::fd::OwnedFd> {
+    ops::clone_tree(ops::BindSource::Host(path), true)
+}
+
+/// Attach a detached mount tree onto an opened (O_PATH) target.
+pub fn attach_tree(
+    tree: std::os::fd::BorrowedFd<'_>,
+    target: std::os::fd::BorrowedFd<'_>,
+) -> Result<()> {
+    ops::attach(tree, target)
 }
 
 /// Bind a host file or directory (console, ttys) onto a path inside the

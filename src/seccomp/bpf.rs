@@ -434,6 +434,15 @@ mod tests {
     }
 
     #[test]
+    fn i386_socketcall_cannot_go_around_a_socket_rule() {
+        let p = prog("2\ndenylist\nsocket errno 97\n", Arch::X86_64);
+        assert_eq!(run(&p, 41, X64, [0; 6]), 0x0005_0061);
+        assert_eq!(run(&p, 359, X86, [0; 6]), 0x0005_0061);
+        assert_eq!(run(&p, 102, X86, [1, 0, 0, 0, 0, 0]), 0x0005_0061);
+        assert_eq!(run(&p, 102, X86, [3, 0, 0, 0, 0, 0]), ALLOW, "connect");
+    }
+
+    #[test]
     fn rules_in_order_and_and_semantics() {
         let text = "2\ndenylist\nclone errno 1 [0,1,==][1,2,==]\nclone errno 2 [1,2,==]\n";
         let p = prog(text, Arch::X86_64);

@@ -14,12 +14,66 @@
 //! - per syscall the first unconditional rule wins and makes the others
 //!   moot; conditional rules that compare the same arguments in the same
 //!   way with different actions conflict (libseccomp's EEXIST).
+//! - on i386 a rule without argument filters on a socket or SysV IPC call
+//!   also covers socketcall(2) / ipc(2) with that call (libseccomp's).
 //! - a version-1 profile is an allowlist of native syscall numbers.
 
 use std::collections::BTreeMap;
 
 use super::arch::Arch;
 use super::profile::{Action, ArgCmp, CmpOp, ParseError, Profile, RuleKind};
+
+/// i386 reaches socket and SysV IPC calls through two multiplexers too:
+/// socketcall(2) and ipc(2), with the call number as first argument
+/// (linux/net.h SYS_*, linux/ipc.h). Like libseccomp, a rule without
+/// argument filters on such a call also covers its multiplexed form, so a
+/// 32-bit process cannot go around it.
+const SOCKETCALL: [(&str, u64); 20] = [
+    ("socket", 1),
+    ("bind", 2),
+    ("connect", 3),
+    ("listen", 4),
+    ("accept", 5),
+    ("getsockname", 6),
+    ("getpeername", 7),
+    ("socketpair", 8),
+    ("send", 9),
+    ("recv", 10),
+    ("sendto", 11),
+    ("recvfrom", 12),
+    ("shutdown", 13),
+    ("setsockopt", 14),
+    ("getsockopt", 15),
+    ("sendmsg", 16),
+    ("recvmsg", 17),
+    ("accept4", 18),
+    ("recvmmsg", 19),
+    ("sendmmsg", 20),
+];
+const IPC: [(&str, u64); 12] = [
+    ("semop", 1),
+    ("semget", 2),
+    ("semctl", 3),
+    ("semtimedop", 4),
+    ("msgsnd", 11),
+    ("msgrcv", 12),
+    ("msgget", 13),
+    ("msgctl", 14),
+    ("shmat", 21),
+    ("shmdt", 22),
+    ("shmget", 23),
+    ("shmctl", 24),
+];
+
+/// The multiplexer syscall and call number of `name` on i386.
+fn multiplexed(name: &str) -> Option<(&'static str, u64)> {
+    SOCKETCALL
+        .iter()
+        .map(|&(n, c)| (n, "socketcall", c))
+        .chain(IPC.iter().map(|&(n, c)| (n, "ipc", c)))
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, m, c)| (m, c))
+}
 
 /// MNT_FORCE (linux/fs.h).
 const MNT_FORCE: u64 = 1;
@@ -124,7 +178,7 @@ pub fn build(profile: &Profile, native: Arch) -> Result<Filter, ParseError> {
                 if *action == Action::Notify {
                     return Err(fail(NOTIFY_UNSUPPORTED.into()));
                 }
-                if !super::arch::known_anywhere(name) {
+                if !super::arch::known_anywhere(name) && multiplexed(name).is_none() {
                     log::warn!(
                         "seccomp profile line {}: unknown syscall \"{name}\" on {}: rule skipped (as LXC does)",
                         rule.line,
@@ -141,6 +195,20 @@ pub fn build(profile: &Profile, native: Arch) -> Result<Filter, ParseError> {
                         );
                         add(ar, nr, args, *action, rule.line).map_err(fail)?;
                         added = true;
+                    }
+                    if let (Arch::I386, Some((mux, call)), true) =
+                        (ar.arch, multiplexed(name), args.is_empty())
+                    {
+                        if let Some(nr) = ar.arch.syscall(mux) {
+                            let by_call = [ArgCmp {
+                                index: 0,
+                                op: CmpOp::Eq,
+                                value: call,
+                                mask: 0,
+                            }];
+                            add(ar, nr, &by_call, *action, rule.line).map_err(fail)?;
+                            added = true;
+                        }
                     }
                 }
                 if !added {
@@ -324,6 +392,39 @@ mod tests {
             build_for("2\nallowlist errno 13\nreject_force_umount\n", Arch::X86_64).unwrap_err();
         assert_eq!(e.line, 3);
         assert!(build_for("2\nallowlist\nread kill\n", Arch::X86_64).is_err());
+    }
+
+    #[test]
+    fn i386_multiplexers_are_covered() {
+        let f = build_for(
+            "2\ndenylist\nsocket errno 97\nsend errno 1\nshmat errno 1\nconnect errno 1 [0,3,==]\n",
+            Arch::X86_64,
+        )
+        .unwrap();
+        let x86 = f.arch_rules(Arch::I386).unwrap();
+        assert_eq!(
+            x86.syscalls[&359].uncond,
+            Some(Action::Errno(97)),
+            "direct socket"
+        );
+        let sc = &x86.syscalls[&102];
+        let calls: Vec<u64> = sc.cond.iter().map(|c| c.args[0].value).collect();
+        assert_eq!(
+            calls,
+            [1, 9],
+            "socketcall(SYS_SOCKET), socketcall(SYS_SEND)"
+        );
+        assert_eq!(x86.syscalls[&117].cond[0].args[0].value, 21, "ipc(SHMAT)");
+        // With argument filters only the direct call (the multiplexed
+        // arguments are in memory).
+        assert!(x86.syscalls[&362].cond.len() == 1);
+        assert!(!calls.contains(&3));
+        // x86_64 has no multiplexer.
+        assert!(!f
+            .arch_rules(Arch::X86_64)
+            .unwrap()
+            .syscalls
+            .contains_key(&102));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! its new namespaces, and ends in exec (or reports the failed step to the
 //! monitor and exits). The steps, in order, each named in its error:
 //!
-//! parent-death signal → join shared namespaces → wait for the go →
+//! parent-death signal → enter the v1 cgroups → join shared namespaces →
+//! (mounts, when `Plan::early_mounts` allows them before the go) → go →
 //! become root of a new user namespace → unshare cgroup and time
 //! namespaces → session → network → hostname → mounts and pivot_root →
 //! sysctl, /proc, prlimits → start hooks → cwd → console stdio → fds,
@@ -26,8 +27,9 @@ pub struct ChildArgs<'a> {
     pub plan: &'a Plan,
     pub sync: BorrowedFd<'a>,
     pub shared: &'a [SharedNs],
-    pub cgroup_paths: &'a [(String, std::path::PathBuf)],
     pub console: Option<ConsolePlan>,
+    /// v1 `tasks` files of the payload cgroups, for init to enter itself.
+    pub v1_tasks: &'a [(std::path::PathBuf, OwnedFd)],
 }
 
 /// Entry point in the child. Never returns: whatever happens, including a
@@ -52,12 +54,23 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     let ns = &plan.namespaces;
     // If the monitor dies, init dies too (lxc.monitor.signal.pdeath).
     process::set_pdeathsig(plan.pdeath_signal).context("setting the parent-death signal")?;
+    // Into the cgroups first, so everything from here on is accounted and
+    // limited there (the unified one took init at the clone).
+    super::cgroups::join_v1(a.v1_tasks)?;
+    if plan.announce_joined {
+        sync::send(a.sync, &ToParent::Joined, &[])?;
+    }
     // The PID namespace was entered by the monitor for the clone itself.
     for s in a.shared.iter().filter(|s| s.ns != Namespace::Pid) {
         process::setns(s.fd.as_fd(), s.ns.flag())
             .with_context(|| format!("joining the shared {} namespace", s.ns))?;
     }
-    let host_net = sync::wait_go(a.sync)?;
+    // Mounts first when they need nothing from the monitor: they then run
+    // while it makes and enters the cgroups (Plan::early_mounts).
+    if plan.early_mounts {
+        mounts(a, &[])?;
+    }
+    let (host_net, cgroup_paths) = sync::wait_go(a.sync)?;
     // In a new user namespace the id maps now exist: become its root (our
     // host ids are usually unmapped there, and the kernel refuses to create
     // files owned by unmapped ids with EOVERFLOW).
@@ -65,8 +78,8 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
         process::set_ids(Some(0), Some(0), Some(&[]))
             .context("becoming root of the container's user namespace")?;
     }
-    // A cgroup namespace rooted at the container's own cgroup: only now that
-    // the monitor has moved us there.
+    // A cgroup namespace rooted at the container's own cgroup (we entered
+    // it above).
     if ns.owns(Namespace::Cgroup) {
         process::unshare(libc::CLONE_NEWCGROUP).context("creating the cgroup namespace")?;
     }
@@ -94,12 +107,8 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
         }
     }
 
-    if plan.session_keyring {
-        new_session_keyring()?;
-    }
-
-    if ns.owns(Namespace::Mnt) {
-        mounts(a)?;
+    if ns.owns(Namespace::Mnt) && !plan.early_mounts {
+        mounts(a, &cgroup_paths)?;
     }
     if let Some(p) = plan.personality {
         process::set_personality(p)
@@ -162,25 +171,6 @@ fn confine(plan: &Plan) -> Result<()> {
     plan.confine.apply()
 }
 
-/// lxc.keyring.session (default on): a new session keyring, so init does
-/// not share the monitor's (LXC's lxc_setup_keyring). As LXC, a kernel
-/// without keyrings or a policy that forbids them is not an error.
-fn new_session_keyring() -> Result<()> {
-    match process::join_new_session_keyring() {
-        Ok(_) => Ok(()),
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::ENOSYS) | Some(libc::EACCES) | Some(libc::EPERM)
-            ) =>
-        {
-            log::debug!("no session keyring for init: {e}");
-            Ok(())
-        }
-        Err(e) => Err(e).context("lxc.keyring.session: creating a session keyring for init"),
-    }
-}
-
 /// Unshare a time namespace, write its offsets (possible only before any
 /// process is in it) and enter it, as LXC does: the namespace applies to
 /// children, so the child joins its own time_for_children.
@@ -207,7 +197,7 @@ fn enter_time_namespace(t: &TimeOffsets) -> Result<()> {
 
 /// Mounts inside the new mount namespace: the mount layer up to
 /// pivot_root, with the pre-mount, mount and autodev hooks at LXC's points.
-fn mounts(a: &ChildArgs<'_>) -> Result<()> {
+fn mounts(a: &ChildArgs<'_>, cgroup_paths: &[(String, std::path::PathBuf)]) -> Result<()> {
     let plan = a.plan;
     let c = &plan.container;
     let cfg = &c.config;
@@ -218,7 +208,7 @@ fn mounts(a: &ChildArgs<'_>) -> Result<()> {
         name: &c.name,
         lxcpath: std::path::Path::new(&c.lxcpath),
         container_dir: &c.dir,
-        cgroup_paths: a.cgroup_paths.to_vec(),
+        cgroup_paths: cgroup_paths.to_vec(),
         own_netns: plan.namespaces.owns(Namespace::Net),
         own_cgroupns: plan.namespaces.owns(Namespace::Cgroup),
     };

@@ -1,7 +1,7 @@
 //! The container's console and ttys at start: the monitor allocates the pty
 //! pairs (masters stay with it, in the console hub); the child binds the
 //! slaves over /dev/console and /dev/ttyN inside the rootfs and makes the
-//! console init's stdio and controlling terminal.
+//! console init's stdio.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::PathBuf;
@@ -41,6 +41,15 @@ pub fn hub(cfg: &Config, foreground: bool) -> Result<ConsoleHub> {
         buffer_size: cfg.console.buffer_size,
         winsize,
     })?;
+    let slaves = hub
+        .console_slave()
+        .into_iter()
+        .chain(hub.tty_slaves())
+        .map(PathBuf::from)
+        .collect::<Vec<_>>();
+    for p in slaves {
+        device_mode(&p, cfg)?;
+    }
     if foreground {
         let stdout = std::io::stdout();
         // The monitor forwards SIGTERM & co. to init, so the terminal is
@@ -49,6 +58,33 @@ pub fn hub(cfg: &Config, foreground: bool) -> Result<ConsoleHub> {
             .context("connecting the terminal to the console")?;
     }
     Ok(hub)
+}
+
+/// The group that owns terminals inside the container: `tty`, gid 5 (what
+/// LXC's devpts instance is mounted with).
+const TTY_GID: u32 = 5;
+
+/// /dev/console and /dev/ttyN as LXC makes them: `crw--w----`, owned by
+/// the container's root and its tty group (seen from the host through
+/// lxc.idmap). The write bit for the group lets `wall` / `write` reach them.
+fn device_mode(slave: &std::path::Path, cfg: &Config) -> Result<()> {
+    let step = || format!("setting mode and owner of {}", slave.display());
+    let host_id = |kind: char, id: u32| {
+        if cfg.idmap.is_empty() {
+            return Some(id);
+        }
+        cfg.idmap
+            .iter()
+            .filter(|m| m.kind == kind)
+            .find(|m| id >= m.ns_id && id - m.ns_id < m.range)
+            .map(|m| m.host_id + (id - m.ns_id))
+    };
+    use rustix::fs::{Gid, Uid};
+    let uid = host_id('u', 0).map(Uid::from_raw);
+    let gid = host_id('g', TTY_GID).map(Gid::from_raw);
+    rustix::fs::chown(slave, uid, gid).with_context(step)?;
+    rustix::fs::chmod(slave, rustix::fs::Mode::from_raw_mode(0o620)).with_context(step)?;
+    Ok(())
 }
 
 pub fn plan(hub: &ConsoleHub, cfg: &Config) -> ConsolePlan {
@@ -91,9 +127,11 @@ pub fn make_stdio(p: &ConsolePlan) -> Result<()> {
     rustix::stdio::dup2_stdin(slave).context("console as stdin")?;
     rustix::stdio::dup2_stdout(slave).context("console as stdout")?;
     rustix::stdio::dup2_stderr(slave).context("console as stderr")?;
-    // The child is already a session leader (setsid earlier), so only the
-    // TIOCSCTTY half of console::set_controlling_tty is wanted here.
-    rustix::process::ioctl_tiocsctty(slave)
-        .context("making the console init's controlling terminal")?;
+    // The console is init's stdio but NOT its controlling terminal (LXC's
+    // set_stdfds, after a setsid): a terminal is the controlling terminal
+    // of one session only, and the shell init starts on the console (busybox
+    // `console::askfirst:/bin/sh` opens /dev/console from a new session)
+    // must be able to take it, or it has no job control ("can't access
+    // tty") and Ctrl-C reaches nobody.
     Ok(())
 }

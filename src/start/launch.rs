@@ -35,7 +35,7 @@ pub(super) fn launch_once(
     let publisher = ctx.publisher;
     let mut server = Server::new(ctx.listener)?;
     let mut live = Live::default();
-    let started = Plan::build(ctx.spec).and_then(|plan| {
+    let started = Plan::build(ctx.spec, ctx.layout).and_then(|plan| {
         start(ctx, &plan, &mut server, &mut live)?;
         Ok(plan)
     });
@@ -55,7 +55,7 @@ pub(super) fn launch_once(
         n.ok();
         // A daemonised monitor idles for the container's whole life: give
         // back the code pages only the start needed.
-        let _ = process::trim_text_rss();
+        let _ = process::trim_exe_rss();
     }
     let Some(init) = live.init.take() else {
         bail!("internal error: init lost");
@@ -93,6 +93,12 @@ pub(super) fn launch_once(
 }
 
 /// Everything up to RUNNING. What it creates goes into `live`.
+///
+/// The payload cgroups are made (limits applied) before the clone; init
+/// enters them without a thread-group migration (see
+/// [`cgroups::Entry`]). The child sets up its mounts before the go when the
+/// plan allows it (`Plan::early_mounts`), overlapping the monitor's
+/// id maps, hooks and host network.
 fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live) -> Result<()> {
     let c = &plan.container;
     let cfg = &c.config;
@@ -103,58 +109,92 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     if plan.console {
         live.hub = Some(console::hub(cfg, ctx.spec.foreground)?);
     }
-    let cg = cgroups::create(ctx.layout, &c.name, cfg)?;
-    live.cgroup_paths = cgroups::mount_paths(ctx.layout, &cg);
-    live.cgroups = Some(cg);
-    log::debug!("cgroups of {}: {:?}", c.name, live.cgroup_paths);
-
+    make_cgroups(ctx, live)?;
+    let entry = match &live.cgroups {
+        Some(cg) => Some(cgroups::entry(cg)?),
+        None => None,
+    };
     let (sync_parent, sync_child) = sync::pair()?;
     let console_plan = live.console_plan(cfg);
-    let (pid, pidfd) = match clone_init(ns.at_clone(), live.shared_fd(Namespace::Pid))? {
+    let unified = entry.as_ref().and_then(|e| e.unified.as_ref());
+    let (cloned, born_in_cgroup) = match clone_init(
+        ns.at_clone(),
+        live.shared_fd(Namespace::Pid),
+        unified.map(|f| f.as_fd()),
+    ) {
+        Ok(c) => (c, unified.is_some()),
+        // A kernel without CLONE_INTO_CGROUP (before 5.7): migrate instead.
+        Err(e) if unified.is_some() => {
+            log::debug!("{e:#}; cloning without CLONE_INTO_CGROUP");
+            (
+                clone_init(ns.at_clone(), live.shared_fd(Namespace::Pid), None)?,
+                false,
+            )
+        }
+        Err(e) => return Err(e),
+    };
+    let (pid, pidfd) = match cloned {
         Cloned::Child => {
             drop(sync_parent);
             child::main(child::ChildArgs {
                 plan,
                 sync: sync_child.as_fd(),
                 shared: &live.shared,
-                cgroup_paths: &live.cgroup_paths,
                 console: console_plan,
+                v1_tasks: entry.as_ref().map(|e| &e.v1_tasks[..]).unwrap_or(&[]),
             })
         }
         Cloned::Parent { pid, pidfd } => (pid, pidfd),
     };
     drop(sync_child);
+    drop(entry);
     log::info!(
         "init of {} is pid {pid} (new namespaces: {})",
         c.name,
         ns.new
     );
     live.init = Some(Init { pid, pidfd });
-    if let Some(cg) = &live.cgroups {
-        cg.attach(pid).context("attaching init to its cgroups")?;
-    }
-    if ns.owns(Namespace::User) {
-        write_idmaps(pid, cfg)?;
-    }
-    if plan.preserve_namespaces {
-        live.preserved = namespaces::preserve(Some(pid), ns.at_clone())?;
-    }
-    if plan.sched_core {
-        core_scheduling(pid)?;
-    }
-    let mut env = plan.hook_env.clone();
-    env.extra_env.push(("LXC_PID".into(), pid.to_string()));
-    hooks::run_hooks(cfg, "start-host", &env, &[])?;
-    if ns.owns(Namespace::Net) && !cfg.net.is_empty() {
-        live.net = Some(crate::net::setup_host(&cfg.net, &c.name, pid)?);
-    }
-    sync::send(
-        sync_parent.as_fd(),
-        &ToChild::Go {
+    let go = (|| -> Result<ToChild> {
+        if !born_in_cgroup {
+            if let Some(d) = live.cgroups.as_ref().and_then(|cg| cg.unified()) {
+                let procs = d.path.join("cgroup.procs");
+                std::fs::write(&procs, pid.to_string())
+                    .with_context(|| format!("attaching init to {}", procs.display()))?;
+            }
+        }
+        if ns.owns(Namespace::User) {
+            write_idmaps(pid, cfg)?;
+        }
+        if plan.preserve_namespaces {
+            live.preserved = namespaces::preserve(Some(pid), ns.at_clone())?;
+        }
+        if plan.sched_core {
+            core_scheduling(pid)?;
+        }
+        if plan.announce_joined {
+            match sync::recv::<ToParent>(&sync_parent)? {
+                Some((ToParent::Joined, _)) => {}
+                Some((ToParent::Failed { error }, _)) => bail!("{error}"),
+                _ => bail!("the container's init died before entering its cgroups"),
+            }
+        }
+        let mut env = plan.hook_env.clone();
+        env.extra_env.push(("LXC_PID".into(), pid.to_string()));
+        hooks::run_hooks(cfg, "start-host", &env, &[])?;
+        if ns.owns(Namespace::Net) && !cfg.net.is_empty() {
+            live.net = Some(crate::net::setup_host(&cfg.net, &c.name, pid)?);
+        }
+        Ok(ToChild::Go {
             net: live.net.clone(),
-        },
-        &[],
-    )?;
+            cgroup_paths: live.cgroup_paths.clone(),
+        })
+    })()
+    .and_then(|go| sync::send(sync_parent.as_fd(), &go, &[]));
+    if let Err(e) = go {
+        // A child that failed early (its mounts) has said why, and that
+        // is the error to report, not what its death did to our steps.
+        return Err(child_failure(&sync_parent).unwrap_or(e));
+    }
     let mut ready = false;
     loop {
         // While the child sets itself up, queries still get an answer
@@ -178,16 +218,48 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
                 sync::send(sync_parent.as_fd(), &ToChild::DevicesApplied, &[])?;
             }
             Some((ToParent::Failed { error }, _)) => bail!("{error}"),
+            Some((ToParent::Joined, _)) => {}
             None if ready => return Ok(()),
             None => bail!("the container's init died during setup"),
         }
     }
 }
 
+/// Create the payload cgroups (limits applied) into `live`.
+fn make_cgroups(ctx: &RunCtx<'_>, live: &mut Live) -> Result<()> {
+    let c = &ctx.spec.container;
+    let cg = cgroups::create(ctx.layout, &c.name, &c.config)?;
+    live.cgroup_paths = cgroups::mount_paths(ctx.layout, &cg);
+    live.cgroups = Some(cg);
+    log::debug!("cgroups of {}: {:?}", c.name, live.cgroup_paths);
+    Ok(())
+}
+
+/// The error a child already sent, if it sent one (without waiting).
+fn child_failure(sync: &OwnedFd) -> Option<anyhow::Error> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut fds = [PollFd::new(sync, PollFlags::IN)];
+    let zero = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    if poll(&mut fds, Some(&zero)).ok()? == 0 {
+        return None;
+    }
+    match sync::recv::<ToParent>(sync) {
+        Ok(Some((ToParent::Failed { error }, _))) => Some(anyhow::anyhow!("{error}")),
+        _ => None,
+    }
+}
+
 /// clone3 into the new namespaces. A shared PID namespace is entered by
 /// the monitor itself around the clone (setns(CLONE_NEWPID) only changes
 /// where our next child goes) and left again at once.
-fn clone_init(new: NsSet, pidns: Option<&OwnedFd>) -> Result<Cloned> {
+fn clone_init(
+    new: NsSet,
+    pidns: Option<&OwnedFd>,
+    cgroup: Option<std::os::fd::BorrowedFd<'_>>,
+) -> Result<Cloned> {
     let own = match pidns {
         Some(fd) => {
             let own = rustix::fs::open(
@@ -202,7 +274,8 @@ fn clone_init(new: NsSet, pidns: Option<&OwnedFd>) -> Result<Cloned> {
         }
         None => None,
     };
-    let cloned = process::clone3(new.flags() as u64).context("cloning the container's init");
+    let cloned =
+        process::clone3(new.flags() as u64, cgroup).context("cloning the container's init");
     if let (Some(own), Ok(Cloned::Parent { .. })) = (&own, &cloned) {
         process::setns(own.as_fd(), libc::CLONE_NEWPID)
             .context("returning to the monitor's pid namespace")?;

@@ -40,6 +40,10 @@ use crate::monitor::State;
 use crate::namespace::Namespace;
 use crate::sys::process::{self, ExitStatus};
 
+/// For the ephemeral sentinel (crate::store::ephemeral), which clears what
+/// a killed monitor left.
+pub(crate) use cgroups::remove_stale as remove_stale_cgroups;
+
 /// What the applet asks for.
 #[derive(Debug)]
 pub struct StartSpec {
@@ -155,6 +159,9 @@ fn monitor(
             log::warn!("lxc.log.syslog = {f}: {e:#}");
         }
     }
+    // An ephemeral container is destroyed when it stops, even if this
+    // monitor is killed (storage helper: crate::store::ephemeral).
+    let _ephemeral = crate::store::ephemeral::watch(c)?;
     process::block_all_signals().context("blocking signals")?;
     // Window-size changes of a -F terminal are handled by the console's
     // own SIGWINCH handler, not the monitor's signalfd.
@@ -195,11 +202,15 @@ fn monitor(
     if let Some((mon, original)) = monitor_cg {
         cgroups::leave_monitor_cgroup(&layout, &c.config, mon, original);
     }
-    publisher.state(State::Stopped);
-    // Nobody can reach the container any more; a subscriber that stopped
-    // reading gets a last chance at its events, bounded.
+    crate::store::ephemeral::on_stop(c);
+    // Stop answering before STOPPED is announced: whoever sees STOPPED
+    // must find nobody at the command socket (a second lxc-stop then says
+    // "not running"). The lock stays until STOPPED is out, so a new start
+    // cannot publish its STARTING before our STOPPED.
     drop(listener);
+    publisher.state(State::Stopped);
     drop(lock);
+    // A subscriber that stopped reading gets a last chance, bounded.
     publisher.drain(EVENT_DRAIN);
     // The caller's signal mask is not restored: the applet exits right
     // after the monitor returns.

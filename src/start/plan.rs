@@ -12,6 +12,7 @@ use super::namespaces::{self, NsPlan};
 use super::{hooks, words, StartSpec};
 use crate::config::Config;
 use crate::container::Container;
+use crate::namespace::Namespace;
 use crate::sealed::SealedSelf;
 
 /// What a start does.
@@ -40,12 +41,18 @@ pub struct Plan {
     pub child_hook_env: hooks::HookEnv,
     /// lxc.arch: the personality for init (PER_LINUX32 for 32-bit ones).
     pub personality: Option<libc::c_ulong>,
-    /// Give init a new session keyring (lxc.keyring.session, default on).
-    pub session_keyring: bool,
     /// lxc.sched.core: a core scheduling domain for the container.
     pub sched_core: bool,
     /// Give the stop hook the container's namespaces (LXC_*_NS / ns:path).
     pub preserve_namespaces: bool,
+    /// The child sets up its mounts right after the clone, while the
+    /// monitor still makes and enters the cgroups: only when nothing in
+    /// them waits for the monitor (no user namespace to map, no
+    /// pre-mount/mount/autodev hook, no cgroup mounted from the host).
+    pub early_mounts: bool,
+    /// The child says when it is in its cgroups: start-host hooks wait
+    /// for it.
+    pub announce_joined: bool,
     /// A system container gets a console and ttys; lxc-execute's
     /// application keeps the caller's stdio, as with LXC.
     pub console: bool,
@@ -75,13 +82,13 @@ pub struct Ids {
 pub use crate::confine::Confinement;
 
 impl Plan {
-    pub fn build(spec: &StartSpec) -> Result<Plan> {
+    pub fn build(spec: &StartSpec, layout: &crate::cgroup::Layout) -> Result<Plan> {
         let c = &spec.container;
         let cfg = &c.config;
         let has_config = c.config_path.is_some() || *cfg != Config::default();
         refuse_unsupported(cfg)?;
         let namespaces = namespaces::decide(cfg, has_config, &spec.share)?;
-        if cfg.sched_core && !namespaces.owns(crate::namespace::Namespace::Pid) {
+        if cfg.sched_core && !namespaces.owns(Namespace::Pid) {
             bail!("lxc.sched.core: core scheduling needs a new PID namespace");
         }
         let cmd = command(spec)?;
@@ -113,7 +120,16 @@ impl Plan {
         } else {
             None
         };
+        let pure_v2 = layout.mode() == crate::cgroup::Mode::Unified;
+        let early_mounts = namespaces.owns(Namespace::Mnt)
+            && !namespaces.owns(Namespace::User)
+            && ["pre-mount", "mount", "autodev"]
+                .iter()
+                .all(|k| cfg.hooks_of(k).next().is_none())
+            && !crate::mount::mounts_cgroups(cfg, namespaces.owns(Namespace::Cgroup), pure_v2);
         Ok(Plan {
+            announce_joined: cfg.hooks_of("start-host").next().is_some(),
+            early_mounts,
             container: c.clone(),
             execute: spec.execute,
             exec,
@@ -131,7 +147,6 @@ impl Plan {
                 .as_deref()
                 .and_then(crate::config::arch_is_32bit)
                 .map(|is32| if is32 { PER_LINUX32 } else { PER_LINUX }),
-            session_keyring: cfg.keyring_session != Some(false),
             sched_core: cfg.sched_core,
             preserve_namespaces: cfg.hooks_of("stop").next().is_some(),
             console: !spec.execute,

@@ -25,8 +25,13 @@ use crate::namespace::Namespace;
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToChild {
     /// Go on with the set-up; `net` is the host side of the network the
-    /// child finishes inside (`None`: loopback only, or no new netns).
-    Go { net: Option<crate::net::HostNet> },
+    /// child finishes inside (`None`: loopback only, or no new netns);
+    /// `cgroup_paths` the container's cgroup directories for
+    /// lxc.mount.auto = cgroup (controller dir, cgroup dir).
+    Go {
+        net: Option<crate::net::HostNet>,
+        cgroup_paths: Vec<(String, std::path::PathBuf)>,
+    },
     /// The cgroup device rules are in force.
     DevicesApplied,
 }
@@ -34,6 +39,9 @@ pub enum ToChild {
 /// From the child to the monitor.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToParent {
+    /// Init entered its cgroups (start-host hooks wait for this, as LXC
+    /// runs them with init in place).
+    Joined,
     /// About to exec. When the plan preserves namespaces for the stop hook,
     /// the fds of those the child unshared itself come with this message,
     /// in this order.
@@ -66,10 +74,16 @@ pub fn recv<T: for<'de> Deserialize<'de>>(fd: impl AsFd) -> Result<Option<(T, Ve
     recv_json(fd).context("reading the start sync socket")
 }
 
-/// Child side: wait for the go; returns the host network state.
-pub fn wait_go(fd: BorrowedFd<'_>) -> Result<Option<crate::net::HostNet>> {
+/// What the go carries: the host network state and the cgroup dirs.
+pub type Go = (
+    Option<crate::net::HostNet>,
+    Vec<(String, std::path::PathBuf)>,
+);
+
+/// Child side: wait for the go.
+pub fn wait_go(fd: BorrowedFd<'_>) -> Result<Go> {
     match recv::<ToChild>(fd)? {
-        Some((ToChild::Go { net }, _)) => Ok(net),
+        Some((ToChild::Go { net, cgroup_paths }, _)) => Ok((net, cgroup_paths)),
         Some((m, _)) => bail!("unexpected message from the monitor: {m:?}"),
         None => bail!("the monitor went away during start"),
     }

@@ -25,3 +25,22 @@ pub fn join_new_session_keyring() -> io::Result<()> {
         Ok(())
     }
 }
+
+/// The serial of this process's session keyring (without creating one).
+pub fn session_keyring_id() -> io::Result<i32> {
+    // SAFETY: keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0)
+    // takes integers only.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_GET_KEYRING_ID as libc::c_long,
+            libc::KEY_SPEC_SESSION_KEYRING as libc::c_long,
+            0 as libc::c_long,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as i32)
+    }
+}

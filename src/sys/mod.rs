@@ -7,10 +7,13 @@
 
 pub mod attach;
 pub mod bpf;
+pub mod btrfs;
 pub mod cgroup;
 pub mod keyring;
+pub mod loopdev;
 pub mod mount;
 pub mod net;
 pub mod process;
 pub mod pty;
 pub mod seccomp;
+pub mod time;

@@ -22,12 +22,19 @@ pub enum Cloned {
 }
 
 /// clone3(2) with `flags` (CLONE_NEW* namespaces), a pidfd for the child and
-/// SIGCHLD as its exit signal. Like fork(2), it returns twice. The caller must
-/// be single-threaded (the child only has the calling thread).
-pub fn clone3(flags: u64) -> io::Result<Cloned> {
+/// SIGCHLD as its exit signal; with `cgroup` (a cgroup2 directory fd) the
+/// child starts in that cgroup (CLONE_INTO_CGROUP: no migration, so no
+/// wait for the cgroup_threadgroup_rwsem). Like fork(2), it returns twice.
+/// The caller must be single-threaded (the child only has the calling
+/// thread).
+pub fn clone3(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<Cloned> {
     let mut pidfd: libc::c_int = -1;
     let mut args: libc::clone_args = clone_args_zeroed();
     args.flags = flags | libc::CLONE_PIDFD as u64;
+    if let Some(cg) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = cg.as_raw_fd() as u64;
+    }
     args.pidfd = &mut pidfd as *mut libc::c_int as u64;
     args.exit_signal = libc::SIGCHLD as u64;
     // SAFETY: clone3 with no stack (0) behaves like fork: the child continues
@@ -51,6 +58,9 @@ pub fn clone3(flags: u64) -> io::Result<Cloned> {
         pidfd,
     })
 }
+
+/// <linux/sched.h>, Linux 5.7 (the libc crate lacks it for musl).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 fn clone_args_zeroed() -> libc::clone_args {
     // SAFETY: clone_args is a plain C struct of integers; all-zero is its
@@ -284,6 +294,18 @@ pub fn reset_signals() {
         // (signals reserved by libc) are harmless and ignored.
         unsafe { libc::signal(sig, libc::SIG_DFL) };
     }
+    let set = empty_sigset();
+    // SAFETY: an empty set; pthread_sigmask with SIG_SETMASK only reads it.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) };
+}
+
+/// In a child of a process whose dispositions are all default except
+/// SIGPIPE (which Rust's runtime ignores at start-up) and whose signals
+/// are blocked — lxc-init — restore exactly that, with two syscalls
+/// instead of [`reset_signals`]' sixty-odd.
+pub fn reset_signals_of_init_child() {
+    // SAFETY: setting SIGPIPE's disposition to SIG_DFL is always valid.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let set = empty_sigset();
     // SAFETY: an empty set; pthread_sigmask with SIG_SETMASK only reads it.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) };
@@ -549,36 +571,42 @@ pub fn unblock_signal(sig: i32) -> io::Result<()> {
     Ok(())
 }
 
-/// Drop this process's resident copies of its executable's code pages
-/// (MADV_DONTNEED on the r-x mappings of /proc/self/exe). A long-lived
-/// monitor forked after parsing and set-up has touched far more code than
-/// its poll loop will ever run again; the pages stay in the page cache and
-/// come back on demand. Only text is dropped: writable or relocated
-/// (RELRO) mappings hold state that must not be discarded.
-pub fn trim_text_rss() -> io::Result<()> {
+/// Drop the resident pages of every read-only mapping of our executable
+/// (text, read-only data, relocation tables) that holds no private copy
+/// (smaps "Anonymous: 0 kB", so nothing written is lost): a long-lived
+/// process that ran its set-up code once (lxc-init as PID 1) keeps
+/// resident only what it touches again. The pages stay in the page cache.
+pub fn trim_exe_rss() -> io::Result<()> {
     let exe = std::fs::read_link("/proc/self/exe")?;
     let exe = exe.to_string_lossy();
     let exe = exe.trim_end_matches(" (deleted)");
-    let maps = std::fs::read_to_string("/proc/self/maps")?;
-    for line in maps.lines() {
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    let mut current: Option<(usize, usize)> = None;
+    for line in smaps.lines() {
         let mut f = line.split_whitespace();
-        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
-            continue;
-        };
-        let path = f.nth(3).unwrap_or("");
-        if perms != "r-xp" || path != exe {
+        let first = f.next().unwrap_or("");
+        if let Some((lo, hi)) = first.split_once('-') {
+            // A mapping header: "lo-hi perms offset dev inode path".
+            let perms = f.next().unwrap_or("");
+            let path = f.nth(3).unwrap_or("");
+            current = match (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16)) {
+                (Ok(lo), Ok(hi)) if path == exe && !perms.contains('w') => Some((lo, hi)),
+                _ => None,
+            };
             continue;
         }
-        let Some((lo, hi)) = range.split_once('-') else {
+        if first != "Anonymous:" {
+            continue;
+        }
+        let Some((lo, hi)) = current.take() else {
             continue;
         };
-        let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
-        else {
-            continue;
-        };
-        // SAFETY: the range is a read-only, private, file-backed text
-        // mapping of our own executable; MADV_DONTNEED only unmaps the
-        // resident pages, which fault back in unchanged from the file.
+        if f.next() != Some("0") {
+            continue; // written before it turned read-only (RELRO): keep
+        }
+        // SAFETY: a read-only, private, file-backed mapping of our own
+        // executable without private (anonymous) pages: MADV_DONTNEED only
+        // unmaps resident page-cache pages, which fault back in unchanged.
         let r = unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_DONTNEED) };
         if r < 0 {
             return Err(io::Error::last_os_error());
@@ -595,33 +623,4 @@ pub fn set_personality(persona: libc::c_ulong) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
-}
-
-/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): give this process a new,
-/// anonymous session keyring (LXC's lxc_setup_keyring); returns its serial.
-pub fn join_new_session_keyring() -> io::Result<i32> {
-    // SAFETY: keyctl with an integer operation and a NULL name pointer.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_keyctl,
-            libc::KEYCTL_JOIN_SESSION_KEYRING as libc::c_long,
-            std::ptr::null::<libc::c_char>(),
-        )
-    };
-    cvt(r).map(|s| s as i32)
-}
-
-/// The serial of this process's session keyring (without creating one).
-pub fn session_keyring_id() -> io::Result<i32> {
-    // SAFETY: keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0)
-    // takes integers only.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_keyctl,
-            libc::KEYCTL_GET_KEYRING_ID as libc::c_long,
-            libc::KEY_SPEC_SESSION_KEYRING as libc::c_long,
-            0 as libc::c_long,
-        )
-    };
-    cvt(r).map(|s| s as i32)
 }

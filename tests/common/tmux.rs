@@ -54,7 +54,12 @@ impl Tmux {
     }
 
     pub fn wait_for(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.wait_for_within(needle, Duration::from_secs(20));
+    }
+
+    /// Wait at most `limit` until the screen shows `needle`.
+    pub fn wait_for_within(&self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
         loop {
             let s = self.screen();
             if s.contains(needle) {

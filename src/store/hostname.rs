@@ -1,0 +1,71 @@
+//! The rootfs's /etc/hostname after a clone or rename: LXC writes the new
+//! name (without a newline) when the file exists. The rootfs is not
+//! trusted: the file is reached beneath it without following symlinks and
+//! replaced through a temporary file.
+
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+
+pub fn set_hostname(root: &Path, name: &str) -> Result<()> {
+    let fd = rustix::fs::open(
+        root,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("opening {}", root.display()))?;
+    set_hostname_in(fd.as_fd(), root, name)
+}
+
+/// Write NAME (no newline, as LXC) to ROOT/etc/hostname when that file
+/// exists, never following a symlink inside the rootfs.
+pub fn set_hostname_in(root: std::os::fd::BorrowedFd<'_>, shown: &Path, name: &str) -> Result<()> {
+    let res = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS;
+    let etc = match rustix::fs::openat2(
+        root,
+        "etc",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+        res,
+    ) {
+        Ok(f) => f,
+        Err(_) => return Ok(()),
+    };
+    let Ok(st) = rustix::fs::statat(&etc, "hostname", rustix::fs::AtFlags::SYMLINK_NOFOLLOW) else {
+        return Ok(());
+    };
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+        log::warn!(
+            "{}/etc/hostname is not a regular file: not updated",
+            shown.display()
+        );
+        return Ok(());
+    }
+    let tmp = ".hostname.lxcbox-tmp";
+    let _ = rustix::fs::unlinkat(&etc, tmp, rustix::fs::AtFlags::empty());
+    let f = rustix::fs::openat(
+        &etc,
+        tmp,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(st.st_mode & 0o7777),
+    )
+    .with_context(|| format!("writing {}/etc/hostname", shown.display()))?;
+    let r = (|| -> std::io::Result<()> {
+        rustix::fs::fchown(
+            &f,
+            Some(rustix::fs::Uid::from_raw(st.st_uid)),
+            Some(rustix::fs::Gid::from_raw(st.st_gid)),
+        )?;
+        rustix::fs::fchmod(&f, Mode::from_raw_mode(st.st_mode & 0o7777))?;
+        let mut file = std::fs::File::from(f);
+        std::io::Write::write_all(&mut file, name.as_bytes())?;
+        rustix::fs::renameat(&etc, tmp, &etc, "hostname")?;
+        Ok(())
+    })();
+    if r.is_err() {
+        let _ = rustix::fs::unlinkat(&etc, tmp, rustix::fs::AtFlags::empty());
+    }
+    r.with_context(|| format!("writing {}/etc/hostname", shown.display()))
+}
