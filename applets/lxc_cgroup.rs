@@ -49,8 +49,13 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             None => {
                 // LXC prints the file as read plus a newline
                 // (`printf("%*s\n", ...)`), so the kernel's own newline
-                // leaves an empty line after the value.
-                println!("{}", set.get(&key)?);
+                // leaves an empty line after the value (`get` drops it).
+                let v = set.get(&key)?;
+                if v.is_empty() {
+                    println!();
+                } else {
+                    println!("{v}\n");
+                }
             }
         }
         Ok(0)

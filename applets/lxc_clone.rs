@@ -61,10 +61,11 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         let Some(orig) = a.orig.as_deref() else {
             anyhow::bail!("missing the original container, use -o ORIG");
         };
-        let lxcpath = a
-            .orig_lxcpath
-            .clone()
-            .unwrap_or_else(lxcbox::paths::default_lxcpath);
+        let lxcpath = a.orig_lxcpath.clone().unwrap_or_else(|| {
+            lxcbox::config::global::current()
+                .map(|g| g.lxcpath())
+                .unwrap_or_else(|_| lxcbox::config::global::DEFAULT_LXCPATH.into())
+        });
         if a.rename {
             lxcbox::store::rename::rename(&lxcpath, orig, &new)?;
             return Ok(0);

@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use lxcbox::paths::{GlobalConfig, GLOBAL_KEYS};
+use lxcbox::config::global::{GlobalConfig, GlobalKey, Scope};
 
 use crate::common::{self, Common};
 
@@ -58,13 +58,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     }
     common::run(&c, || {
-        let g = GlobalConfig::load(rcfile.as_deref().map(Path::new))?;
+        let g = GlobalConfig::load(rcfile.as_deref().map(Path::new), Scope::of_process())?;
         if json {
-            let map: serde_json::Map<String, serde_json::Value> = GLOBAL_KEYS
-                .iter()
-                .map(|(k, _)| {
+            let map: serde_json::Map<String, serde_json::Value> = GlobalKey::LISTED
+                .into_iter()
+                .map(|k| {
                     let v = g.get(k).map_or(serde_json::Value::Null, Into::into);
-                    (k.to_string(), v)
+                    (k.name().to_string(), v)
                 })
                 .collect();
             println!("{}", serde_json::Value::Object(map));
@@ -77,13 +77,16 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return Ok(usage());
         }
         if prefix_of(&item, "-l") {
-            for (k, _) in GLOBAL_KEYS {
-                println!("{k}");
+            for k in GlobalKey::LISTED {
+                println!("{}", k.name());
             }
             return Ok(0);
         }
         // The first item the argument is a prefix of, as LXC matches.
-        let Some((key, _)) = GLOBAL_KEYS.iter().find(|(k, _)| prefix_of(&item, k)) else {
+        let Some(key) = GlobalKey::LISTED
+            .into_iter()
+            .find(|k| prefix_of(&item, k.name()))
+        else {
             println!("Unknown configuration item: {item}");
             return Ok(1);
         };

@@ -13,10 +13,16 @@ struct Args {}
 fn run(spec: &Spec, freeze: bool, args: Vec<std::ffi::OsString>) -> i32 {
     common::main(spec, args, |c, _a: Args| {
         let name = c.name()?;
-        if !lxcbox::lifecycle::set_frozen(&c.lxcpath(), name, freeze)? {
-            // LXC's wording for a container that is not running.
+        let lxcpath = c.lxcpath();
+        if !lxcbox::lifecycle::set_frozen(&lxcpath, name, freeze)? {
+            // As LXC: thawing a stopped (but defined) container succeeds,
+            // there is nothing frozen; freezing it fails.
+            let defined = lxcbox::container::Container::is_defined(&lxcpath, name);
+            if !freeze && (defined || c.rcfile.is_some()) {
+                return Ok(0);
+            }
             let what = if freeze { "freeze" } else { "unfreeze" };
-            anyhow::bail!("Failed to {what} {}:{name}", c.lxcpath());
+            anyhow::bail!("Failed to {what} {lxcpath}:{name}");
         }
         Ok(0)
     })

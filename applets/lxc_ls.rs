@@ -3,6 +3,7 @@
 
 use argh::{ArgsInfo, FromArgs};
 use lxcbox::listing::ls::{self, Column, Filter, DEFAULT_COLUMNS};
+use lxcbox::listing::nested;
 use regex_lite::Regex;
 
 use crate::common::{self, Spec};
@@ -57,9 +58,6 @@ struct Args {
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     common::main(&SPEC, args, |c, a: Args| {
-        if a.nesting.is_some() {
-            anyhow::bail!("--nesting is not supported yet");
-        }
         let regex = match a.filter.as_ref().or(a.regex.as_ref()) {
             Some(r) => {
                 Some(Regex::new(r).map_err(|e| anyhow::anyhow!("invalid regex {r:?}: {e}"))?)
@@ -95,17 +93,30 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         } else {
             None
         };
+        // LXC: --nesting alone (or with a value it cannot read) means 5
+        // levels, --nesting=0 none.
+        let depth = a.nesting.as_deref().map(|n| {
+            n.parse::<u32>()
+                .ok()
+                .filter(|_| !n.starts_with('-'))
+                .unwrap_or(nested::DEFAULT_DEPTH)
+        });
         let mut entries = Vec::new();
         for p in c.all_lxcpaths() {
-            entries.extend(ls::collect(&p).into_iter().filter(|e| filter.matches(e)));
+            match depth {
+                Some(d) if d > 0 => entries.extend(nested::collect(&p, &filter, d)),
+                _ => entries.extend(ls::collect(&p).into_iter().filter(|e| filter.matches(e))),
+            }
         }
         if a.json {
             println!("{}", serde_json::to_string_pretty(&entries)?);
         } else if let Some(cols) = columns {
             print!("{}", ls::render_table(&entries, &cols));
         } else {
-            let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
-            print!("{}", ls::render_names(&names, ls::terminal_width(), a.line));
+            print!(
+                "{}",
+                ls::render_names(&entries, ls::terminal_width(), a.line)
+            );
         }
         Ok(0)
     })

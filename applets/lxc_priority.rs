@@ -12,7 +12,10 @@ const SPEC: Spec = Spec::new("lxc-priority");
 /// lxc-priority shows or sets the CPU priority (share) of container NAME
 #[derive(FromArgs, ArgsInfo)]
 struct Args {
-    /// the new share (cpu.shares 2..262144 on v1, cpu.weight 1..10000 on v2)
+    /// the new priority (classic form): cpu.shares 2..262144 on v1, cpu.weight 1..10000 on v2
+    #[argh(option, short = 'p', arg_name = "PRIORITY")]
+    priority: Option<u64>,
+    /// the new priority, as an operand
     #[argh(positional)]
     value: Option<u64>,
 }
@@ -23,7 +26,10 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         let Some(set) = lxcbox::lifecycle::cgroups(&c.lxcpath(), name)? else {
             anyhow::bail!("{name} is not running");
         };
-        match a.value {
+        if a.priority.is_some() && a.value.is_some() {
+            anyhow::bail!("give the priority once: -p PRIORITY or PRIORITY");
+        }
+        match a.priority.or(a.value) {
             Some(v) => {
                 let k = priority_set(&set, v)?;
                 println!("{k} = {v}");

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::os::fd::AsFd;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use argh::{ArgsInfo, FromArgs};
 use lxcbox::cgroup::top::{self, SortBy};
@@ -16,12 +16,18 @@ const SPEC: Spec = Spec::new("lxc-top").name_optional().many_lxcpaths();
 /// lxc-top monitors the state of the active containers
 #[derive(FromArgs, ArgsInfo)]
 struct Args {
-    /// seconds between updates (default 3)
-    #[argh(option, short = 'd', default = "3.0")]
-    delay: f64,
+    /// delay in seconds between refreshes (default: 3.0; with -b: 300, as LXC)
+    #[argh(option, short = 'd', arg_name = "DELAY")]
+    delay: Option<f64>,
     /// sort by n (name), c (cpu), b (blkio), m (memory), s (memory+swap), k (kernel memory)
-    #[argh(option, short = 's', default = "'n'")]
-    sort: char,
+    /// (LXC looks at the first letter only)
+    #[argh(
+        option,
+        short = 's',
+        default = "String::from(\"n\")",
+        arg_name = "SORT"
+    )]
+    sort: String,
     /// reverse the sort order
     #[argh(switch, short = 'r')]
     reverse: bool,
@@ -35,12 +41,12 @@ struct Args {
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     common::main(&SPEC, args, |c, a: Args| {
-        let Some(mut sort) = SortBy::from_char(a.sort) else {
-            anyhow::bail!("invalid sort key '{}' (n c b m s k)", a.sort);
+        let key = a.sort.chars().next().unwrap_or('n');
+        let Some(mut sort) = SortBy::from_char(key) else {
+            anyhow::bail!("invalid sort key '{key}' (n c b m s k)");
         };
         let mut reverse = a.reverse;
         let lxcpath = c.lxcpath();
-        let start = Instant::now();
         let mut out = std::io::stdout().lock();
         if a.batch {
             writeln!(out, "{}", top::BATCH_HEADER)?;
@@ -64,8 +70,11 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             let mut rows = top::collect(&sets);
             top::sort_rows(&mut rows, sort, reverse);
             if a.batch {
-                let ms = start.elapsed().as_millis() as u64;
                 for r in &rows {
+                    // LXC: wall-clock milliseconds since the epoch, per line.
+                    let ms = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64);
                     writeln!(out, "{}", top::batch_line(ms, &r.name, &r.stats))?;
                 }
             } else {
@@ -82,7 +91,8 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             if a.iterations.is_some_and(|max| n >= max) {
                 return Ok(0);
             }
-            let delay = Duration::from_secs_f64(a.delay.max(0.1));
+            let delay = a.delay.unwrap_or(if a.batch { 300.0 } else { 3.0 });
+            let delay = Duration::from_secs_f64(delay.max(0.1));
             match &keys {
                 Some(_) => {
                     if let Some(k) = read_key(delay)? {

@@ -8,6 +8,7 @@ pub mod attach;
 pub mod autostart;
 pub mod cgroup;
 pub mod checkconfig;
+pub mod coexist;
 pub mod config;
 pub mod confine;
 pub mod console;

@@ -37,7 +37,10 @@ pub fn wait_with(
     states: &[State],
     timeout: Option<Duration>,
 ) -> Result<Option<State>> {
-    let now = client::state(lxcpath, name)?;
+    let now = match client::state(lxcpath, name)? {
+        State::Stopped => lxc_state(lxcpath, name),
+        s => s,
+    };
     if states.contains(&now) {
         return Ok(Some(now));
     }
@@ -63,12 +66,24 @@ pub fn wait_with(
             }
             Some(_) => {}
             None => {
-                if states.contains(&State::Stopped) && Client::connect(lxcpath, name)?.is_none() {
-                    return Ok(Some(State::Stopped));
+                // No lxcbox monitor (a SIGKILLed one publishes nothing): the
+                // container is stopped, or a real LXC runs it (polled, as it
+                // publishes to no subscription of ours).
+                if Client::connect(lxcpath, name)?.is_none() {
+                    let st = lxc_state(lxcpath, name);
+                    if states.contains(&st) {
+                        return Ok(Some(st));
+                    }
                 }
             }
         }
     }
+}
+
+/// The state of a container no lxcbox monitor runs: what a real LXC says,
+/// else STOPPED.
+fn lxc_state(lxcpath: &str, name: &str) -> State {
+    crate::coexist::running(lxcpath, name).map_or(State::Stopped, |r| r.state)
 }
 
 /// Outcome of [`stop`].
@@ -97,12 +112,15 @@ pub struct StopOptions {
 pub fn stop(lxcpath: &str, name: &str, o: StopOptions) -> Result<Stopped> {
     let sub = Subscription::new(lxcpath)?;
     let Some(mut c) = Client::connect(lxcpath, name)? else {
+        // Not ours: a real LXC may run it (then say so, do not claim it is
+        // not running).
+        crate::coexist::refuse_if_run_by_lxc(lxcpath, name)?;
         return Ok(Stopped::NotRunning);
     };
     let req = if o.kill || o.timeout == Some(Duration::ZERO) {
         Request::Kill
     } else {
-        Request::Halt
+        halt_request(lxcpath, name)
     };
     if let Err(e) = c.call(req) {
         drop(c);
@@ -129,6 +147,26 @@ pub fn stop(lxcpath: &str, name: &str, o: StopOptions) -> Result<Stopped> {
     }
     wait_with(&sub, lxcpath, name, &[State::Stopped], None)?;
     Ok(Stopped::Done)
+}
+
+/// The graceful stop signal as LXC picks it: lxc.signal.halt of the config
+/// file on disk now (edited since the start, it still counts), SIGPWR when
+/// it sets none. Without a readable LXCPATH/NAME/config (a container
+/// started from `-f FILE`), the monitor uses its running config's.
+fn halt_request(lxcpath: &str, name: &str) -> Request {
+    let path = std::path::Path::new(lxcpath).join(name).join("config");
+    if !path.exists() {
+        return Request::Halt;
+    }
+    match crate::config::Config::load(&path) {
+        Ok(cfg) => Request::Signal {
+            signal: cfg.signal_halt.unwrap_or(libc::SIGPWR),
+        },
+        Err(e) => {
+            log::warn!("{e:#}; using the running config's lxc.signal.halt");
+            Request::Halt
+        }
+    }
 }
 
 /// How long a stop request that failed in transit waits for STOPPED

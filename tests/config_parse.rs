@@ -161,7 +161,10 @@ fn unindexed_network_keys_follow_the_latest_type_line() {
 #[test]
 fn classic_app_container() {
     let legacy = Config::load(&fixture("classic_app.conf")).unwrap();
-    let modern = Config::load(&fixture("classic_app.modern.conf")).unwrap();
+    let mut modern = Config::load(&fixture("classic_app.modern.conf")).unwrap();
+    // The modern file spells the (implied) dir backend out, as LXC's
+    // lxc-update-config writes it.
+    assert_eq!(modern.rootfs.backend.take().as_deref(), Some("dir"));
     assert_eq!(legacy, modern);
     assert_eq!(legacy.uts_name.as_deref(), Some("app1"));
     assert_eq!(legacy.mount_fstab.as_deref(), Some("./fstab"));
@@ -504,11 +507,11 @@ fn mutated_configs_roundtrip_or_error() {
 
 #[test]
 fn default_conf_from_global_config() {
+    use lxcbox::config::global::{GlobalConfig, Scope};
     use lxcbox::config::load_default_conf;
-    use lxcbox::paths::GlobalConfig;
     let path = fixture("classic_app.modern.conf");
-    let g =
-        GlobalConfig::parse(&format!("lxc.default_config = {}\n", path.display()), "g").unwrap();
+    let text = format!("lxc.default_config = {}\n", path.display());
+    let g = GlobalConfig::parse(&text, "g", Scope::Root).unwrap();
     let mut c = load_default_conf(&g).unwrap();
     assert_eq!(c.uts_name.as_deref(), Some("app1"));
     // A container's own config goes on top of the defaults.
@@ -516,6 +519,7 @@ fn default_conf_from_global_config() {
         .unwrap();
     assert_eq!(c.uts_name.as_deref(), Some("mine"));
     assert!(c.net.is_empty() && c.mount_fstab.is_some());
-    let g = GlobalConfig::parse("lxc.default_config = /nonexistent/default.conf\n", "g").unwrap();
+    let text = "lxc.default_config = /nonexistent/default.conf\n";
+    let g = GlobalConfig::parse(text, "g", Scope::Root).unwrap();
     assert_eq!(load_default_conf(&g).unwrap(), Config::default());
 }

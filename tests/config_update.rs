@@ -185,7 +185,15 @@ fn converted_text_means_the_same() {
             continue;
         };
         let after = Config::parse_str(&new, "b", Path::new("/"));
-        match (before, after) {
+        // A rootfs without a backend prefix is a dir rootfs: the conversion
+        // may spell that out (`lxc.rootfs = P` becomes `dir:P`, as LXC's).
+        let dir_spelled = |mut c: Config| {
+            if c.rootfs.path.is_some() && c.rootfs.backend.is_none() {
+                c.rootfs.backend = Some("dir".into());
+            }
+            c
+        };
+        match (before.map(dir_spelled), after.map(dir_spelled)) {
             (Ok(a), Ok(b)) => {
                 compared += 1;
                 assert_eq!(a, b, "original:\n{text}converted:\n{new}");

@@ -130,6 +130,7 @@ fn veth_into(host: &str, inner: &str, ns: &NsThread, master: Option<&str>) -> Li
                 peer_name: inner.to_string(),
                 peer_ns: Some(Netns::Pid(ns.pid())),
                 peer_mtu: None,
+                peer_queues: (None, None),
             },
             mtu: None,
             master,

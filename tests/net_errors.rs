@@ -55,6 +55,7 @@ fn link_that_is_not_a_bridge() {
             peer_name: q,
             peer_ns: None,
             peer_mtu: None,
+            peer_queues: (None, None),
         },
         None,
     );
@@ -156,6 +157,7 @@ fn device_moves_into_a_container_and_back() {
             peer_name: q.clone(),
             peer_ns: None,
             peer_mtu: None,
+            peer_queues: (None, None),
         },
         None,
     );

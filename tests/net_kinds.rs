@@ -89,6 +89,7 @@ fn phys_moves_in_and_back_out() {
             peer_name: q.clone(),
             peer_ns: None,
             peer_mtu: None,
+            peer_queues: (None, None),
         },
         None,
     );

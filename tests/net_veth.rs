@@ -5,7 +5,7 @@ mod net_support;
 
 use std::net::IpAddr;
 
-use lxcbox::config::{NetDev, NetType};
+use lxcbox::config::{NetDev, NetType, PortVlan};
 use lxcbox::net::{self, raw};
 use net_support::*;
 
@@ -235,7 +235,7 @@ fn bridge_port_vlans_separate_containers() {
     let _bg = make_link(&br, raw::Kind::Bridge, None);
     let (a, b, c) = (NsThread::new(), NsThread::new(), NsThread::new());
     let mk = |addr: &str, vid: u16| NetDev {
-        veth_vlan_id: Some(vid),
+        veth_vlan_id: Some(PortVlan::Id(vid)),
         veth_vlan_tagged: vec![300],
         ..veth(0, &br, addr)
     };
@@ -262,7 +262,20 @@ fn bridge_port_vlans_separate_containers() {
     assert_eq!(v, vec![(10, raw::VLAN_PVID | raw::VLAN_UNTAGGED), (300, 0)]);
     assert!(a.ping("10.241.1.3"), "same VLAN must pass");
     assert!(!a.ping("10.241.1.4"), "another VLAN must not pass");
-    for h in [ha, hb, hc] {
+    // veth.vlan.id = none: the port leaves the default VLAN 1 and has no
+    // untagged VLAN at all, only the tagged ones.
+    let d = NsThread::new();
+    let none = NetDev {
+        veth_vlan_id: Some(PortVlan::None),
+        ..mk("10.241.1.5/24", 10)
+    };
+    let hd = start(&d, &[none], "d");
+    assert_eq!(
+        raw::vlans_of(&mut s, hd.devs[0].host_ifindex).unwrap(),
+        vec![(300, 0)]
+    );
+    assert!(!d.ping("10.241.1.3"), "no untagged VLAN: nothing passes");
+    for h in [ha, hb, hc, hd] {
         h.teardown().unwrap();
     }
 }

@@ -11,18 +11,21 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_lxcbox")
 }
 
+/// LXC's tools that are not getopt programs (their `--usage` is no
+/// option table: lxc-checkconfig would even run its checks).
+const NOT_GETOPT: &[&str] = &[
+    "lxc-config",
+    "lxc-update-config",
+    "lxc-checkconfig",
+    "lxc-usernsexec",
+];
+
 /// Our applets that LXC 5.0.2 also ships as getopt tools.
 fn shared_applets() -> Vec<String> {
     let o = Command::new(bin()).arg("--list").output().unwrap();
     String::from_utf8_lossy(&o.stdout)
         .lines()
-        // lxc-checkconfig is a shell script in LXC: it reads no options.
-        .filter(|a| {
-            a.starts_with("lxc-")
-                && *a != "lxc-config"
-                && *a != "lxc-update-config"
-                && *a != "lxc-checkconfig"
-        })
+        .filter(|a| a.starts_with("lxc-") && !NOT_GETOPT.contains(a))
         .filter(|a| std::path::Path::new(&format!("/usr/bin/{a}")).exists())
         .map(str::to_string)
         .collect()

@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# The project's test command (see README.md). Run as root: the integration
-# tests start real containers.
+# The project's test command (see README.md): `sudo ./tests/run.sh`, or as
+# root `./tests/run.sh`. Installs what the tests need when it is missing
+# (tests/setup.sh: Debian packages, the Rust toolchain of
+# rust-toolchain.toml, found even where sudo dropped ~/.cargo/bin from
+# PATH), then runs fmt, clippy, every test (the integration tests start
+# real containers, hence root) and the static release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# shellcheck source=tests/setup.sh
+. tests/setup.sh
+[ "$(id -u)" = 0 ] || setup_die "run as root (sudo ./tests/run.sh): the integration tests start real containers"
+setup_all
 
 echo "== cargo fmt --check"
 cargo fmt --check

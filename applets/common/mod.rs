@@ -21,6 +21,7 @@ mod help;
 use std::ffi::OsString;
 
 use argh::{ArgsInfo, FromArgs};
+use lxcbox::config::global;
 use lxcbox::log::{self, LogSetup};
 use serde::Serialize;
 
@@ -100,11 +101,15 @@ pub struct Common {
 
 #[allow(dead_code)] // each method is used by some applets
 impl Common {
-    /// The first `-P`, else the global default.
+    /// The first `-P`, else `lxc.lxcpath` of the global configuration.
     pub fn lxcpath(&self) -> String {
         match self.lxcpaths.first() {
             Some(p) => p.clone(),
-            None => lxcbox::paths::default_lxcpath(),
+            // run() has read the global configuration before the body, and
+            // failed the applet if it could not: this is never the fallback.
+            None => global::current()
+                .map(|g| g.lxcpath())
+                .unwrap_or_else(|_| global::DEFAULT_LXCPATH.to_string()),
         }
     }
 
@@ -277,10 +282,15 @@ pub fn main<T: FromArgs + ArgsInfo>(
     }
 }
 
-/// Run an applet body with logging set up; print errors as
-/// `lxc-NAME: CONTAINER: message` and turn them into exit status 1.
+/// Run an applet body with logging set up and the global configuration
+/// read (a broken one fails the applet here, naming file and line); print
+/// errors as `lxc-NAME: CONTAINER: message` and turn them into exit status 1.
 pub fn run(common: &Common, body: impl FnOnce() -> anyhow::Result<i32>) -> i32 {
     if let Err(e) = log::init(common.applet, common.name.as_deref(), &common.log_setup()) {
+        report(common, &e);
+        return 1;
+    }
+    if let Err(e) = global::current() {
         report(common, &e);
         return 1;
     }

@@ -93,6 +93,7 @@ impl CgroupSet {
                 let parent = cur.clone();
                 cur = cur.join(comp);
                 std::fs::create_dir(&cur).with_context(|| format!("mkdir {}", cur.display()))?;
+                super::owner::mark(&cur);
                 if !d.v2 && d.has("cpuset") {
                     copy_cpuset(&parent, &cur)?;
                 }
@@ -169,7 +170,10 @@ impl CgroupSet {
             for (h, d) in hs.iter().zip(dirs.iter()) {
                 let p = d.path.join(&cand);
                 match std::fs::create_dir(&p) {
-                    Ok(()) => made += 1,
+                    Ok(()) => {
+                        super::owner::mark(&p);
+                        made += 1;
+                    }
                     Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                         taken = true;
                         break;
@@ -186,7 +190,7 @@ impl CgroupSet {
             }
             if taken || failure.is_some() {
                 for d in dirs.iter().take(made) {
-                    let _ = std::fs::remove_dir(d.path.join(&cand));
+                    super::owner::remove_if_ours(&d.path.join(&cand));
                 }
             }
             if let Some(e) = failure {
@@ -237,6 +241,7 @@ fn make_parents(h: &Hierarchy, parent_rel: &str, d: &mut CgroupDir) -> Result<()
         let next = cur.join(comp);
         match std::fs::create_dir(&next) {
             Ok(()) => {
+                super::owner::mark(&next);
                 d.created_parents.push(next.clone());
                 init_new_dir(h, &cur, &next)?;
             }
@@ -300,7 +305,7 @@ fn copy_cpuset(parent: &Path, dir: &Path) -> Result<()> {
 pub(super) fn undo(dirs: &[CgroupDir]) {
     for d in dirs {
         for p in d.created_parents.iter().rev() {
-            let _ = std::fs::remove_dir(p);
+            super::owner::remove_if_ours(p);
         }
     }
 }

@@ -13,6 +13,7 @@ mod create;
 pub mod devices;
 mod freezer;
 mod layout;
+pub mod owner;
 mod set;
 mod stale;
 mod stats;

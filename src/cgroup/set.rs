@@ -259,7 +259,10 @@ fn remove_tree(dir: &Path, deadline: Instant) -> Result<()> {
     let mut delay = Duration::from_millis(1);
     loop {
         match std::fs::remove_dir(dir) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                super::owner::forget(dir);
+                return Ok(());
+            }
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
             Err(e)
                 if e.raw_os_error() == Some(rustix::io::Errno::BUSY.raw_os_error())

@@ -5,6 +5,7 @@
 //! legacy spellings are mapped onto it by [`legacy`].
 
 pub mod effects;
+pub mod global;
 mod keys;
 mod legacy;
 mod lexer;
@@ -215,11 +216,9 @@ impl Config {
 /// The base configuration for new containers: `lxc.default_config` of the
 /// global config (normally /etc/lxc/default.conf); empty when the file
 /// does not exist.
-pub fn load_default_conf(global: &crate::paths::GlobalConfig) -> Result<Config> {
-    let p = global
-        .get("lxc.default_config")
-        .unwrap_or_else(|| crate::paths::DEFAULT_CONFIG.to_string());
-    let p = Path::new(&p);
+pub fn load_default_conf(global: &global::GlobalConfig) -> Result<Config> {
+    let p = global.default_config();
+    let p = p.as_path();
     if !p.exists() {
         return Ok(Config::default());
     }

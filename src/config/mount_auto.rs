@@ -181,6 +181,8 @@ mod tests {
             "sys:x",
             "cgroup:force:rw",
             "cgroup2:mixed",
+            "cgroup2:rw",
+            "cgroup2:force:ro",
             "shmounts:",
             "nope",
         ] {

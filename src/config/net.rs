@@ -1,7 +1,7 @@
 //! The `lxc.net.N.*` family: one [`NetDev`] per index, kept sorted by N.
 
 use super::keys::Out;
-use super::types::{Config, NetDev, NetType};
+use super::types::{Config, NetDev, NetType, PortVlan};
 use super::values::{self as val, VResult};
 
 /// Sub-keys of lxc.net.N, in the order the writer emits them.
@@ -17,6 +17,8 @@ pub const SUBKEYS: &[&str] = &[
     "veth.mode",
     "veth.vlan.id",
     "veth.vlan.tagged.id",
+    "veth.n_rxqueues",
+    "veth.n_txqueues",
     "veth.ipv4.route",
     "veth.ipv6.route",
     "macvlan.mode",
@@ -101,6 +103,14 @@ fn vlan(v: &str) -> VResult<u16> {
     }
 }
 
+/// A positive queue count (LXC: lxc_safe_int, > 0).
+fn queues(v: &str) -> VResult<u32> {
+    match val::number::<u32>(v) {
+        Ok(n) if n > 0 && n <= i32::MAX as u32 => Ok(n),
+        _ => Err(format!("expected a positive number of queues, got \"{v}\"")),
+    }
+}
+
 fn one_of(v: &str, allowed: &[&str]) -> VResult<String> {
     if allowed.contains(&v) {
         Ok(v.to_string())
@@ -121,12 +131,15 @@ fn set_sub(n: &mut NetDev, key: &str, v: &str) -> VResult<()> {
                 val::net_type(v)?
             }
         }
+        // LXC sets IFF_UP for any value (set_config_net_flags).
         "flags" => {
-            n.up = match v {
-                "" => false,
-                "up" => true,
-                _ => return Err(format!("expected \"up\", got \"{v}\"")),
+            if !v.is_empty() && v != "up" {
+                log::warn!(
+                    "lxc.net.{}.flags = {v}: LXC brings the interface up for any value",
+                    n.index
+                );
             }
+            n.up = !v.is_empty();
         }
         "link" => n.link = opt(v, val::ifname)?,
         "name" => n.name = opt(v, val::ifname)?,
@@ -135,7 +148,14 @@ fn set_sub(n: &mut NetDev, key: &str, v: &str) -> VResult<()> {
         "l2proxy" => n.l2proxy = !v.is_empty() && val::boolean(v)?,
         "veth.pair" => n.veth_pair = opt(v, val::ifname)?,
         "veth.mode" => n.veth_mode = opt(v, |v| one_of(v, &["bridge", "router"]))?,
-        "veth.vlan.id" => n.veth_vlan_id = opt(v, vlan)?,
+        "veth.vlan.id" => {
+            n.veth_vlan_id = opt(v, |v| match v {
+                "none" => Ok(PortVlan::None),
+                _ => vlan(v).map(PortVlan::Id),
+            })?
+        }
+        "veth.n_rxqueues" => n.veth_n_rxqueues = opt(v, queues)?,
+        "veth.n_txqueues" => n.veth_n_txqueues = opt(v, queues)?,
         "veth.vlan.tagged.id" => list(&mut n.veth_vlan_tagged, v, vlan)?,
         "veth.ipv4.route" => list(&mut n.veth_ipv4_routes, v, |v| val::ip_address(v, false))?,
         "veth.ipv6.route" => list(&mut n.veth_ipv6_routes, v, |v| val::ip_address(v, true))?,
@@ -199,6 +219,14 @@ pub fn emit(c: &Config, k: &'static str, o: &mut Out) {
         }
         if let Some(id) = n.veth_vlan_id {
             put("veth.vlan.id", id.to_string());
+        }
+        for (k, q) in [
+            ("veth.n_rxqueues", n.veth_n_rxqueues),
+            ("veth.n_txqueues", n.veth_n_txqueues),
+        ] {
+            if let Some(q) = q {
+                put(k, q.to_string());
+            }
         }
         for id in &n.veth_vlan_tagged {
             put("veth.vlan.tagged.id", id.to_string());

@@ -208,6 +208,24 @@ pub struct MountAuto {
     pub shmounts: Option<(String, Option<String>)>,
 }
 
+/// lxc.net.N.veth.vlan.id: a VLAN id, or LXC's `none` (the port leaves the
+/// bridge's default VLAN and gets no untagged one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortVlan {
+    None,
+    Id(u16),
+}
+
+impl std::fmt::Display for PortVlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PortVlan::None => f.write_str("none"),
+            PortVlan::Id(id) => write!(f, "{id}"),
+        }
+    }
+}
+
 /// Network device types of lxc.net.N.type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -258,8 +276,13 @@ pub struct NetDev {
     pub veth_pair: Option<String>,
     /// veth.mode: bridge (default) or router.
     pub veth_mode: Option<String>,
-    pub veth_vlan_id: Option<u16>,
+    /// veth.vlan.id: the untagged VLAN of the host end's bridge port.
+    pub veth_vlan_id: Option<PortVlan>,
     pub veth_vlan_tagged: Vec<u16>,
+    /// veth.n_rxqueues / veth.n_txqueues: queues of the container's end
+    /// (the host end gets them swapped, as LXC creates the pair).
+    pub veth_n_rxqueues: Option<u32>,
+    pub veth_n_txqueues: Option<u32>,
     pub veth_ipv4_routes: Vec<String>,
     pub veth_ipv6_routes: Vec<String>,
     pub macvlan_mode: Option<String>,

@@ -62,8 +62,15 @@ pub fn update_legacy(text: &str, origin: &str) -> Result<String> {
         out.push_str(head);
         out.push_str(new_key.as_deref().unwrap_or(key));
         let is_rootfs = matches!(key, "lxc.rootfs" | "lxc.rootfs.path");
+        // LXC's script writes a legacy `lxc.rootfs = PATH` as
+        // `lxc.rootfs.path = dir:PATH` when no lxc.rootfs.backend says
+        // otherwise (unlike the script, a value that already has its
+        // `type:` prefix is left alone, not made `dir:dir:...`).
+        let prefix = backend
+            .clone()
+            .or_else(|| (key == "lxc.rootfs").then(|| "dir".to_string()));
         match (
-            &backend,
+            &prefix,
             is_rootfs && !value.is_empty() && !has_backend(value),
         ) {
             (Some(b), true) => {
@@ -108,7 +115,7 @@ fn indexed_net(key: &str) -> Option<u32> {
 
 /// Update `path` in place: convert with [`update_legacy`] (nothing is
 /// touched if that fails), copy the original to `PATH.backup`, then replace
-/// the file's contents (same inode, so its mode and owner stay).
+/// the file by a new one with the same mode and owner (write-then-rename).
 pub fn update_file(path: &std::path::Path) -> Result<()> {
     use anyhow::Context;
     let text =
@@ -118,5 +125,35 @@ pub fn update_file(path: &std::path::Path) -> Result<()> {
     backup.push(".backup");
     std::fs::copy(path, &backup)
         .with_context(|| format!("saving {} to {}", path.display(), backup.to_string_lossy()))?;
-    std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
+    write_replacing(path, new.as_bytes())
+}
+
+/// Write-then-rename: a temporary file beside `path` with its mode and
+/// owner gets the text, is synced, and replaces `path` in one rename, so a
+/// crash leaves the old config or the new one, never half of one.
+fn write_replacing(path: &std::path::Path, data: &[u8]) -> Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".lxcbox-new");
+    let tmp = std::path::PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let r = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(meta.mode() & 0o7777)
+            .open(&tmp)?;
+        std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()))?;
+        f.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r.with_context(|| format!("writing {}", path.display()))
 }

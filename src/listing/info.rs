@@ -57,6 +57,10 @@ pub struct Stats {
 /// (only those the host's controllers provide).
 fn cgroup_stats(lxcpath: &str, name: &str) -> Option<Stats> {
     let set = crate::lifecycle::cgroups(lxcpath, name).ok().flatten()?;
+    stats_of(&set)
+}
+
+fn stats_of(set: &crate::cgroup::CgroupSet) -> Option<Stats> {
     let st = set.stats().ok()?;
     Some(Stats {
         cpu_ns: st.has_cpu.then_some(st.cpu_ns),
@@ -122,6 +126,9 @@ pub fn gather(
     let resp = client::info(lxcpath, name)?;
     let defined = rcfile.is_some() || Container::is_defined(lxcpath, name);
     let Some(resp) = resp else {
+        if let Some(run) = crate::coexist::running(lxcpath, name) {
+            return Ok(Some(gather_lxc(lxcpath, name, run, req)));
+        }
         if !defined {
             return Ok(None);
         }
@@ -161,15 +168,104 @@ pub fn gather(
     } else {
         None
     };
+    let links = if req.is_all() || req.stats {
+        net_links(lxcpath, name, &resp.interfaces)
+    } else {
+        Vec::new()
+    };
     Ok(Some(Info {
         name: name.to_string(),
         state: resp.state,
         pid: Some(resp.pid),
         ips,
         stats,
-        links: resp.interfaces.iter().map(|i| LinkStats::read(i)).collect(),
+        links,
         config,
     }))
+}
+
+/// A container a real LXC runs, described from its monitor's answers (LXC's
+/// command protocol) and from its init: addresses from its namespace,
+/// counters from its cgroups, the host ends of its veths.
+fn gather_lxc(lxcpath: &str, name: &str, run: crate::coexist::LxcRun, req: &InfoRequest) -> Info {
+    // The running config's value; a key LXC's monitor has no value for
+    // (unset, or unknown) is looked up in the config on disk, which tells
+    // the two apart ("KEY =" and "KEY invalid", as LXC's lxc-info prints).
+    let on_disk = Container::load(lxcpath, name, None).ok();
+    let config = req
+        .keys
+        .iter()
+        .map(|k| {
+            let v = crate::coexist::cmd::get_config_item(lxcpath, name, k)
+                .ok()
+                .flatten()
+                .or_else(|| on_disk.as_ref().and_then(|c| c.config.get_item(k).ok()));
+            (k.clone(), v)
+        })
+        .collect();
+    let (ips, stats, links) = match run.pid {
+        Some(pid) => {
+            let ips = if req.is_all() || req.ips {
+                live_ips(pid)
+            } else {
+                Vec::new()
+            };
+            let (stats, links) = if req.is_all() || req.stats {
+                let stats = crate::cgroup::Layout::discover()
+                    .ok()
+                    .and_then(|l| crate::cgroup::CgroupSet::from_pid(&l, pid).ok())
+                    .and_then(|set| stats_of(&set));
+                let links = crate::net::host_veths_of_pid(pid)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|i| LinkStats::read(i))
+                    .collect();
+                (stats, links)
+            } else {
+                (None, Vec::new())
+            };
+            (ips, stats, links)
+        }
+        None => (Vec::new(), None, Vec::new()),
+    };
+    Info {
+        name: name.to_string(),
+        state: run.state,
+        pid: run.pid,
+        ips,
+        stats,
+        links,
+        config,
+    }
+}
+
+/// The host interfaces whose counters lxc-info shows, as LXC's
+/// print_net_stats picks them from the running config: for each
+/// lxc.net.N in order, a veth's host end (`host_veths`, the monitor's list
+/// of them in device order), any other type's lxc.net.N.link (a macvlan's
+/// lower device, ...); it stops at the first device without one.
+fn net_links(lxcpath: &str, name: &str, host_veths: &[String]) -> Vec<LinkStats> {
+    let item = |key: String| {
+        client::config_item(lxcpath, name, &key)
+            .ok()
+            .flatten()
+            .filter(|v| !v.is_empty())
+    };
+    let mut veths = host_veths.iter();
+    let mut out = Vec::new();
+    for n in 0.. {
+        let Some(kind) = item(format!("lxc.net.{n}.type")) else {
+            break;
+        };
+        let ifname = if kind == "veth" {
+            veths.next().cloned()
+        } else {
+            item(format!("lxc.net.{n}.link"))
+        };
+        let Some(ifname) = ifname else { break };
+        out.push(LinkStats::read(&ifname));
+    }
+    out
 }
 
 /// The container's addresses as text, IPv4 first. A container sharing the

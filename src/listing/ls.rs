@@ -35,23 +35,54 @@ pub struct Entry {
     /// Swap use in bytes (memsw minus memory, when available).
     pub swap_bytes: Option<u64>,
     pub interfaces: Vec<String>,
+    /// `--nesting`: how deep inside other containers (0: on the host).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub level: u32,
+    /// `--nesting`: the containers this one is inside, as `outer/inner`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 impl Entry {
-    fn new(name: String, defined: bool, cfg: &Config) -> Entry {
+    /// A stopped container with nothing known about it yet.
+    pub fn named(name: String, defined: bool) -> Entry {
         Entry {
             name,
             state: State::Stopped,
             defined,
-            autostart: cfg.start_auto,
-            groups: cfg.groups.clone(),
+            autostart: false,
+            groups: Vec::new(),
             ipv4: Vec::new(),
             ipv6: Vec::new(),
-            unprivileged: !cfg.idmap.is_empty(),
+            unprivileged: false,
             pid: None,
             ram_bytes: None,
             swap_bytes: None,
             interfaces: Vec::new(),
+            level: 0,
+            parent: None,
+        }
+    }
+
+    fn new(name: String, defined: bool, cfg: &Config) -> Entry {
+        Entry {
+            autostart: cfg.start_auto,
+            groups: cfg.groups.clone(),
+            unprivileged: !cfg.idmap.is_empty(),
+            ..Entry::named(name, defined)
+        }
+    }
+
+    /// The name lxc-ls prints in its plain listing: `outer/inner` for a
+    /// nested container.
+    pub fn path(&self) -> String {
+        match &self.parent {
+            Some(p) => format!("{p}/{}", self.name),
+            None => self.name.clone(),
         }
     }
 }
@@ -63,24 +94,41 @@ impl Entry {
 /// through their config directory instead.
 pub fn active_names(lxcpath: &str) -> Option<HashSet<String>> {
     let text = std::fs::read_to_string("/proc/net/unix").ok()?;
+    Some(active_in(lxcpath, &text))
+}
+
+fn active_in(lxcpath: &str, text: &str) -> HashSet<String> {
     let prefix = format!(
         "@lxcbox/{:016x}/",
         fnv64(canonical_lxcpath(lxcpath).as_bytes())
     );
-    Some(
-        text.lines()
-            .filter_map(|l| l.rsplit(' ').next())
-            .filter_map(|p| p.strip_prefix(&prefix)?.strip_suffix("/command"))
-            .map(str::to_string)
-            .collect(),
-    )
+    text.lines()
+        .filter_map(|l| l.rsplit(' ').next())
+        .filter_map(|p| p.strip_prefix(&prefix)?.strip_suffix("/command"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether a real LXC's monitor may be listening for `name`: its socket is
+/// in the table (by its plain name, or by its hashed one for long paths).
+fn lxc_may_run(lxcpath: &str, name: &str, table: Option<&str>) -> bool {
+    let Some(t) = table else { return true };
+    let sock = crate::coexist::cmd::socket_name(lxcpath.trim_end_matches('/'), name, "command");
+    t.lines()
+        .any(|l| l.rsplit(' ').next() == Some(&format!("@{sock}")))
 }
 
 /// Every container of `lxcpath`, defined or running, sorted by name, with
 /// its config-derived columns and (for running ones) the monitor's answer.
 pub fn collect(lxcpath: &str) -> Vec<Entry> {
     let defined = defined_names(lxcpath);
-    let active = active_names(lxcpath);
+    let table = std::fs::read_to_string("/proc/net/unix").ok();
+    let active = table.as_deref().map(|t| active_in(lxcpath, t));
+    // Containers a real LXC runs here, found by LXC's own sockets.
+    let lxc_only: Vec<String> = table
+        .as_deref()
+        .map(|t| crate::coexist::listening_names(lxcpath, t))
+        .unwrap_or_default();
     let mut entries: Vec<Entry> = defined
         .into_iter()
         .map(|n| {
@@ -92,28 +140,38 @@ pub fn collect(lxcpath: &str) -> Vec<Entry> {
             Entry::new(n, true, &cfg)
         })
         .collect();
-    if let Some(active) = &active {
-        for n in active {
-            if !entries.iter().any(|e| &e.name == n) {
-                entries.push(Entry::new(n.clone(), false, &Config::default()));
-            }
+    for n in active.iter().flatten().chain(&lxc_only) {
+        if !entries.iter().any(|e| &e.name == n) {
+            entries.push(Entry::new(n.clone(), false, &Config::default()));
         }
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
     }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
     for e in &mut entries {
         // Without /proc/net/unix, ask every container (a refused connect
         // to an unbound abstract name is cheap).
-        if active.as_ref().is_some_and(|a| !a.contains(&e.name)) {
-            continue;
+        let ours = active.as_ref().is_none_or(|a| a.contains(&e.name));
+        let mut by_lxc = false;
+        if ours {
+            if let Ok(Some(r)) = client::info(lxcpath, &e.name) {
+                e.state = r.state;
+                e.pid = Some(r.pid);
+                e.interfaces = r.interfaces;
+            }
         }
-        if let Ok(Some(r)) = client::info(lxcpath, &e.name) {
-            e.state = r.state;
-            e.pid = Some(r.pid);
-            e.interfaces = r.interfaces;
+        if e.state == State::Stopped && lxc_may_run(lxcpath, &e.name, table.as_deref()) {
+            if let Some(run) = crate::coexist::running(lxcpath, &e.name) {
+                e.state = run.state;
+                e.pid = run.pid;
+                by_lxc = true;
+            }
         }
         if let (true, Some(pid)) = (e.state != State::Stopped, e.pid) {
             add_live_addresses(pid, e);
-            add_memory(lxcpath, e);
+            if by_lxc {
+                add_memory_of_pid(pid, e);
+            } else {
+                add_memory(lxcpath, e);
+            }
         }
     }
     entries
@@ -122,12 +180,15 @@ pub fn collect(lxcpath: &str) -> Vec<Entry> {
 /// Running containers show the addresses their namespace holds now (what
 /// LXC's get_ips reports), not what the config asked for: an address added
 /// or removed inside the container shows up here.
-fn add_live_addresses(pid: i32, e: &mut Entry) {
-    // INTERFACE: the container's own devices (LXC's get_interfaces without
-    // lo); a container sharing the host namespace keeps the monitor's list.
+pub(super) fn add_live_addresses(pid: i32, e: &mut Entry) {
+    // INTERFACE: every device of the container's namespace, lo included,
+    // sorted by name (LXC's get_interfaces keeps its array sorted); a
+    // container sharing the host namespace keeps the monitor's list.
     if !crate::net::same_netns(pid).unwrap_or(true) {
-        if let Ok(l) = crate::net::links_of_pid(pid) {
-            e.interfaces = l.into_iter().filter(|n| n != "lo").collect();
+        if let Ok(mut l) = crate::net::links_of_pid(pid) {
+            l.sort();
+            l.dedup();
+            e.interfaces = l;
         }
     }
     for ip in super::info::live_ips(pid) {
@@ -139,12 +200,26 @@ fn add_live_addresses(pid: i32, e: &mut Entry) {
     }
 }
 
+/// RAM and SWAP of a container a real LXC runs: from its init's cgroups.
+fn add_memory_of_pid(pid: i32, e: &mut Entry) {
+    let Ok(layout) = crate::cgroup::Layout::discover() else {
+        return;
+    };
+    if let Ok(set) = crate::cgroup::CgroupSet::from_pid(&layout, pid) {
+        memory_from(&set, e);
+    }
+}
+
 /// RAM and SWAP columns from the container's memory cgroup (v1
 /// memsw counts memory + swap; v2 memory.swap.current is swap alone).
 fn add_memory(lxcpath: &str, e: &mut Entry) {
     let Ok(Some(set)) = crate::lifecycle::cgroups(lxcpath, &e.name) else {
         return;
     };
+    memory_from(&set, e);
+}
+
+fn memory_from(set: &crate::cgroup::CgroupSet, e: &mut Entry) {
     let Ok(st) = set.stats() else { return };
     if !st.has_mem {
         return;
@@ -225,13 +300,14 @@ impl Column {
             .map_or("", |x| x.0)
     }
 
-    /// Parse a -F list; `Err(key)` names the first unknown key.
+    /// Parse a -F list (names in any case, as LXC's strcasecmp); `Err(key)`
+    /// names the first unknown key.
     pub fn parse_list(spec: &str) -> Result<Vec<Column>, String> {
         spec.split(',')
             .map(|k| {
                 Self::ALL
                     .iter()
-                    .find(|(n, _)| *n == k)
+                    .find(|(n, _)| n.eq_ignore_ascii_case(k))
                     .map(|x| x.1)
                     .ok_or_else(|| k.to_string())
             })
@@ -247,6 +323,8 @@ impl Column {
             }
         };
         match self {
+            // LXC indents a nested name by its level, ending in a backslash.
+            Column::Name if e.level > 0 => format!("{:>w$}{}", "\\", e.name, w = e.level as usize),
             Column::Name => e.name.clone(),
             Column::State => e.state.to_string(),
             Column::Pid => e.pid.map_or("-".into(), |p| p.to_string()),
@@ -301,22 +379,26 @@ pub fn render_table(entries: &[Entry], cols: &[Column]) -> String {
     out
 }
 
-/// Plain listing, as LXC's ls_print_names: names padded to the longest
-/// (at least 4, "NAME"), wrapped before `termwidth` (0: one per line).
-pub fn render_names(names: &[&str], termwidth: usize, one_per_line: bool) -> String {
+/// Plain listing, as LXC's ls_print_names: names (`outer/inner` when
+/// nested) padded to the longest (at least 4, "NAME"; a nested name counts
+/// its level too, as LXC's ls_field_width), wrapped before `termwidth` (0:
+/// one per line).
+pub fn render_names(entries: &[Entry], termwidth: usize, one_per_line: bool) -> String {
     let mut out = String::new();
+    let names: Vec<String> = entries.iter().map(Entry::path).collect();
     if one_per_line {
-        for n in names {
+        for n in &names {
             let _ = writeln!(out, "{n}");
         }
         return out;
     }
-    let w = names
+    let w = entries
         .iter()
-        .map(|n| n.chars().count())
+        .zip(&names)
+        .map(|(e, n)| n.chars().count() + e.level as usize)
         .fold("NAME".len(), usize::max);
     let mut len = 0;
-    for n in names {
+    for n in &names {
         let _ = write!(out, "{n:<w$}");
         len += w;
         if len + w >= termwidth {
@@ -352,15 +434,21 @@ mod tests {
 
     #[test]
     fn names_padded_and_wrapped() {
-        assert_eq!(render_names(&["c1", "c2"], 0, false), "c1  \nc2  \n");
-        assert_eq!(render_names(&["c1", "c2"], 80, false), "c1   c2   \n");
-        assert_eq!(render_names(&["c1", "c2"], 80, true), "c1\nc2\n");
+        let e = |v: &[&str]| v.iter().map(|n| entry(n)).collect::<Vec<_>>();
+        assert_eq!(render_names(&e(&["c1", "c2"]), 0, false), "c1  \nc2  \n");
+        assert_eq!(render_names(&e(&["c1", "c2"]), 80, false), "c1   c2   \n");
+        assert_eq!(render_names(&e(&["c1", "c2"]), 80, true), "c1\nc2\n");
         // width 10: "c1  " + " " (5), next would reach 9 < 10 → space, then wrap.
         assert_eq!(
-            render_names(&["c1", "c2", "c3"], 10, false),
+            render_names(&e(&["c1", "c2", "c3"]), 10, false),
             "c1   c2  \nc3   \n"
         );
         assert_eq!(render_names(&[], 80, false), "");
+        // Nested: outer/inner, the width counting the level as LXC does.
+        let mut n = entry("n1");
+        n.level = 1;
+        n.parent = Some("a".into());
+        assert_eq!(render_names(&[entry("a"), n], 0, false), "a    \na/n1 \n");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod info;
 pub mod ls;
+pub mod nested;
 pub mod ps;
 pub mod size;
 

@@ -241,6 +241,7 @@ fn create_veth(
                 peer_name: tmp.clone(),
                 peer_ns: Some(Netns::Pid(hn.init_pid)),
                 peer_mtu: mtu,
+                peer_queues: (d.veth_n_rxqueues, d.veth_n_txqueues),
             },
             mtu,
             master: bridge.as_ref().map(|b| b.index),

@@ -11,7 +11,16 @@ use super::host::HostDev;
 use super::link::Link;
 use super::nl::Socket;
 use super::spec::{key_err, Gateway, Plan};
-use crate::config::NetDev;
+use crate::config::{NetDev, PortVlan};
+
+/// A bridge's default PVID (/sys/class/net/BR/bridge/default_pvid; 1 when
+/// it cannot be read, the kernel's default).
+fn default_pvid(bridge: &str) -> u16 {
+    std::fs::read_to_string(format!("/sys/class/net/{bridge}/bridge/default_pvid"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1)
+}
 
 /// The first address of `index` in the family of `v6`.
 fn first_addr(s: &mut Socket, index: i32, v6: bool) -> Result<Option<IpAddr>> {
@@ -23,8 +32,9 @@ fn first_addr(s: &mut Socket, index: i32, v6: bool) -> Result<Option<IpAddr>> {
         .next())
 }
 
-/// veth.vlan.id (untagged PVID; 0 stands for LXC's "none": leave the
-/// default VLAN) and veth.vlan.tagged.id on the host end's bridge port.
+/// veth.vlan.id (the untagged PVID, or LXC's "none": only leave the
+/// bridge's default VLAN) and veth.vlan.tagged.id on the host end's bridge
+/// port.
 pub(super) fn port_vlans(s: &mut Socket, d: &NetDev, br: Option<&Link>, port: i32) -> Result<()> {
     if d.veth_vlan_id.is_none() && d.veth_vlan_tagged.is_empty() {
         return Ok(());
@@ -45,18 +55,24 @@ pub(super) fn port_vlans(s: &mut Socket, d: &NetDev, br: Option<&Link>, port: i3
             ),
         ));
     }
-    if let Some(id) = d.veth_vlan_id {
-        // The port starts in the bridge's default PVID (1): replace it.
-        bridge::vlan_del(s, port, 1)
-            .or_else(|e| {
-                if super::nl::errno(&e) == Some(libc::ENOENT) {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .map_err(|e| key_err(d, "veth.vlan.id", format!("leaving the default VLAN: {e}")))?;
-        if id != 0 {
+    if let Some(vlan) = d.veth_vlan_id {
+        // The port starts in the bridge's default PVID: leave it unless it
+        // is the one asked for (LXC reads it from sysfs, as here).
+        let default = default_pvid(&br.name);
+        if vlan != PortVlan::Id(default) {
+            bridge::vlan_del(s, port, default)
+                .or_else(|e| {
+                    if super::nl::errno(&e) == Some(libc::ENOENT) {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })
+                .map_err(|e| {
+                    key_err(d, "veth.vlan.id", format!("leaving the default VLAN: {e}"))
+                })?;
+        }
+        if let PortVlan::Id(id) = vlan {
             bridge::vlan_add(s, port, id, bridge::VLAN_PVID | bridge::VLAN_UNTAGGED)
                 .map_err(|e| key_err(d, "veth.vlan.id", format!("adding VLAN {id}: {e}")))?;
         }

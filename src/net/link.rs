@@ -14,6 +14,8 @@ const IFLA_LINKINFO: u16 = 18;
 const IFLA_NET_NS_PID: u16 = 19;
 const IFLA_STATS64: u16 = 23;
 const IFLA_NET_NS_FD: u16 = 28;
+const IFLA_NUM_TX_QUEUES: u16 = 31;
+const IFLA_NUM_RX_QUEUES: u16 = 32;
 const IFLA_LINK_NETNSID: u16 = 37;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
@@ -196,6 +198,9 @@ pub enum Kind {
         peer_name: String,
         peer_ns: Option<Netns>,
         peer_mtu: Option<u32>,
+        /// IFLA_NUM_RX_QUEUES / IFLA_NUM_TX_QUEUES of the peer; the host
+        /// end gets them swapped (LXC's lxc_veth_create).
+        peer_queues: (Option<u32>, Option<u32>),
     },
     Macvlan {
         lower: i32,
@@ -240,6 +245,18 @@ pub fn create(s: &mut Socket, l: &NewLink) -> io::Result<()> {
     if let Some(ns) = l.netns {
         put_netns(&mut m, ns);
     }
+    if let Kind::Veth {
+        peer_queues: (rx, tx),
+        ..
+    } = &l.kind
+    {
+        if let Some(n) = tx {
+            m.attr_u32(IFLA_NUM_RX_QUEUES, *n);
+        }
+        if let Some(n) = rx {
+            m.attr_u32(IFLA_NUM_TX_QUEUES, *n);
+        }
+    }
     let lower = match &l.kind {
         Kind::Macvlan { lower, .. } | Kind::Ipvlan { lower, .. } | Kind::Vlan { lower, .. } => {
             Some(*lower)
@@ -255,12 +272,19 @@ pub fn create(s: &mut Socket, l: &NewLink) -> io::Result<()> {
             peer_name,
             peer_ns,
             peer_mtu,
+            peer_queues: (rx, tx),
         } => {
             m.attr_str(IFLA_INFO_KIND, "veth").begin(IFLA_INFO_DATA);
             // VETH_INFO_PEER carries a whole ifinfomsg followed by attributes.
             m.begin(VETH_INFO_PEER)
                 .header(&ifinfomsg(0, 0, 0))
                 .attr_str(IFLA_IFNAME, peer_name);
+            if let Some(n) = rx {
+                m.attr_u32(IFLA_NUM_RX_QUEUES, *n);
+            }
+            if let Some(n) = tx {
+                m.attr_u32(IFLA_NUM_TX_QUEUES, *n);
+            }
             if let Some(mtu) = peer_mtu {
                 m.attr_u32(IFLA_MTU, *mtu);
             }

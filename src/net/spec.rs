@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{anyhow, Error, Result};
 
-use crate::config::{NetDev, NetType};
+use crate::config::{NetDev, NetType, PortVlan};
 
 /// "lxc.net.N.KEY: MSG".
 pub fn key_err(d: &NetDev, key: &str, msg: impl std::fmt::Display) -> Error {
@@ -211,11 +211,18 @@ pub fn check(d: &NetDev) -> Result<Plan> {
     if d.kind == NetType::Vlan && d.vlan_id.is_none() {
         return Err(key_err(d, "vlan.id", "required for type vlan"));
     }
-    if d.veth_vlan_id.is_some_and(|v| v > 4094) {
-        return Err(e(
-            "veth.vlan.id",
-            format!("invalid VLAN id {}", d.veth_vlan_id.unwrap_or_default()),
-        ));
+    if let Some(PortVlan::Id(v @ 4095..)) = d.veth_vlan_id {
+        return Err(e("veth.vlan.id", format!("invalid VLAN id {v}")));
+    }
+    if d.kind != NetType::Veth {
+        for (key, set) in [
+            ("veth.n_rxqueues", d.veth_n_rxqueues.is_some()),
+            ("veth.n_txqueues", d.veth_n_txqueues.is_some()),
+        ] {
+            if set {
+                return Err(e(key, "only for type veth".to_string()));
+            }
+        }
     }
     if let Some(v) = d.veth_vlan_tagged.iter().find(|&&v| v == 0 || v > 4094) {
         return Err(e("veth.vlan.tagged.id", format!("invalid VLAN id {v}")));

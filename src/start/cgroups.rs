@@ -83,8 +83,8 @@ pub fn layout(cfg: &Config) -> Result<Layout> {
 /// Create (and limit) the payload cgroup; limits are in place before init
 /// is attached, so init never runs unlimited.
 pub fn create(layout: &Layout, name: &str, cfg: &Config) -> Result<CgroupSet> {
-    let global = crate::paths::GlobalConfig::load(None).unwrap_or_default();
-    let pattern = global.get("lxc.cgroup.pattern");
+    use crate::config::global::{self, GlobalKey};
+    let pattern = global::current()?.get(GlobalKey::CgroupPattern);
     let set = CgroupSet::create_payload(layout, name, cfg, pattern.as_deref())
         .context("creating the container's cgroups")?;
     if let Err(e) = set.apply_config(cfg) {
@@ -98,9 +98,11 @@ pub fn create(layout: &Layout, name: &str, cfg: &Config) -> Result<CgroupSet> {
 /// lxc.payload.NAME and its own lxc.monitor.NAME behind; remove them so the
 /// names are reused. Called once per monitor, before anything is created.
 /// It looks where they are created: under the cgroup the monitor started in
-/// (the layout's base), whatever cgroup the monitor is in now. rmdir fails
-/// on a cgroup that still has processes, so a live container of the same
-/// name elsewhere is never touched.
+/// (the layout's base), whatever cgroup the monitor is in now. Only
+/// directories lxcbox made are touched (`cgroup::owner`): a real LXC starting
+/// a container of the same name makes the same, empty, directories. rmdir
+/// fails on a cgroup that still has processes, so a live container is never
+/// touched either.
 pub fn remove_stale(layout: &Layout, name: &str) {
     let bases: Vec<PathBuf> = layout
         .container_hierarchies()
@@ -109,9 +111,10 @@ pub fn remove_stale(layout: &Layout, name: &str) {
     // A container frozen when its monitor was killed still holds its tasks
     // (the parent-death SIGKILL waits for a thaw): release them first, in
     // every hierarchy, before any rmdir.
+    use crate::cgroup::owner;
     for dir in &bases {
         let stale = dir.join(format!("{}{name}", crate::cgroup::PAYLOAD_PREFIX));
-        if stale.is_dir() {
+        if owner::is_ours(&stale) {
             crate::cgroup::release_killed_frozen(&stale);
         }
     }
@@ -122,7 +125,9 @@ pub fn remove_stale(layout: &Layout, name: &str) {
         ]
     }) {
         let stale = dir.join(format!("{prefix}{name}"));
-        if stale.is_dir() {
+        if stale.is_dir() && owner::is_ours(&stale) {
+            // Sub-cgroups of ours (the inner one, or what the container
+            // made inside its own) go with it.
             if let Ok(rd) = std::fs::read_dir(&stale) {
                 for sub in rd.flatten() {
                     if sub.file_type().map(|t| t.is_dir()).unwrap_or(false) {
@@ -130,7 +135,7 @@ pub fn remove_stale(layout: &Layout, name: &str) {
                     }
                 }
             }
-            let _ = std::fs::remove_dir(&stale);
+            owner::remove_if_ours(&stale);
         }
     }
 }

@@ -19,10 +19,20 @@ pub fn lock_path(lxcpath: &str, name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A held lock; released on drop (or when the process dies).
+/// A held lock; released on drop (or when the process dies). It also
+/// carries the claim on LXC's command socket name (`coexist::claim`),
+/// which lives exactly as long.
 #[derive(Debug)]
 pub struct StartLock {
     _file: File,
+    lxc_claim: Option<std::os::fd::OwnedFd>,
+}
+
+impl StartLock {
+    /// Hold LXC's command socket name along with the lock.
+    pub fn hold_lxc_claim(&mut self, fd: std::os::fd::OwnedFd) {
+        self.lxc_claim = Some(fd);
+    }
 }
 
 /// Take the container's lock without waiting; `Ok(None)` if someone holds it.
@@ -40,7 +50,10 @@ pub fn try_lock(lxcpath: &str, name: &str) -> Result<Option<StartLock>> {
         .open(&p)
         .with_context(|| format!("opening lock {}", p.display()))?;
     match flock(&f, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(Some(StartLock { _file: f })),
+        Ok(()) => Ok(Some(StartLock {
+            _file: f,
+            lxc_claim: None,
+        })),
         Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
         Err(e) => Err(e).with_context(|| format!("locking {}", p.display())),
     }

@@ -100,10 +100,13 @@ fn lock_after_teardown(lxcpath: &str, name: &str) -> Result<lock::StartLock> {
 pub fn start(spec: StartSpec) -> Result<i32> {
     let name = spec.container.name.clone();
     let lxcpath = spec.container.lxcpath.clone();
-    let lock = match lock::try_lock(&lxcpath, &name)? {
+    let mut lock = match lock::try_lock(&lxcpath, &name)? {
         Some(l) => l,
         None => lock_after_teardown(&lxcpath, &name)?,
     };
+    // A container a real LXC runs (or starts right now) is refused; while
+    // ours runs, LXC cannot start it.
+    lock.hold_lxc_claim(crate::coexist::claim(&lxcpath, &name)?);
     let listener = bind_command_socket(&lxcpath, &name)?;
     if spec.daemon {
         match daemon::fork()? {

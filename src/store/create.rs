@@ -19,7 +19,6 @@ use super::conftext::ConfText;
 use super::{owner, NewContainer};
 use crate::config::Config;
 use crate::container::{validate_name, Container};
-use crate::paths::GlobalConfig;
 use crate::storage::{self, make::Specs, Request, Rootfs};
 use crate::template::{self, Template};
 
@@ -62,11 +61,11 @@ fn base_config(opts: &CreateOptions) -> Result<(ConfText, Option<PathBuf>)> {
     let path = match &opts.config {
         Some(p) => p.clone(),
         None => {
-            let g = GlobalConfig::load(None)?;
-            match g.get("lxc.default_config") {
-                Some(p) if Path::new(&p).exists() => PathBuf::from(p),
-                _ => return Ok((ConfText::default(), None)),
+            let p = crate::config::global::current()?.default_config();
+            if !p.exists() {
+                return Ok((ConfText::default(), None));
             }
+            p
         }
     };
     let text =
@@ -113,10 +112,13 @@ pub fn create(lxcpath: &str, name: &str, opts: &CreateOptions) -> Result<PathBuf
     let Some(template) = template else {
         // -t none: the config alone, as LXC 5 saves it.
         if let Some(r) = &preset_rootfs {
-            let p = r.split_once(':').map_or(r.as_str(), |(_, p)| p);
+            let (kind, p) = r.split_once(':').unwrap_or(("dir", r.as_str()));
             if !Path::new(p).exists() {
                 bail!("The rootfs \"{r}\" does not exist");
             }
+            // LXC 5.0.2 then saves the rootfs once more, with its type
+            // (compared side by side in tests/lxc_parity.rs).
+            conf.append("lxc.rootfs.path", &format!("{kind}:{p}"));
         }
         crate::fsutil::write_atomic(&config_path, conf.text().as_bytes(), 0o640)?;
         nc.done()?;

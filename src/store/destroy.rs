@@ -41,6 +41,11 @@ fn dir_is_empty(p: &Path) -> bool {
 /// Destroy container `name` as lxc-destroy does.
 pub fn destroy(lxcpath: &str, name: &str, opts: &DestroyOptions) -> Result<()> {
     validate_name(name)?;
+    // Never under a real LXC's feet: not while it runs the container (with
+    // -f neither), not while it works on it (its lock). LXC names both
+    // after the lxcpath as given.
+    crate::coexist::refuse_if_run_by_lxc(lxcpath, name)?;
+    let _lxc_lock = crate::coexist::lock::try_lock(lxcpath, name)?;
     let lxcpath = &crate::monitor::canonical_lxcpath(lxcpath);
     let running = client::Client::connect(lxcpath, name)?.is_some();
     if !running && !Container::is_defined(lxcpath, name) && opts.rcfile.is_none() {

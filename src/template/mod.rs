@@ -55,9 +55,13 @@ pub enum Template {
 /// The template directory: `$LXCBOX_TEMPLATEDIR`, else LXC's compiled-in
 /// /usr/share/lxc/templates.
 pub fn template_dir() -> PathBuf {
+    use crate::config::global::{self, GlobalKey};
     match std::env::var_os("LXCBOX_TEMPLATEDIR").filter(|d| !d.is_empty()) {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(DEFAULT_DIR),
+        None => global::current()
+            .ok()
+            .and_then(|g| g.get(GlobalKey::TemplateDir))
+            .map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from),
     }
 }
 

@@ -143,7 +143,8 @@ impl Drop for Env {
 }
 
 /// Remove lxc.payload.NAME and lxc.monitor.NAME (with their sub-cgroups)
-/// under this process's cgroups, waiting for dying processes to leave.
+/// under this process's cgroups, waiting for dying processes to leave; only
+/// those lxcbox made (a real LXC may run a container of the same name).
 pub fn remove_cgroups_of(name: &str) {
     use lxcbox::cgroup::{CgroupSet, Layout};
     let Ok(layout) = Layout::discover() else {
@@ -156,6 +157,9 @@ pub fn remove_cgroups_of(name: &str) {
     for base in me.paths() {
         for prefix in ["lxc.payload.", "lxc.monitor."] {
             let d = base.join(format!("{prefix}{name}"));
+            if !lxcbox::cgroup::owner::is_ours(&d) {
+                continue;
+            }
             while d.exists() && Instant::now() < end {
                 if let Ok(rd) = std::fs::read_dir(&d) {
                     for sub in rd.flatten() {
