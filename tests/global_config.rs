@@ -39,16 +39,26 @@ impl Home {
             std::fs::copy(env!("CARGO_BIN_EXE_lxcbox"), &exe).unwrap();
             std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        Command::new(&exe)
-            .args(args)
-            .env_clear()
-            .env("HOME", &self.0)
-            .env("LXCBOX_RUNDIR", self.0.join("run"))
-            .uid(NOBODY)
-            .gid(NOBODY)
-            .current_dir("/")
-            .output()
-            .unwrap()
+        // A test running beside this one may fork while the copy was open
+        // for writing: its child holds the fd until it execs (ETXTBSY).
+        for _ in 0..100 {
+            match Command::new(&exe)
+                .args(args)
+                .env_clear()
+                .env("HOME", &self.0)
+                .env("LXCBOX_RUNDIR", self.0.join("run"))
+                .uid(NOBODY)
+                .gid(NOBODY)
+                .current_dir("/")
+                .output()
+            {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                r => return r.unwrap(),
+            }
+        }
+        panic!("{} stayed busy", exe.display());
     }
 }
 
