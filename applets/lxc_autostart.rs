@@ -10,7 +10,9 @@ use lxcbox::start::{self, AlreadyRunning, StartSpec};
 
 use crate::common::{self, Common, Spec};
 
-const SPEC: Spec = Spec::new("lxc-autostart").name_optional();
+const SPEC: Spec = Spec::new("lxc-autostart")
+    .name_optional()
+    .warnings_on_stderr();
 
 /// lxc-autostart managed auto-started containers
 #[derive(FromArgs, ArgsInfo)]

@@ -10,7 +10,7 @@ use lxcbox::lxcnet::{self, conf, Done};
 
 use crate::common::{self, Spec};
 
-const SPEC: Spec = Spec::new("lxc-net").name_optional();
+const SPEC: Spec = Spec::new("lxc-net").name_optional().warnings_on_stderr();
 
 /// lxc-net sets up, tears down or shows the container bridge with NAT and DHCP
 #[derive(FromArgs, ArgsInfo)]

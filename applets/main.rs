@@ -91,6 +91,8 @@ fn multicall(mut args: Vec<OsString>) -> i32 {
 }
 
 fn main() {
+    // A closed output pipe ends an applet as it ends LXC's: by SIGPIPE.
+    lxcbox::sys::process::default_sigpipe();
     let mut args: Vec<OsString> = std::env::args_os().collect();
     let argv0 = if args.is_empty() {
         OsString::from("lxcbox")

@@ -47,6 +47,8 @@ pub struct LogSetup {
     pub priority: Option<String>,
     /// `-q`: nothing on stderr.
     pub quiet: bool,
+    /// Without `-l`, show warnings on stderr too (not only errors).
+    pub warnings: bool,
 }
 
 /// Where records currently go: stderr (LXC's short form) or a log file
@@ -164,10 +166,13 @@ pub fn init(tool: &str, name: Option<&str>, setup: &LogSetup) -> Result<()> {
     let (sink, max) = match setup.file.as_deref() {
         Some("none") => (Sink::Stderr, LevelFilter::Off),
         Some(path) => (Sink::File(open_log(path)?), level),
-        // Without a log file LXC still shows warnings and errors on stderr.
+        // Without a log file LXC's stderr shows errors only (log.c's
+        // log_append_stderr drops everything below ERROR); an explicit -l
+        // shows that level on stderr (LXC would need -o for it).
         None if setup.quiet => (Sink::Stderr, LevelFilter::Off),
         None if setup.priority.is_some() => (Sink::Stderr, level),
-        None => (Sink::Stderr, LevelFilter::Warn),
+        None if setup.warnings => (Sink::Stderr, LevelFilter::Warn),
+        None => (Sink::Stderr, LevelFilter::Error),
     };
     *SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(sink);
     let long = match name {

@@ -119,7 +119,14 @@ fn a_start_refuses_a_refused_key_by_name_and_warns_about_ignored_ones() {
         assert!(err.contains(&format!("{key}: {why}")), "{err}");
     }
     e.define("fx-ignored", "lxc.kmsg = 1\nlxc.pivotdir = x\n");
+    // As LXC's stderr, lxcbox's shows errors only unless -l asks for more.
     let o = e.run("lxc-execute", &["-n", "fx-ignored", "--", "/bin/true"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    let o = e.run(
+        "lxc-execute",
+        &["-n", "fx-ignored", "-l", "WARN", "--", "/bin/true"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(

@@ -48,6 +48,10 @@ pub struct Spec {
     /// Accept `-P` more than once (LXC: lxc-monitor, lxc-top; lxcbox also
     /// lxc-ls). Otherwise a second `-P` is LXC's usage error.
     pub many_lxcpaths: bool,
+    /// Warnings reach stderr without `-l` (LXC's C tools show errors only;
+    /// lxcbox's own service tools, whose LXC counterparts are scripts that
+    /// say what they do, show warnings too).
+    pub warnings: bool,
 }
 
 impl Spec {
@@ -57,7 +61,14 @@ impl Spec {
             applet,
             name: NameArg::Required,
             many_lxcpaths: false,
+            warnings: false,
         }
+    }
+
+    /// Show warnings on stderr by default (see [`Spec::warnings`]).
+    pub const fn warnings_on_stderr(mut self) -> Spec {
+        self.warnings = true;
+        self
     }
 
     /// `-n` is optional and operands are never taken as the name.
@@ -84,6 +95,8 @@ pub struct Common {
     pub logpriority: Option<String>,
     pub quiet: bool,
     pub rcfile: Option<String>,
+    /// [`Spec::warnings`].
+    pub warnings: bool,
 }
 
 #[allow(dead_code)] // each method is used by some applets
@@ -122,6 +135,7 @@ impl Common {
             file: self.logfile.clone(),
             priority: self.logpriority.clone(),
             quiet: self.quiet,
+            warnings: self.warnings,
         }
     }
 }
@@ -170,6 +184,7 @@ pub fn parse<T: FromArgs + ArgsInfo>(spec: &Spec, args: Vec<OsString>) -> Result
 
     let mut c = Common {
         applet,
+        warnings: spec.warnings,
         ..Default::default()
     };
     for f in &parsed.options {

@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use rustix::fs::{openat2, Mode, OFlags, ResolveFlags, CWD};
+use rustix::fs::{Mode, OFlags, CWD};
 use rustix::termios::isatty;
 
 use crate::console::{get_winsize, proxy_logged, set_winsize, PtyPair, RawGuard};
@@ -90,12 +90,11 @@ impl Wanted {
         let flags = OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC;
         let native = in_container
             .then(|| {
-                let fd = openat2(
+                let fd = crate::sys::resolve::open_no_symlinks(
                     CWD,
-                    "/dev/pts/ptmx",
+                    std::path::Path::new("/dev/pts/ptmx"),
                     flags,
                     Mode::empty(),
-                    ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
                 )
                 .ok()?;
                 let st = rustix::fs::fstatfs(&fd).ok()?;

@@ -26,6 +26,12 @@ impl CgroupSet {
             return Ok(Freezer::V1(d.path.clone()));
         }
         if let Some(d) = self.unified() {
+            // The v2 freezer came with Linux 5.2.
+            if !d.path.join("cgroup.freeze").exists() {
+                bail!(
+                    "no freezer: no v1 freezer hierarchy, and this kernel's cgroup v2 has none (cgroup.freeze, Linux 5.2+)"
+                );
+            }
             return Ok(Freezer::V2(d.path.clone()));
         }
         bail!("no freezer: neither a v1 freezer hierarchy nor cgroup v2")

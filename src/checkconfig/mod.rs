@@ -20,6 +20,10 @@ pub trait Host {
     /// `uname -r`.
     fn kernel_release(&self) -> String;
     fn env(&self, key: &str) -> Option<String>;
+    /// The kernel interfaces newer than 4.19 this kernel lacks (probed).
+    fn missing_features(&self) -> Vec<crate::sys::kernel::Feature> {
+        Vec::new()
+    }
 }
 
 /// The machine lxcbox runs on.
@@ -62,6 +66,10 @@ impl Host for SystemHost {
     fn env(&self, key: &str) -> Option<String> {
         std::env::var(key).ok()
     }
+
+    fn missing_features(&self) -> Vec<crate::sys::kernel::Feature> {
+        crate::sys::kernel::missing()
+    }
 }
 
 /// What the run printed and its exit status.
@@ -75,8 +83,18 @@ pub struct Report {
 /// Lines about kernel features lxcbox works around (issue 18, embedded
 /// hosts): printed in a section of their own after LXC's, only when there
 /// are any, so the report stays LXC's line for line otherwise.
-pub fn kernel_fallbacks(_host: &dyn Host) -> Vec<String> {
-    Vec::new()
+pub fn kernel_fallbacks(host: &dyn Host) -> Vec<String> {
+    host.missing_features()
+        .into_iter()
+        .map(|f| {
+            format!(
+                "{}: missing (Linux {}+), fallback: {}",
+                f.name(),
+                f.since(),
+                f.fallback()
+            )
+        })
+        .collect()
 }
 
 mod inflate;
@@ -506,6 +524,46 @@ mod tests {
     /// What LXC 5.0.2's script prints for CONFIG on this host (captured
     /// from /usr/bin/lxc-checkconfig with the same inputs).
     const EXPECTED: &str = "LXC version 5.0.2\n\n--- Namespaces ---\nNamespaces: enabled\nUtsname namespace: enabled\nIpc namespace: enabled\nPid namespace: enabled\nUser namespace: enabled\nNetwork namespace: enabled\n\n--- Control groups ---\nCgroups: enabled\nCgroup namespace: enabled\nCgroup v1 mount points: \n - /sys/fs/cgroup/cpu\n - /sys/fs/cgroup/freezer\n - /sys/fs/cgroup/systemd\nCgroup v2 mount points: \n - /sys/fs/cgroup/unified\nCgroup v1 clone_children flag: enabled\nCgroup device: enabled\nCgroup sched: enabled\nCgroup cpu account: enabled\nCgroup memory controller: enabled\nCgroup cpuset: enabled\n\n--- Misc ---\nVeth pair device: enabled\nMacvlan: enabled\nVlan: missing\nBridges: enabled\nAdvanced netfilter: enabled\nCONFIG_IP_NF_TARGET_MASQUERADE: enabled\nCONFIG_IP6_NF_TARGET_MASQUERADE: enabled\nCONFIG_NETFILTER_XT_TARGET_CHECKSUM: enabled\nCONFIG_NETFILTER_XT_MATCH_COMMENT: enabled\nFUSE (for use with lxcfs): enabled\n\n--- Checkpoint/Restore ---\ncheckpoint restore: enabled\nCONFIG_FHANDLE: enabled\nCONFIG_EVENTFD: enabled\nCONFIG_EPOLL: enabled\nCONFIG_UNIX_DIAG: enabled\nCONFIG_INET_DIAG: enabled\nCONFIG_PACKET_DIAG: enabled\nCONFIG_NETLINK_DIAG: enabled\nFile capabilities: enabled\n\nNote : Before booting a new kernel, you can check its configuration\nusage : CONFIG=/path/to/config /usr/bin/lxc-checkconfig\n\n";
+
+    #[test]
+    fn fallbacks_get_a_section_of_their_own() {
+        struct Old(Fake);
+        impl Host for Old {
+            fn read(&self, path: &str) -> Option<Vec<u8>> {
+                self.0.read(path)
+            }
+            fn is_file(&self, path: &str) -> bool {
+                self.0.is_file(path)
+            }
+            fn which(&self, prog: &str) -> Option<(String, bool)> {
+                self.0.which(prog)
+            }
+            fn kernel_release(&self) -> String {
+                "4.19.0-test".into()
+            }
+            fn env(&self, key: &str) -> Option<String> {
+                self.0.env(key)
+            }
+            fn missing_features(&self) -> Vec<crate::sys::kernel::Feature> {
+                use crate::sys::kernel::Feature;
+                vec![Feature::Clone3, Feature::Openat2, Feature::TimeNamespace]
+            }
+        }
+        let r = run(&Old(host(CONFIG)), "/usr/bin/lxc-checkconfig", false);
+        let section = "\n--- lxcbox kernel fallbacks in use ---\n\
+            clone3: missing (Linux 5.3+), fallback: clone(2), or fork + unshare(2)\n\
+            openat2: missing (Linux 5.6+), fallback: O_PATH|O_NOFOLLOW walk\n\
+            time namespace: missing (Linux 5.6+), fallback: none: lxc.time.offset.* is refused\n\n\
+            Note : Before booting";
+        assert!(r.stdout.contains(section), "{}", r.stdout);
+        // Everything else is LXC's report unchanged.
+        let lxc_part = r.stdout.replacen(
+            &section[..section.len() - "\nNote : Before booting".len()],
+            "",
+            1,
+        );
+        assert_eq!(lxc_part, EXPECTED);
+    }
 
     #[test]
     fn the_scripts_report() {

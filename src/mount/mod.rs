@@ -27,6 +27,7 @@ mod entries;
 pub mod fstab;
 mod ops;
 mod resolve;
+mod stage;
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
@@ -272,6 +273,22 @@ pub fn clone_tree_of(path: &str) -> Result<std::os::fd::OwnedFd> {
     ops::clone_tree(ops::BindSource::Host(path), true)
 }
 
+/// A new filesystem as a detached mount (see [`ops::new_fs`]).
+pub fn new_fs_tree(
+    fstype: &str,
+    source: Option<&str>,
+    options: &[(&str, Option<&str>)],
+    flags: MountFlags,
+) -> Result<std::os::fd::OwnedFd> {
+    ops::new_fs(fstype, source, options, flags)
+}
+
+/// mount(2) a filesystem straight onto an opened (O_PATH) target, where
+/// it must be seen at once (every kernel has this).
+pub fn mount_fs_on(target: std::os::fd::BorrowedFd<'_>, fstype: &str, data: &str) -> Result<()> {
+    ops::mount_fs(target, fstype, fstype, MountFlags::empty(), data)
+}
+
 /// Attach a detached mount tree onto an opened (O_PATH) target.
 pub fn attach_tree(
     tree: std::os::fd::BorrowedFd<'_>,
@@ -351,6 +368,12 @@ pub fn pivot(root: RootFs) -> Result<()> {
         .with_context(detach)?;
     rustix::process::chdir("/").map_err(io).context("chdir /")?;
     Ok(())
+}
+
+/// Host side of the mount layer's fallback for kernels without the new
+/// mount API: the directory its staging tmpfs goes on (see `stage.rs`).
+pub fn prepare_staging() -> Result<()> {
+    stage::prepare()
 }
 
 /// Host side of `lxc.mount.auto = shmounts:HOST[:CONT]`, called by the

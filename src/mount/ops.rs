@@ -6,7 +6,9 @@
 //! a detached copy of the source, move_mount attaches it onto the target
 //! fd; the tree fd then names the new mount itself, which is what a
 //! read-only remount must act on (remounting through the target fd would
-//! hit the mount underneath).
+//! hit the mount underneath). Without the new mount API (before 5.2) the
+//! detached tree is a mount staged in a private tmpfs and attaching it is
+//! mount(MS_MOVE): see [`super::stage`].
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -17,6 +19,8 @@ use rustix::mount::{
     mount, mount_change, mount_remount, move_mount, open_tree, MountFlags, MountPropagationFlags,
     MoveMountFlags, OpenTreeFlags,
 };
+
+use crate::sys::kernel::{self, Feature};
 
 use super::resolve::fd_path;
 
@@ -41,6 +45,77 @@ pub fn mount_fs(
     mount(source, fd_path(target), fstype, flags, data).map_err(io)
 }
 
+/// A new filesystem as a detached mount: fsopen/fsconfig/fsmount, or on
+/// kernels without them mount(2) on a staging spot ([`super::stage`]).
+/// `options` are the filesystem's (`key=value` or `key`); `flags` the
+/// per-mount ones (ro, nosuid, ...).
+pub fn new_fs(
+    fstype: &str,
+    source: Option<&str>,
+    options: &[(&str, Option<&str>)],
+    flags: MountFlags,
+) -> Result<OwnedFd> {
+    use rustix::mount::{
+        fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, FsMountFlags,
+        FsOpenFlags,
+    };
+    if !kernel::has(Feature::MountApi) {
+        return super::stage::mount_fs(fstype, source, options, flags);
+    }
+    let fs = fsopen(fstype, FsOpenFlags::FSOPEN_CLOEXEC)
+        .map_err(io)
+        .with_context(|| format!("fsopen {fstype}"))?;
+    if let Some(src) = source {
+        fsconfig_set_string(fs.as_fd(), "source", src)
+            .map_err(io)
+            .with_context(|| format!("source {src}"))?;
+    }
+    for &(k, v) in options {
+        match v {
+            Some(v) => fsconfig_set_string(fs.as_fd(), k, v),
+            None => fsconfig_set_flag(fs.as_fd(), k),
+        }
+        .map_err(io)
+        .with_context(|| {
+            format!(
+                "mount option {k}{}",
+                v.map(|v| format!("={v}")).unwrap_or_default()
+            )
+        })?;
+    }
+    fsconfig_create(fs.as_fd())
+        .map_err(io)
+        .context("creating the filesystem")?;
+    fsmount(
+        fs.as_fd(),
+        FsMountFlags::FSMOUNT_CLOEXEC,
+        mount_attrs(flags),
+    )
+    .map_err(io)
+    .context("fsmount")
+}
+
+/// MS_* per-mount flags as the mount attributes of a new mount.
+fn mount_attrs(flags: MountFlags) -> rustix::mount::MountAttrFlags {
+    use rustix::mount::MountAttrFlags as A;
+    let mut a = A::empty();
+    for (m, at) in [
+        (MountFlags::RDONLY, A::MOUNT_ATTR_RDONLY),
+        (MountFlags::NOSUID, A::MOUNT_ATTR_NOSUID),
+        (MountFlags::NODEV, A::MOUNT_ATTR_NODEV),
+        (MountFlags::NOEXEC, A::MOUNT_ATTR_NOEXEC),
+        (MountFlags::NOATIME, A::MOUNT_ATTR_NOATIME),
+        (MountFlags::NODIRATIME, A::MOUNT_ATTR_NODIRATIME),
+        (MountFlags::STRICTATIME, A::MOUNT_ATTR_STRICTATIME),
+        (MountFlags::NOSYMFOLLOW, A::MOUNT_ATTR_NOSYMFOLLOW),
+    ] {
+        if flags.contains(m) {
+            a |= at;
+        }
+    }
+    a
+}
+
 /// Where a bind's source comes from.
 pub enum BindSource<'a> {
     /// A trusted host path (from the config).
@@ -51,6 +126,9 @@ pub enum BindSource<'a> {
 
 /// A detached copy of the mount tree at `source` (not yet visible anywhere).
 pub fn clone_tree(source: BindSource<'_>, recursive: bool) -> Result<OwnedFd> {
+    if !kernel::has(Feature::MountApi) {
+        return super::stage::bind(source, recursive);
+    }
     let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
     if recursive {
         flags |= OpenTreeFlags::AT_RECURSIVE;
@@ -65,6 +143,9 @@ pub fn clone_tree(source: BindSource<'_>, recursive: bool) -> Result<OwnedFd> {
 
 /// Attach a detached tree onto a resolved target.
 pub fn attach(tree: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<()> {
+    if !kernel::has(Feature::MountApi) {
+        return super::stage::attach(tree, target);
+    }
     move_mount(
         tree,
         "",

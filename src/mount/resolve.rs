@@ -2,7 +2,8 @@
 //!
 //! Every lookup below the rootfs goes through openat2(2) relative to an fd
 //! of the rootfs mount with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-//! RESOLVE_NO_MAGICLINKS: a symlink anywhere in the path (`rootfs/mnt ->
+//! RESOLVE_NO_MAGICLINKS (on kernels before 5.6, the equivalent walk of
+//! [`crate::sys::resolve`]): a symlink anywhere in the path (`rootfs/mnt ->
 //! /etc`, `rootfs/proc -> /`) is refused with ELOOP and a `..` that would
 //! climb out fails with EXDEV. We refuse symlinks outright instead of
 //! resolving them in-root (RESOLVE_IN_ROOT) because that is what LXC does
@@ -16,7 +17,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use rustix::fs::{mkdirat, openat2, Mode, OFlags, ResolveFlags, CWD};
+use rustix::fs::{mkdirat, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
 use super::fstab::Create;
@@ -31,9 +32,7 @@ pub struct Root {
     pub(crate) confined: bool,
 }
 
-const CONFINED: ResolveFlags = ResolveFlags::BENEATH
-    .union(ResolveFlags::NO_SYMLINKS)
-    .union(ResolveFlags::NO_MAGICLINKS);
+use crate::sys::resolve::open_beneath;
 
 /// No O_NOFOLLOW: with O_PATH it would return an fd of a trailing symlink
 /// itself (which mount(2) via /proc/self/fd would then follow); without it,
@@ -89,7 +88,7 @@ impl Root {
         flags: OFlags,
     ) -> rustix::io::Result<OwnedFd> {
         if self.confined {
-            openat2(dir, rel, flags, Mode::empty(), CONFINED)
+            open_beneath(dir, Path::new(rel), flags, Mode::empty())
         } else {
             // Trusted host path: plain lookup, symlinks followed.
             rustix::fs::openat(dir, rel, flags, Mode::empty())
@@ -115,7 +114,7 @@ impl Root {
         let mut prefix = PathBuf::new();
         for c in Path::new(rel).components() {
             prefix.push(c);
-            let r = openat2(self.fd.as_fd(), &prefix, opath(), Mode::empty(), CONFINED);
+            let r = open_beneath(self.fd.as_fd(), &prefix, opath(), Mode::empty());
             if let Err(Errno::LOOP) = r {
                 let shown = self.show(&prefix.to_string_lossy());
                 let to = rustix::fs::readlinkat(self.fd.as_fd(), &prefix, Vec::new())
@@ -151,7 +150,7 @@ impl Root {
                 let f = OFlags::CREATE | OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
                 let mode = Mode::from_raw_mode(0o644);
                 let r = if self.confined {
-                    openat2(cur.as_fd(), *comp, f, mode, CONFINED)
+                    open_beneath(cur.as_fd(), Path::new(comp), f, mode)
                 } else {
                     rustix::fs::openat(cur.as_fd(), *comp, f, mode)
                 };
@@ -214,26 +213,7 @@ mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
 
-    /// A temp dir removed on drop, even when an assertion fails.
-    struct Tmp(PathBuf);
-    impl Drop for Tmp {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    impl std::ops::Deref for Tmp {
-        type Target = Path;
-        fn deref(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    fn tmpdir(tag: &str) -> Tmp {
-        let d = std::env::temp_dir().join(format!("lxcbox-resolve-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Tmp(d)
-    }
+    use crate::sys::resolve::tests::tmpdir;
 
     fn confined(d: &Path) -> Root {
         let fd = rustix::fs::open(d, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
@@ -246,8 +226,8 @@ mod tests {
 
     #[test]
     fn symlinks_and_dotdot_refused() {
-        let d = tmpdir("sym");
-        let outside = tmpdir("sym-outside");
+        let d = tmpdir("resolve-sym");
+        let outside = tmpdir("resolve-sym-outside");
         symlink(&*outside, d.join("mnt")).unwrap();
         std::fs::create_dir(d.join("ok")).unwrap();
         let r = confined(&d);
@@ -265,7 +245,7 @@ mod tests {
 
     #[test]
     fn create_dirs_and_files() {
-        let d = tmpdir("create");
+        let d = tmpdir("resolve-create");
         let r = confined(&d);
         r.open("a/b/c", Some(Create::Dir)).unwrap();
         assert!(d.join("a/b/c").is_dir());

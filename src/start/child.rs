@@ -52,8 +52,7 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     let plan = a.plan;
     let cfg = plan.config();
     let ns = &plan.namespaces;
-    // If the monitor dies, init dies too (lxc.monitor.signal.pdeath).
-    process::set_pdeathsig(plan.pdeath_signal).context("setting the parent-death signal")?;
+    // The parent-death signal is set by the clone (crate::sys::spawn).
     // Into the cgroups first, so everything from here on is accounted and
     // limited there (the unified one took init at the clone).
     super::cgroups::join_v1(a.v1_tasks)?;
@@ -176,6 +175,11 @@ fn confine(plan: &Plan) -> Result<()> {
 /// children, so the child joins its own time_for_children.
 fn enter_time_namespace(t: &TimeOffsets) -> Result<()> {
     let step = "creating the time namespace (lxc.time.offset.*)";
+    if !crate::sys::kernel::has(crate::sys::kernel::Feature::TimeNamespace) {
+        bail!(
+            "{step}: this kernel has no time namespaces (they need Linux 5.6 with CONFIG_TIME_NS)"
+        );
+    }
     process::unshare(libc::CLONE_NEWTIME).context(step)?;
     // CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7 (time_namespaces(7)).
     let text = format!(

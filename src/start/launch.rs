@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use anyhow::{bail, Context, Result};
 
-use super::live::{Init, Live};
+use super::live::Live;
 use super::plan::Plan;
 use super::serve::{self, RunEnd};
 use super::sync::{self, ToChild, ToParent};
@@ -16,8 +16,9 @@ use super::{cgroups, child, console, daemon, hooks, namespaces, StartSpec};
 use crate::monitor::events::Publisher;
 use crate::monitor::server::Server;
 use crate::monitor::State;
-use crate::namespace::{Namespace, NsSet};
-use crate::sys::process::{self, Cloned};
+use crate::namespace::Namespace;
+use crate::sys::process;
+use crate::sys::spawn::{spawn, Cloned, Spawn};
 
 /// Everything one run needs from the monitor around it.
 pub(super) struct RunCtx<'a> {
@@ -105,6 +106,7 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     let ns = &plan.namespaces;
     hooks::run_hooks(cfg, "pre-start", &plan.hook_env, &[])?;
     crate::mount::prepare_shmounts(cfg)?;
+    crate::mount::prepare_staging()?;
     live.shared = namespaces::open_shared(ns, &c.lxcpath)?;
     if plan.console {
         live.hub = Some(console::hub(cfg, ctx.spec.foreground)?);
@@ -117,23 +119,16 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     let (sync_parent, sync_child) = sync::pair()?;
     let console_plan = live.console_plan(cfg);
     let unified = entry.as_ref().and_then(|e| e.unified.as_ref());
-    let (cloned, born_in_cgroup) = match clone_init(
-        ns.at_clone(),
-        live.shared_fd(Namespace::Pid),
-        unified.map(|f| f.as_fd()),
-    ) {
-        Ok(c) => (c, unified.is_some()),
-        // A kernel without CLONE_INTO_CGROUP (before 5.7): migrate instead.
-        Err(e) if unified.is_some() => {
-            log::debug!("{e:#}; cloning without CLONE_INTO_CGROUP");
-            (
-                clone_init(ns.at_clone(), live.shared_fd(Namespace::Pid), None)?,
-                false,
-            )
-        }
-        Err(e) => return Err(e),
+    // spawn starts init in the unified cgroup on every kernel: with
+    // CLONE_INTO_CGROUP (5.7), else through cgroup.procs before it runs.
+    let born_in_cgroup = unified.is_some();
+    let spawn = Spawn {
+        namespaces: ns.at_clone().flags() as u64,
+        // If the monitor dies, init dies too (lxc.monitor.signal.pdeath).
+        pdeath: Some(plan.pdeath_signal),
+        cgroup: unified.map(|f| f.as_fd()),
     };
-    let (pid, pidfd) = match cloned {
+    let init = match clone_init(&spawn, live.shared_fd(Namespace::Pid))? {
         Cloned::Child => {
             drop(sync_parent);
             child::main(child::ChildArgs {
@@ -144,8 +139,9 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
                 v1_tasks: entry.as_ref().map(|e| &e.v1_tasks[..]).unwrap_or(&[]),
             })
         }
-        Cloned::Parent { pid, pidfd } => (pid, pidfd),
+        Cloned::Parent(init) => init,
     };
+    let pid = init.pid;
     drop(sync_child);
     drop(entry);
     log::info!(
@@ -153,7 +149,7 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
         c.name,
         ns.new
     );
-    live.init = Some(Init { pid, pidfd });
+    live.init = Some(init);
     let go = (|| -> Result<ToChild> {
         if !born_in_cgroup {
             if let Some(d) = live.cgroups.as_ref().and_then(|cg| cg.unified()) {
@@ -252,14 +248,12 @@ fn child_failure(sync: &OwnedFd) -> Option<anyhow::Error> {
     }
 }
 
-/// clone3 into the new namespaces. A shared PID namespace is entered by
+/// Clone init into its new namespaces (clone3, or the fallbacks of
+/// [`crate::sys::spawn`], which also start it in the cgroup one way or
+/// another). A shared PID namespace is entered by
 /// the monitor itself around the clone (setns(CLONE_NEWPID) only changes
 /// where our next child goes) and left again at once.
-fn clone_init(
-    new: NsSet,
-    pidns: Option<&OwnedFd>,
-    cgroup: Option<std::os::fd::BorrowedFd<'_>>,
-) -> Result<Cloned> {
+fn clone_init(spawn_args: &Spawn<'_>, pidns: Option<&OwnedFd>) -> Result<Cloned> {
     let own = match pidns {
         Some(fd) => {
             let own = rustix::fs::open(
@@ -274,9 +268,8 @@ fn clone_init(
         }
         None => None,
     };
-    let cloned =
-        process::clone3(new.flags() as u64, cgroup).context("cloning the container's init");
-    if let (Some(own), Ok(Cloned::Parent { .. })) = (&own, &cloned) {
+    let cloned = spawn(spawn_args).context("cloning the container's init");
+    if let (Some(own), Ok(Cloned::Parent(_))) = (&own, &cloned) {
         process::setns(own.as_fd(), libc::CLONE_NEWPID)
             .context("returning to the monitor's pid namespace")?;
     }

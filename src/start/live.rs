@@ -6,21 +6,18 @@
 //! nothing behind; a normal stop calls [`Live::undo`] at its point in the
 //! life cycle.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use crate::cgroup::CgroupSet;
 use crate::console::ConsoleHub;
 use crate::namespace::Namespace;
-use crate::sys::process;
 
 use super::namespaces::SharedNs;
 
-/// Init, running.
-pub struct Init {
-    pub pid: i32,
-    pub pidfd: OwnedFd,
-}
+/// Init, running: signalled through its pidfd, or by pid on kernels
+/// without pidfds (safe until it is reaped, which [`Init::wait`] records).
+pub type Init = crate::sys::spawn::Child;
 
 #[derive(Default)]
 pub struct Live {
@@ -53,8 +50,8 @@ impl Live {
     /// release the console (restoring a -F terminal). Idempotent.
     pub fn undo(&mut self) {
         if let Some(init) = self.init.take() {
-            let _ = process::pidfd_kill(init.pidfd.as_fd(), libc::SIGKILL);
-            let _ = process::waitpid(init.pid, false);
+            let _ = init.kill(libc::SIGKILL);
+            let _ = init.wait(false);
         }
         if let Some(cg) = self.cgroups.take() {
             let _ = cg.kill_all(rustix::process::Signal::KILL);

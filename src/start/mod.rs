@@ -76,16 +76,33 @@ impl std::fmt::Display for AlreadyRunning {
 
 impl std::error::Error for AlreadyRunning {}
 
+/// The lock is held. A monitor that has just announced STOPPED (or is
+/// STOPPING) still holds it for a moment: lxc-stop has returned, and a start
+/// right after it must not be refused for that. Wait for such a monitor to
+/// let go (bounded); refuse at once when the container runs or starts.
+fn lock_after_teardown(lxcpath: &str, name: &str) -> Result<lock::StartLock> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match crate::monitor::client::state(lxcpath, name)? {
+            State::Running => return Err(AlreadyRunning.into()),
+            State::Stopped | State::Stopping if std::time::Instant::now() < deadline => {}
+            _ => bail!("the container is already being started or stopped by another process"),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        if let Some(l) = lock::try_lock(lxcpath, name)? {
+            return Ok(l);
+        }
+    }
+}
+
 /// Start a container. Returns the exit status the applet should exit with
 /// (init's status; 0 for a daemonised start that reached RUNNING).
 pub fn start(spec: StartSpec) -> Result<i32> {
     let name = spec.container.name.clone();
     let lxcpath = spec.container.lxcpath.clone();
-    let Some(mut lock) = lock::try_lock(&lxcpath, &name)? else {
-        if crate::monitor::client::state(&lxcpath, &name)? == State::Running {
-            return Err(AlreadyRunning.into());
-        }
-        bail!("the container is already being started or stopped by another process");
+    let mut lock = match lock::try_lock(&lxcpath, &name)? {
+        Some(l) => l,
+        None => lock_after_teardown(&lxcpath, &name)?,
     };
     // A container a real LXC runs (or starts right now) is refused; while
     // ours runs, LXC cannot start it.

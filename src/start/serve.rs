@@ -203,7 +203,8 @@ pub fn serve(
             soonest(freeze_wait, event_wait)
         };
         let fixed = [
-            (m.init.pidfd.as_fd(), PollFlags::IN),
+            // Without pidfds, SIGCHLD on the signalfd says init may have exited.
+            (m.init.pidfd().unwrap_or(sigfd.as_fd()), PollFlags::IN),
             (sigfd.as_fd(), PollFlags::IN),
         ];
         let round = poll_round(&fixed, server, m.live.hub.as_ref(), timeout)?;
@@ -215,7 +216,7 @@ pub fn serve(
             }
         }
         if !round.fixed[0].is_empty() {
-            if let Some((_, st)) = process::waitpid(m.init.pid, true).context("reaping init")? {
+            if let Some(st) = m.init.wait(true).context("reaping init")? {
                 // Init's last words still reach the terminal / buffer / log.
                 if let Some(h) = m.live.hub.as_mut() {
                     let _ = h.drain();
@@ -233,7 +234,7 @@ pub fn serve(
         if !round.fixed[1].is_empty() {
             while let Some(sig) = process::read_signalfd(sigfd.as_fd())? {
                 if sig != libc::SIGCHLD {
-                    let _ = process::pidfd_kill(m.init.pidfd.as_fd(), sig);
+                    let _ = m.init.kill(sig);
                 }
             }
         }
@@ -316,7 +317,7 @@ impl Monitor<'_> {
     }
 
     fn signal(&mut self, server: &mut Server<'_>, sig: i32) -> Response {
-        let r = match process::pidfd_kill(self.init.pidfd.as_fd(), sig) {
+        let r = match self.init.kill(sig) {
             Ok(()) => Response::Done,
             Err(e) => Response::err(format!("sending signal {sig} to init: {e}")),
         };

@@ -1,5 +1,6 @@
 //! Mounting a rootfs of any supported type as a detached mount (new mount
-//! API): nothing is visible anywhere until the caller attaches the tree,
+//! API, or its fallback in crate::mount): nothing is visible anywhere until
+//! the caller attaches the tree,
 //! and a detached tree can be read and written through its fd alone
 //! (copies, snapshots) without any mount point.
 
@@ -7,10 +8,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use rustix::mount::{
-    fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, FsMountFlags,
-    FsOpenFlags, MountAttrFlags, MountFlags,
-};
+use rustix::mount::MountFlags;
 
 use super::{loopfile, overlay, Rootfs};
 use crate::mount::fstab;
@@ -23,46 +21,16 @@ fn io(e: rustix::io::Errno) -> anyhow::Error {
     anyhow::Error::new(std::io::Error::from(e))
 }
 
-/// MS_* flags of lxc.rootfs.options as mount attributes of a new mount.
-fn attrs(flags: MountFlags) -> MountAttrFlags {
-    let mut a = MountAttrFlags::empty();
-    for (m, at) in [
-        (MountFlags::RDONLY, MountAttrFlags::MOUNT_ATTR_RDONLY),
-        (MountFlags::NOSUID, MountAttrFlags::MOUNT_ATTR_NOSUID),
-        (MountFlags::NODEV, MountAttrFlags::MOUNT_ATTR_NODEV),
-        (MountFlags::NOEXEC, MountAttrFlags::MOUNT_ATTR_NOEXEC),
-        (MountFlags::NOATIME, MountAttrFlags::MOUNT_ATTR_NOATIME),
-        (
-            MountFlags::NODIRATIME,
-            MountAttrFlags::MOUNT_ATTR_NODIRATIME,
-        ),
-        (
-            MountFlags::STRICTATIME,
-            MountAttrFlags::MOUNT_ATTR_STRICTATIME,
-        ),
-        (
-            MountFlags::NOSYMFOLLOW,
-            MountAttrFlags::MOUNT_ATTR_NOSYMFOLLOW,
-        ),
-    ] {
-        if flags.contains(m) {
-            a |= at;
-        }
-    }
-    a
-}
-
-/// Pass the non-flag options (`key=value` or `key`) to a filesystem context.
-fn set_data(fs: &OwnedFd, data: &str) -> Result<()> {
-    for opt in data.split(',').filter(|o| !o.is_empty()) {
-        match opt.split_once('=') {
-            Some((k, v)) => fsconfig_set_string(fs.as_fd(), k, v),
-            None => fsconfig_set_flag(fs.as_fd(), opt),
-        }
-        .map_err(io)
-        .with_context(|| format!("mount option {opt}"))?;
-    }
-    Ok(())
+/// lxc.rootfs.options' data part (`key=value` or `key`, comma-separated)
+/// as filesystem options.
+fn data_options(data: &str) -> Vec<(&str, Option<&str>)> {
+    data.split(',')
+        .filter(|o| !o.is_empty())
+        .map(|o| match o.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (o, None),
+        })
+        .collect()
 }
 
 /// A rootfs mounted as a detached tree.
@@ -99,27 +67,16 @@ pub fn detached(rootfs: &Rootfs, options: &str) -> Result<Tree> {
                     upper.display()
                 )
             };
-            let fs = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)
-                .map_err(io)
-                .context("fsopen overlay")
-                .with_context(step)?;
             let up = upper.to_str().context("overlay upper dir is not UTF-8")?;
             let wk = work.to_str().context("overlay work dir is not UTF-8")?;
-            for (k, v) in [
-                ("lowerdir", lower.as_str()),
-                ("upperdir", up),
-                ("workdir", wk),
-            ] {
-                fsconfig_set_string(fs.as_fd(), k, v)
-                    .map_err(io)
-                    .with_context(|| format!("overlay {k}={v}"))
-                    .with_context(step)?;
-            }
-            set_data(&fs, &opts.data).with_context(step)?;
-            fsconfig_create(fs.as_fd()).map_err(io).with_context(step)?;
-            let fd = fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs(opts.flags))
-                .map_err(io)
-                .with_context(step)?;
+            let mut o = vec![
+                ("lowerdir", Some(lower.as_str())),
+                ("upperdir", Some(up)),
+                ("workdir", Some(wk)),
+            ];
+            o.extend(data_options(&opts.data));
+            let fd =
+                crate::mount::new_fs_tree("overlay", None, &o, opts.flags).with_context(step)?;
             Ok(Tree { fd, is_bind: false })
         }
         Rootfs::Loop(image) => {
@@ -133,24 +90,14 @@ pub fn detached(rootfs: &Rootfs, options: &str) -> Result<Tree> {
                     dev.path.display()
                 )
             };
-            let fs = fsopen(fstype, FsOpenFlags::FSOPEN_CLOEXEC)
-                .map_err(io)
-                .with_context(|| format!("fsopen {fstype}"))
-                .with_context(step)?;
             let src = dev.path.to_str().context("loop device path")?;
-            fsconfig_set_string(fs.as_fd(), "source", src)
-                .map_err(io)
-                .with_context(step)?;
+            let mut o = Vec::new();
             if ro {
-                fsconfig_set_flag(fs.as_fd(), "ro")
-                    .map_err(io)
-                    .with_context(step)?;
+                o.push(("ro", None));
             }
-            set_data(&fs, &opts.data).with_context(step)?;
-            fsconfig_create(fs.as_fd()).map_err(io).with_context(step)?;
-            let fd = fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs(opts.flags))
-                .map_err(io)
-                .with_context(step)?;
+            o.extend(data_options(&opts.data));
+            let fd =
+                crate::mount::new_fs_tree(fstype, Some(src), &o, opts.flags).with_context(step)?;
             // The mount holds the device now; autoclear detaches it when
             // the mount goes away.
             drop(dev);

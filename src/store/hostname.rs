@@ -7,7 +7,7 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fs::{Mode, OFlags};
 
 pub fn set_hostname(root: &Path, name: &str) -> Result<()> {
     let fd = rustix::fs::open(
@@ -22,13 +22,11 @@ pub fn set_hostname(root: &Path, name: &str) -> Result<()> {
 /// Write NAME (no newline, as LXC) to ROOT/etc/hostname when that file
 /// exists, never following a symlink inside the rootfs.
 pub fn set_hostname_in(root: std::os::fd::BorrowedFd<'_>, shown: &Path, name: &str) -> Result<()> {
-    let res = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS;
-    let etc = match rustix::fs::openat2(
+    let etc = match crate::sys::resolve::open_beneath(
         root,
-        "etc",
+        Path::new("etc"),
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
-        res,
     ) {
         Ok(f) => f,
         Err(_) => return Ok(()),

@@ -1,5 +1,5 @@
-//! Processes: clone3 into new namespaces, fork, exec, signals, reaping,
-//! fd hygiene, credentials, the process title.
+//! Processes: fork, exec, signals, reaping, fd hygiene, credentials, the
+//! process title. Children in new namespaces: [`super::spawn`].
 
 use std::ffi::{CStr, CString};
 use std::io;
@@ -11,61 +11,6 @@ fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
     } else {
         Ok(r)
     }
-}
-
-/// Result of [`clone3`]: which side of the clone we are on.
-pub enum Cloned {
-    /// In the parent: the child's pid and a pidfd for it.
-    Parent { pid: i32, pidfd: OwnedFd },
-    /// In the child.
-    Child,
-}
-
-/// clone3(2) with `flags` (CLONE_NEW* namespaces), a pidfd for the child and
-/// SIGCHLD as its exit signal; with `cgroup` (a cgroup2 directory fd) the
-/// child starts in that cgroup (CLONE_INTO_CGROUP: no migration, so no
-/// wait for the cgroup_threadgroup_rwsem). Like fork(2), it returns twice.
-/// The caller must be single-threaded (the child only has the calling
-/// thread).
-pub fn clone3(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<Cloned> {
-    let mut pidfd: libc::c_int = -1;
-    let mut args: libc::clone_args = clone_args_zeroed();
-    args.flags = flags | libc::CLONE_PIDFD as u64;
-    if let Some(cg) = cgroup {
-        args.flags |= CLONE_INTO_CGROUP;
-        args.cgroup = cg.as_raw_fd() as u64;
-    }
-    args.pidfd = &mut pidfd as *mut libc::c_int as u64;
-    args.exit_signal = libc::SIGCHLD as u64;
-    // SAFETY: clone3 with no stack (0) behaves like fork: the child continues
-    // on a copy of our stack. `args` and `pidfd` outlive the call; the size
-    // passed is the size of the struct we filled in.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &mut args as *mut libc::clone_args,
-            std::mem::size_of::<libc::clone_args>(),
-        )
-    };
-    let pid = cvt(r)?;
-    if pid == 0 {
-        return Ok(Cloned::Child);
-    }
-    // SAFETY: the kernel wrote a fresh pidfd that nothing else owns.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
-    Ok(Cloned::Parent {
-        pid: pid as i32,
-        pidfd,
-    })
-}
-
-/// <linux/sched.h>, Linux 5.7 (the libc crate lacks it for musl).
-const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
-
-fn clone_args_zeroed() -> libc::clone_args {
-    // SAFETY: clone_args is a plain C struct of integers; all-zero is its
-    // documented "unset" value for every field.
-    unsafe { std::mem::zeroed() }
 }
 
 /// fork(2). Returns `Some(pid)` in the parent, `None` in the child. The caller
@@ -244,13 +189,33 @@ pub fn fexec(fd: BorrowedFd<'_>, argv: &[CString], envp: &[CString]) -> io::Erro
             libc::AT_EMPTY_PATH,
         )
     };
-    io::Error::last_os_error()
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() != Some(libc::ENOSYS) {
+        return e;
+    }
+    // qemu-user (7.2) does not emulate execveat: the fd's magic link in
+    // /proc does the same where a /proc is mounted.
+    let Ok(path) = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
+        return e;
+    };
+    match execve(&path, &argv_p, &envp_p) {
+        n if n.raw_os_error() == Some(libc::ENOENT) => io::Error::new(
+            n.kind(),
+            "execveat is not available (qemu-user) and there is no /proc to exec /proc/self/fd/N through",
+        ),
+        n => n,
+    }
 }
 
-/// Close every fd >= `from` except those in `keep` (close_range(2) over the gaps).
+/// Close every fd >= `from` except those in `keep`: close_range(2) over
+/// the gaps (5.9), else the fds /proc/self/fd lists, else every number
+/// up to the fd limit.
 pub fn close_fds_from(from: RawFd, keep: &[RawFd]) -> io::Result<()> {
     let mut keep: Vec<RawFd> = keep.iter().copied().filter(|&k| k >= from).collect();
     keep.sort_unstable();
+    if !super::kernel::has(super::kernel::Feature::CloseRange) {
+        return close_fds_swept(from, &keep);
+    }
     let mut lo = from as libc::c_uint;
     for k in keep {
         if (k as libc::c_uint) > lo {
@@ -261,11 +226,77 @@ pub fn close_fds_from(from: RawFd, keep: &[RawFd]) -> io::Result<()> {
     close_range(lo, libc::c_uint::MAX)
 }
 
+/// close_range's fallback. The list is read completely before anything is
+/// closed (closing while reading the directory would close its own fd).
+fn close_fds_swept(from: RawFd, keep: &[RawFd]) -> io::Result<()> {
+    let open = match open_fds() {
+        Ok(fds) => fds,
+        // No /proc (e.g. after pivot_root into a root without one):
+        // every number below the soft limit (capped: a limit of 2^30 would
+        // take minutes and nothing opens that many).
+        Err(_) => {
+            let lim = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+                .current
+                .unwrap_or(1 << 20)
+                .min(1 << 20) as RawFd;
+            (from..lim).collect()
+        }
+    };
+    for fd in open {
+        if fd >= from && keep.binary_search(&fd).is_err() {
+            // SAFETY: closing a descriptor number; like close_range, the
+            // caller owns every fd it did not list in `keep` (it is about to
+            // exec). EBADF for a number not open is harmless.
+            unsafe { libc::close(fd) };
+        }
+    }
+    Ok(())
+}
+
+/// The fds open in this process, from /proc/self/fd (without the one used
+/// to read it).
+fn open_fds() -> io::Result<Vec<RawFd>> {
+    let dir = rustix::fs::open(
+        "/proc/self/fd",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?;
+    let own = dir.as_raw_fd();
+    let mut fds = Vec::new();
+    for e in rustix::fs::Dir::read_from(&dir)? {
+        let e = e?;
+        if let Some(fd) = e
+            .file_name()
+            .to_str()
+            .ok()
+            .and_then(|n| n.parse::<RawFd>().ok())
+        {
+            if fd != own {
+                fds.push(fd);
+            }
+        }
+    }
+    Ok(fds)
+}
+
 fn close_range(lo: libc::c_uint, hi: libc::c_uint) -> io::Result<()> {
     // SAFETY: close_range only closes descriptors; callers own every fd in
     // the range by construction (they are about to exec).
     let r = unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0) };
     cvt(r).map(drop)
+}
+
+/// Give SIGPIPE back its default action, which the Rust runtime sets to
+/// "ignore" before main: a write to a closed pipe then ends the process by
+/// SIGPIPE, quietly and without a core, as it ends LXC's tools (exit
+/// status 141 in a shell), instead of an EPIPE error that println! turns
+/// into a panic. Long-lived processes are unaffected where it matters: the
+/// monitor and lxc-init block every signal (a blocked SIGPIPE only leaves
+/// the write failing with EPIPE), and sockets are written with
+/// MSG_NOSIGNAL.
+pub fn default_sigpipe() {
+    // SAFETY: setting a disposition to SIG_DFL is always valid.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }
 
 /// Block every blockable signal in this thread; returns the previous mask.
@@ -417,6 +448,25 @@ pub fn set_child_subreaper() -> io::Result<()> {
     Ok(())
 }
 
+/// Is this process a child subreaper (PR_GET_CHILD_SUBREAPER)?
+pub fn is_child_subreaper() -> io::Result<bool> {
+    let mut v: libc::c_int = 0;
+    // SAFETY: PR_GET_CHILD_SUBREAPER writes one int through the pointer.
+    if unsafe { libc::prctl(libc::PR_GET_CHILD_SUBREAPER, &mut v as *mut libc::c_int) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(v != 0)
+}
+
+/// Stop being a child subreaper.
+pub fn clear_child_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Replace what `ps` shows for this process (/proc/self/cmdline) with
 /// `title`, as LXC does for "[lxc monitor] LXCPATH NAME". Uses
 /// PR_SET_MM_MAP (needs CAP_SYS_RESOURCE) with a leaked buffer.
@@ -535,6 +585,9 @@ pub fn unshare(flags: i32) -> io::Result<()> {
     // (the container child), so no other thread sees the change of fs/files.
     if unsafe { libc::unshare(flags) } < 0 {
         return Err(io::Error::last_os_error());
+    }
+    if flags & libc::CLONE_NEWNS != 0 {
+        super::mount::note_own_mount_ns();
     }
     Ok(())
 }

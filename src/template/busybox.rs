@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::Invocation;
@@ -153,8 +153,6 @@ struct Tree {
     root: PathBuf,
 }
 
-const BENEATH: ResolveFlags = ResolveFlags::BENEATH.union(ResolveFlags::NO_SYMLINKS);
-
 impl Tree {
     fn show(&self, rel: &str) -> String {
         self.root.join(rel).display().to_string()
@@ -162,12 +160,11 @@ impl Tree {
 
     fn open(&self, rel: &str, flags: OFlags) -> Result<OwnedFd> {
         let rel = if rel.is_empty() { "." } else { rel };
-        rustix::fs::openat2(
+        crate::sys::resolve::open_beneath(
             self.fd.as_fd(),
-            rel,
+            Path::new(rel),
             flags | OFlags::CLOEXEC,
             Mode::empty(),
-            BENEATH,
         )
         .with_context(|| format!("opening {}", self.show(rel)))
     }

@@ -37,7 +37,9 @@ pub fn run_inner(inner: &str) {
 }
 
 /// In the inner test: a private mount namespace for this thread (alone:
-/// /proc/thread-self shows its mounts) with cgroup2 on /sys/fs/cgroup.
+/// /proc/thread-self shows its mounts) with cgroup2 on /sys/fs/cgroup, and
+/// no other cgroup mount (a host may have more, e.g. a recursive bind of
+/// /sys somewhere: those would make the layout hybrid again).
 pub fn enter() {
     lxcbox::sys::cgroup::unshare_mount_ns().unwrap();
     mount_change(
@@ -53,4 +55,21 @@ pub fn enter() {
         None,
     )
     .unwrap();
+    let info = std::fs::read_to_string("/proc/thread-self/mountinfo").unwrap();
+    let mut others: Vec<String> = info
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let sep = f.iter().position(|x| *x == "-")?;
+            let fstype = *f.get(sep + 1)?;
+            let mp = *f.get(4)?;
+            (matches!(fstype, "cgroup" | "cgroup2") && !mp.starts_with("/sys/fs/cgroup"))
+                .then(|| mp.to_string())
+        })
+        .collect();
+    // Deepest first; a parent's detach takes its children along anyway.
+    others.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    for m in others {
+        let _ = rustix::mount::unmount(m.as_str(), rustix::mount::UnmountFlags::DETACH);
+    }
 }

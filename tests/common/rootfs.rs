@@ -42,12 +42,17 @@ pub const APPLETS: &[&str] = &[
 /// Build a busybox rootfs at `dir`: /bin/busybox (static) plus applet
 /// symlinks, and the usual empty top-level directories.
 pub fn busybox_rootfs(dir: &Path) -> io::Result<()> {
+    busybox_rootfs_from(dir, Path::new("/bin/busybox"))
+}
+
+/// The same with another static busybox (e.g. one of another architecture).
+pub fn busybox_rootfs_from(dir: &Path, busybox: &Path) -> io::Result<()> {
     for d in [
         "bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "mnt", "root",
     ] {
         std::fs::create_dir_all(dir.join(d))?;
     }
-    std::fs::copy("/bin/busybox", dir.join("bin/busybox"))?;
+    std::fs::copy(busybox, dir.join("bin/busybox"))?;
     for a in APPLETS {
         symlink("busybox", dir.join("bin").join(a))?;
     }

@@ -1,5 +1,6 @@
 //! A tmux session (a real terminal for tests) plus a scratch directory,
-//! both removed on drop.
+//! both removed on drop. Each session has a tmux server of its own (`-L`),
+//! so concurrent test runs never race on the default server's start.
 //!
 //! Include with `#[path = "common/tmux.rs"] mod tmux;`.
 #![allow(dead_code)]
@@ -25,7 +26,18 @@ impl Tmux {
         let script = script(&dir);
         let t = Tmux { name, dir };
         let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &t.name, "-x", "100", "-y", "30"])
+            .args([
+                "-L",
+                &t.name,
+                "new-session",
+                "-d",
+                "-s",
+                &t.name,
+                "-x",
+                "100",
+                "-y",
+                "30",
+            ])
             .arg(script)
             .status()
             .unwrap()
@@ -35,7 +47,12 @@ impl Tmux {
     }
 
     pub fn tmux(&self, args: &[&str]) {
-        let ok = Command::new("tmux").args(args).status().unwrap().success();
+        let ok = Command::new("tmux")
+            .args(["-L", &self.name])
+            .args(args)
+            .status()
+            .unwrap()
+            .success();
         assert!(ok, "tmux {args:?} failed");
     }
 
@@ -47,7 +64,7 @@ impl Tmux {
 
     pub fn screen(&self) -> String {
         let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
+            .args(["-L", &self.name, "capture-pane", "-p", "-t", &self.name])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -81,7 +98,7 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
+            .args(["-L", &self.name, "kill-server"])
             .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }

@@ -302,23 +302,14 @@ fn prepare(c: &Container, o: &EphemeralOptions, new_name: &str) -> Result<Contai
 fn mount_tmpfs(dir: &Path, new_name: &str, keep_name: bool) -> Result<()> {
     let ovl = dir.join(overlay::PRIVATE_DIR);
     crate::storage::make::mkdir_p(&ovl)?;
-    let fs = rustix::mount::fsopen("tmpfs", rustix::mount::FsOpenFlags::FSOPEN_CLOEXEC)
-        .context("fsopen tmpfs")?;
-    rustix::mount::fsconfig_set_string(&fs, "mode", "0755").context("tmpfs mode")?;
-    rustix::mount::fsconfig_create(&fs).context("creating the tmpfs")?;
-    let m = rustix::mount::fsmount(
-        &fs,
-        rustix::mount::FsMountFlags::FSMOUNT_CLOEXEC,
-        rustix::mount::MountAttrFlags::empty(),
-    )
-    .context("fsmount tmpfs")?;
     let t = rustix::fs::open(
         &ovl,
         rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
     )
     .with_context(|| format!("opening {}", ovl.display()))?;
-    crate::mount::attach_tree(std::os::fd::AsFd::as_fd(&m), std::os::fd::AsFd::as_fd(&t))
+    // Seen by the host at once: mount(2) on the fd, on every kernel.
+    crate::mount::mount_fs_on(std::os::fd::AsFd::as_fd(&t), "tmpfs", "mode=0755")
         .with_context(|| format!("mounting a tmpfs on {}", ovl.display()))?;
     let delta = overlay::delta_of(dir);
     crate::storage::make::mkdir_p(&delta)?;
@@ -340,12 +331,11 @@ fn user_ids(c: &Container, user: &str) -> Result<(u32, u32)> {
     let rootfs =
         crate::storage::Rootfs::of(&c.config, &c.dir)?.context("the container has no rootfs")?;
     let tree = crate::storage::mount::detached(&rootfs, "")?;
-    let f = rustix::fs::openat2(
-        &tree.fd,
-        "etc/passwd",
+    let f = crate::sys::resolve::open_beneath(
+        std::os::fd::AsFd::as_fd(&tree.fd),
+        Path::new("etc/passwd"),
         rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
-        rustix::fs::ResolveFlags::BENEATH | rustix::fs::ResolveFlags::NO_SYMLINKS,
     )
     .context("opening the container's /etc/passwd")?;
     let mut text = String::new();
