@@ -49,7 +49,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 case "$as" in user | root | both) ;; *) echo "--as user|root|both" >&2; exit 1 ;; esac
-[ "$(id -u)" = 0 ] || { echo "run as root: debootstrap and chroot need it" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "run as root: debootstrap and mount namespaces need it" >&2; exit 1; }
 command -v debootstrap >/dev/null || { echo "install debootstrap first" >&2; exit 1; }
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,12 +71,7 @@ test_cmd=$(readme_command "## Run the tests (as root)")
 log "run command:  $run_cmd"
 log "test command: $test_cmd"
 
-mounted=()
 cleanup() {
-    local i
-    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-        umount -R "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" 2>/dev/null || true
-    done
     if [ "$keep" = 0 ]; then
         rm -rf --one-file-system "$dir"
     else
@@ -97,7 +92,39 @@ if [ ! -x "$dir/usr/bin/sudo" ]; then
         { tail -20 "$dir.debootstrap.log"; exit 1; }
     log "debootstrap took $(($(date +%s) - start)) s"
 fi
-# No services start inside the chroot (lxc's postinst would start lxc-net).
+# Run a command on the fresh system as on a machine of its own, in a
+# private mount namespace: the system's own mounts (its / as a mount point,
+# the host's /proc, /sys and cgroups, /dev, a tmpfs /run as Debian 12 has;
+# /tmp stays on its disk), none of them visible on the host; then
+# pivot_root into it (not chroot: a chrooted process may not create user
+# namespaces, and setns into a container's mount namespace would land
+# outside the chroot), / shared as systemd leaves it, a clean environment.
+in_root() {
+    unshare --mount --propagation unchanged -- /bin/sh -c '
+        set -e
+        d=$1
+        shift
+        mount --make-rprivate /
+        mount --bind "$d" "$d"
+        for p in proc sys dev; do
+            mkdir -p "$d/$p"
+            mount --rbind "/$p" "$d/$p"
+            mount --make-rslave "$d/$p"
+        done
+        mkdir -p "$d/run"
+        mount -t tmpfs -o mode=755 tmpfs "$d/run"
+        cd "$d"
+        mkdir -p .oldroot
+        pivot_root . .oldroot
+        cd /
+        umount -l /.oldroot
+        rmdir /.oldroot
+        mount --make-rshared /
+        exec "$@"' sh "$dir" /usr/bin/env -i TERM=dumb LANG=C.UTF-8 \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
+
+# No services start inside the fresh system (lxc's postinst would start lxc-net).
 printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
 chmod +x "$dir/usr/sbin/policy-rc.d"
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
@@ -122,7 +149,7 @@ trust_host_cas() {
     rm -rf "$tmp"
     if [ "$n" -gt 0 ]; then
         log "adding $n CA certificate(s) of this network (TLS proxy) to the fresh system"
-        chroot "$dir" update-ca-certificates >/dev/null
+        in_root update-ca-certificates >/dev/null
     fi
 }
 trust_host_cas
@@ -133,53 +160,15 @@ host_debs() {
     log "OFFLINE: installed from the host's copies (apt cannot download): $(echo $got)"
     # The versions match the target's (the same Debian 12 point release);
     # --force-depends only lets dpkg configure them in one go.
-    chroot "$dir" env DEBIAN_FRONTEND=noninteractive dpkg --configure -a --force-depends >/dev/null
+    in_root env DEBIAN_FRONTEND=noninteractive dpkg --configure -a --force-depends >/dev/null
 }
 # README's prerequisite, as README spells it (apt pulls libc6-dev with gcc).
 if [ "$offline" = 1 ]; then
     host_debs gcc libc6-dev
 else
     log "apt-get install gcc"
-    chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null
+    in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null
 fi
-
-bind() {
-    mkdir -p "$dir$1"
-    mount --rbind "$1" "$dir$1"
-    mount --make-rslave "$dir$1"
-    mounted+=("$dir$1")
-}
-# The fresh system's / is a mount point, as on a real machine (mount
-# propagation changes on / need one).
-mount --bind "$dir" "$dir"
-mounted+=("$dir")
-bind /proc
-bind /sys
-bind /dev
-# /run is a tmpfs on Debian 12; /tmp is not (it stays on the root disk).
-mkdir -p "$dir/run"
-mount -t tmpfs -o mode=755 tmpfs "$dir/run" && mounted+=("$dir/run")
-
-# Run a command on the fresh system as on a machine of its own: in a mount
-# namespace whose root it is (pivot_root, not chroot: a chrooted process
-# may not create user namespaces, and setns into a container's mount
-# namespace would land outside the chroot), with / shared as systemd leaves
-# it, and a clean environment.
-in_root() {
-    unshare --mount --propagation unchanged -- /bin/sh -c '
-        set -e
-        mount --make-rprivate /
-        cd "$1"
-        shift
-        mkdir -p .oldroot
-        pivot_root . .oldroot
-        cd /
-        umount -l /.oldroot
-        rmdir /.oldroot
-        mount --make-rshared /
-        exec "$@"' sh "$dir" /usr/bin/env -i TERM=dumb LANG=C.UTF-8 \
-        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
-}
 
 # A checkout for $1 in $2, and rustup's default profile for $1.
 prepare() {
@@ -246,17 +235,22 @@ readme() {
         host_debs "${SETUP_PACKAGES[@]}"
     fi
     log "[$user] $test_cmd"
+    local verdict=passed
     if ! in_root su - "$user" -c "cd ~/lxcbox && $test_cmd" >"$dir.test-$user.log" 2>&1; then
-        grep -E "FAILED|panicked|^error" "$dir.test-$user.log" | head -40
+        grep -a -E "^test .*FAILED|panicked at" "$dir.test-$user.log" | head -40
         log "[$user] test command failed (log: $dir.test-$user.log)"
-        exit 1
+        verdict=FAILED
+        failed=1
     fi
     t2=$(date +%s)
-    grep -E "^test result|static binary" "$dir.test-$user.log" | sort | uniq -c | sort -rn | head -3
-    times+=("$user: first build + run command $((t1 - t0)) s, test command $((t2 - t1)) s")
+    local passed
+    passed=$(grep -a -E "^test result" "$dir.test-$user.log" |
+        awk '{ p += $4; f += $6 } END { print p " tests passed, " f " failed" }')
+    times+=("$user: first build + run command $((t1 - t0)) s; test command $((t2 - t1)) s, $verdict ($passed)")
 }
 
 times=()
+failed=0
 if [ "$as" != root ]; then
     in_root id newbie >/dev/null 2>&1 || in_root useradd -m -s /bin/bash newbie
     echo 'newbie ALL=(ALL) NOPASSWD: ALL' >"$dir/etc/sudoers.d/newbie"
@@ -268,5 +262,10 @@ if [ "$as" != user ]; then
     prepare root /root
     readme root /root
 fi
-log "README's two commands passed on a fresh Debian 12:"
+if [ "$failed" = 0 ]; then
+    log "README's two commands passed on a fresh Debian 12:"
+else
+    log "README's run command passed on a fresh Debian 12; its test command had failures:"
+fi
 for t in "${times[@]}"; do log "  $t"; done
+exit "$failed"

@@ -110,7 +110,8 @@ fn lxc_5_config_lines_mean_what_they_mean_in_lxc() {
             "{out}"
         );
     }
-    // The warning lxcbox adds (at -l WARN) where LXC silently ignores the value.
+    // The warning lxcbox adds where LXC silently ignores the value (on
+    // stderr from -l WARN on, as LXC shows warnings).
     assert!(stderr(&a).contains("flags = down: LXC brings the interface up for any value"));
 
     // The rest of the forms both accept.

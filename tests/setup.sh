@@ -8,8 +8,10 @@
 #   tests), lxc + lxc-templates (reference configs, tests/options.rs and the
 #   side-by-side tests), iproute2 and nftables (inspecting state in tests),
 #   btrfs-progs, e2fsprogs, xz-utils, openssh-client (storage tests: mkfs,
-#   lxc-local tarballs, lxc-sshd's ssh-keygen), qemu-user-static (tests/qemu.rs
-#   runs the binary under qemu-user, as on a foreign architecture).
+#   lxc-local tarballs, lxc-sshd's ssh-keygen), rsync (LXC's lxc-copy and
+#   lxc-snapshot, run side by side), qemu-user-static (tests/qemu.rs runs
+#   the binary under qemu-user, as on a foreign architecture). Recommended
+#   packages come too, as apt installs them by default.
 # - The Rust toolchain: cargo is looked up where rustup puts it even when
 #   sudo's secure_path dropped ~/.cargo/bin (the invoking user's, then
 #   root's); without any, rustup's default profile is installed for root.
@@ -21,7 +23,7 @@
 # the user at exit (setup_restore_owner).
 
 SETUP_PACKAGES=(gcc libc6-dev busybox-static tmux lxc lxc-templates iproute2 nftables
-    btrfs-progs e2fsprogs xz-utils openssh-client ca-certificates curl qemu-user-static)
+    btrfs-progs e2fsprogs xz-utils openssh-client rsync ca-certificates curl qemu-user-static)
 
 setup_log() { echo "setup: $*" >&2; }
 
@@ -54,7 +56,7 @@ setup_packages() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     # shellcheck disable=SC2086 # one word per package
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    apt-get install -y -qq $missing >/dev/null
 }
 
 # The home directory of user $1.

@@ -92,19 +92,30 @@ pub fn refuse_if_run_by_lxc(lxcpath: &str, name: &str) -> Result<()> {
 /// (keep the fd for as long as it runs). If LXC holds it already (it runs
 /// or starts the container), the start is refused.
 pub fn claim(lxcpath: &str, name: &str) -> Result<OwnedFd> {
-    match cmd::bind_name(lxcpath, name) {
-        Ok(fd) => Ok(fd),
-        Err(e) if e == rustix::io::Errno::ADDRINUSE => {
-            if let Some(run) = running(lxcpath, name) {
-                return Err(RunByLxc {
-                    name: name.to_string(),
-                    run,
+    // Taken but not answering: LXC's monitor between its bind and its
+    // listen, or the previous lxcbox monitor of the container exiting (its
+    // fds close in no particular order). Either clears up at once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match cmd::bind_name(lxcpath, name) {
+            Ok(fd) => return Ok(fd),
+            Err(e) if e == rustix::io::Errno::ADDRINUSE => {
+                if let Some(run) = running(lxcpath, name) {
+                    return Err(RunByLxc {
+                        name: name.to_string(),
+                        run,
+                    }
+                    .into());
                 }
-                .into());
+                if std::time::Instant::now() >= deadline {
+                    bail!("{name}: LXC's command socket for it is taken (LXC is starting or stopping it)")
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            bail!("{name}: LXC's command socket for it is taken (LXC is starting or stopping it)")
+            Err(e) => {
+                return Err(std::io::Error::from(e))
+                    .map_err(|e| anyhow::anyhow!("reserving LXC's command socket name: {e}"))
+            }
         }
-        Err(e) => Err(std::io::Error::from(e))
-            .map_err(|e| anyhow::anyhow!("reserving LXC's command socket name: {e}")),
     }
 }

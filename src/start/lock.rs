@@ -24,8 +24,10 @@ pub fn lock_path(lxcpath: &str, name: &str) -> PathBuf {
 /// which lives exactly as long.
 #[derive(Debug)]
 pub struct StartLock {
-    _file: File,
+    // Dropped before the lock (fields drop in order): whoever takes the lock
+    // next finds LXC's name free.
     lxc_claim: Option<std::os::fd::OwnedFd>,
+    _file: File,
 }
 
 impl StartLock {
