@@ -24,9 +24,10 @@ fn define_many(e: &Env, n: usize) {
 }
 
 /// stdout is a pipe whose read end is already closed: the first write
-/// raises SIGPIPE.
+/// raises SIGPIPE. Close-on-exec, or a process that another test thread
+/// spawns meanwhile would inherit the read end and keep the pipe open.
 fn closed_pipe() -> Stdio {
-    let (r, w) = rustix::pipe::pipe().unwrap();
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
     drop(r);
     Stdio::from(w)
 }
