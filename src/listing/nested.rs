@@ -5,8 +5,9 @@
 //! the host, without entering the container's mount namespace:
 //!
 //! - files are read through the container's root (`/proc/INIT/root`, or the
-//!   rootfs directory of a stopped container) with openat2's
-//!   RESOLVE_IN_ROOT, so no symlink in the (untrusted) container can make
+//!   rootfs directory of a stopped container) with RESOLVE_IN_ROOT rules
+//!   (`sys::resolve`: openat2, or its walk before Linux 5.6), so no symlink
+//!   in the (untrusted) container can make
 //!   the host read one of its own files; only the few keys lxc-ls shows are
 //!   taken from a nested config, includes are not followed;
 //! - the nested monitors are asked from a thread inside the container's
@@ -18,15 +19,13 @@
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 
-use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
+use rustix::fs::{Mode, OFlags};
 
 use super::ls::{self, Entry, Filter};
 use crate::monitor::{client, State};
 
 /// LXC's default depth for `--nesting` without a number (MAX_NESTLVL).
 pub const DEFAULT_DEPTH: u32 = 5;
-
-const IN_ROOT: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
 
 /// Where a container's own containers are looked for.
 struct Inside {
@@ -80,12 +79,11 @@ fn brief(text: &str) -> Brief {
 fn open_in(root: &OwnedFd, path: &str, flags: OFlags) -> Option<OwnedFd> {
     let rel = path.trim_start_matches('/');
     let rel = if rel.is_empty() { "." } else { rel };
-    openat2(
+    crate::sys::resolve::open_in_root(
         root.as_fd(),
-        rel,
+        std::path::Path::new(rel),
         flags | OFlags::CLOEXEC,
         Mode::empty(),
-        IN_ROOT,
     )
     .ok()
 }
