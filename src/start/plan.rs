@@ -264,7 +264,8 @@ fn hook_env(c: &Container) -> hooks::HookEnv {
 /// The container's environment: LXC clears it, then sets container=lxc,
 /// container_ttys, lxc.environment and lxc.environment.runtime.
 pub fn build_env(cfg: &Config) -> Result<Vec<CString>> {
-    let mut env: Vec<String> = vec!["container=lxc".into()];
+    let mut env = crate::environ::Environ::new();
+    env.set("container", "lxc");
     if cfg.tty_max > 0 {
         let ttys: Vec<String> = (1..=cfg.tty_max)
             .map(|i| match &cfg.tty_dir {
@@ -272,16 +273,15 @@ pub fn build_env(cfg: &Config) -> Result<Vec<CString>> {
                 None => format!("tty{i}"),
             })
             .collect();
-        env.push(format!("container_ttys={}", ttys.join(" ")));
+        env.set("container_ttys", &ttys.join(" "));
     }
     for e in cfg.environment.iter().chain(&cfg.environment_runtime) {
-        let Some((key, value)) = env_entry(e) else {
-            continue;
-        };
-        env.retain(|x| x.split('=').next() != Some(&key));
-        env.push(format!("{key}={value}"));
+        if let Some((key, value)) = env_entry(e) {
+            env.set(&key, &value);
+        }
     }
-    env.into_iter()
+    env.into_strings()
+        .into_iter()
         .map(|e| {
             CString::new(e.clone()).with_context(|| format!("lxc.environment: NUL byte in \"{e}\""))
         })
