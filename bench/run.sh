@@ -12,6 +12,9 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+# A backtrace requested for the developer's shell would make every error
+# value capture one (anyhow), which no user pays: measure without.
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 REPO=$(dirname "$HERE")
 QUICK=0
 INSTALL=0

@@ -7,6 +7,7 @@ D=$1
 # ROW|abs_ms|ratio_to_lxc|ratio_to_floor: the issue's targets for lxcbox.
 TARGETS='exec-shared||0.4|2
 exec-busybox||0.4|2
+exec-busybox-cold||0.4|2
 start-cycle||0.4|
 info|1||
 ls-1000|20||

@@ -2,28 +2,65 @@
 //! create the payload cgroup, apply the limits, and describe the
 //! directories for lxc.mount.auto = cgroup.
 
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
+
+use rustix::fs::{Mode, OFlags};
 
 use anyhow::{Context, Result};
 
 use crate::cgroup::{CgroupSet, Layout};
 use crate::config::Config;
 
-/// The cgroup2 directory init is cloned into (CLONE_INTO_CGROUP), where
-/// its processes live (an inner sub-cgroup when configured).
-pub fn clone_target(set: Option<&CgroupSet>) -> Result<std::os::fd::OwnedFd> {
-    let set = set.context("no cgroups to clone into")?;
-    let dir = set
-        .unified()
-        .map(|_| set.process_dirs())
-        .and_then(|d| d.into_iter().next())
-        .context("no unified cgroup to clone into")?;
-    rustix::fs::open(
-        &dir,
-        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )
-    .with_context(|| format!("opening {}", dir.display()))
+/// How init enters its cgroups without a thread-group migration, whose
+/// cgroup_threadgroup_rwsem write side waits for an RCU grace period
+/// (5-20 ms on a quiet host) on the first migration after a pause:
+/// - the unified (v2) cgroup: init is born there (clone3 CLONE_INTO_CGROUP,
+///   which takes that lock for reading only);
+/// - every v1 hierarchy: init writes "0" to the cgroup's `tasks` file
+///   itself, through an fd opened here: a single thread moving itself
+///   skips the global lock (cgroup_procs_write_start). The opener's
+///   credentials are checked, so this works from a new user namespace too.
+pub struct Entry {
+    pub unified: Option<OwnedFd>,
+    pub v1_tasks: Vec<(PathBuf, OwnedFd)>,
+}
+
+pub fn entry(set: &CgroupSet) -> Result<Entry> {
+    let mut e = Entry {
+        unified: None,
+        v1_tasks: Vec::new(),
+    };
+    for (d, dir) in set.dirs.iter().zip(set.process_dirs()) {
+        if d.v2 {
+            let fd = rustix::fs::open(
+                &dir,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .with_context(|| format!("opening {}", dir.display()))?;
+            e.unified = Some(fd);
+        } else {
+            let tasks = dir.join("tasks");
+            let fd = rustix::fs::open(&tasks, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
+                .with_context(|| format!("opening {}", tasks.display()))?;
+            e.v1_tasks.push((tasks, fd));
+        }
+    }
+    Ok(e)
+}
+
+/// In the child, right after the clone: join the v1 cgroups (see [`Entry`]).
+pub fn join_v1(tasks: &[(PathBuf, OwnedFd)]) -> Result<()> {
+    for (path, fd) in tasks {
+        rustix::io::write(fd, b"0").with_context(|| {
+            format!(
+                "entering the container's cgroup: writing {}",
+                path.display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Where the container's cgroups go: below the monitor's own cgroup, or,

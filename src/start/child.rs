@@ -2,7 +2,8 @@
 //! its new namespaces, and ends in exec (or reports the failed step to the
 //! monitor and exits). The steps, in order, each named in its error:
 //!
-//! parent-death signal → join shared namespaces → wait for the go →
+//! parent-death signal → enter the v1 cgroups → join shared namespaces →
+//! (mounts, when `Plan::early_mounts` allows them before the go) → go →
 //! become root of a new user namespace → unshare cgroup and time
 //! namespaces → session → network → hostname → mounts and pivot_root →
 //! sysctl, /proc, prlimits → start hooks → cwd → console stdio → fds,
@@ -27,6 +28,8 @@ pub struct ChildArgs<'a> {
     pub sync: BorrowedFd<'a>,
     pub shared: &'a [SharedNs],
     pub console: Option<ConsolePlan>,
+    /// v1 `tasks` files of the payload cgroups, for init to enter itself.
+    pub v1_tasks: &'a [(std::path::PathBuf, OwnedFd)],
 }
 
 /// Entry point in the child. Never returns: whatever happens, including a
@@ -51,6 +54,12 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     let ns = &plan.namespaces;
     // If the monitor dies, init dies too (lxc.monitor.signal.pdeath).
     process::set_pdeathsig(plan.pdeath_signal).context("setting the parent-death signal")?;
+    // Into the cgroups first, so everything from here on is accounted and
+    // limited there (the unified one took init at the clone).
+    super::cgroups::join_v1(a.v1_tasks)?;
+    if plan.announce_joined {
+        sync::send(a.sync, &ToParent::Joined, &[])?;
+    }
     // The PID namespace was entered by the monitor for the clone itself.
     for s in a.shared.iter().filter(|s| s.ns != Namespace::Pid) {
         process::setns(s.fd.as_fd(), s.ns.flag())
@@ -69,8 +78,8 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
         process::set_ids(Some(0), Some(0), Some(&[]))
             .context("becoming root of the container's user namespace")?;
     }
-    // A cgroup namespace rooted at the container's own cgroup: only now that
-    // the monitor has moved us there.
+    // A cgroup namespace rooted at the container's own cgroup (we entered
+    // it above).
     if ns.owns(Namespace::Cgroup) {
         process::unshare(libc::CLONE_NEWCGROUP).context("creating the cgroup namespace")?;
     }

@@ -55,7 +55,7 @@ pub(super) fn launch_once(
         n.ok();
         // A daemonised monitor idles for the container's whole life: give
         // back the code pages only the start needed.
-        let _ = process::trim_text_rss();
+        let _ = process::trim_exe_rss();
     }
     let Some(init) = live.init.take() else {
         bail!("internal error: init lost");
@@ -94,13 +94,11 @@ pub(super) fn launch_once(
 
 /// Everything up to RUNNING. What it creates goes into `live`.
 ///
-/// The payload cgroups: on a pure cgroup2 host they are made before the
-/// clone and init is born in them (CLONE_INTO_CGROUP). Elsewhere init must
-/// be migrated into the v1 hierarchies, and the first migration after a
-/// quiet spell waits for an RCU grace period (the cgroup_threadgroup_rwsem
-/// write side, 5-20 ms here): the cgroups are then made and entered after
-/// the clone, while the child already sets up its mounts when the plan
-/// allows it (`Plan::early_mounts`).
+/// The payload cgroups are made (limits applied) before the clone; init
+/// enters them without a thread-group migration (see
+/// [`cgroups::Entry`]). The child sets up its mounts before the go when the
+/// plan allows it (`Plan::early_mounts`), overlapping the monitor's
+/// id maps, hooks and host network.
 fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live) -> Result<()> {
     let c = &plan.container;
     let cfg = &c.config;
@@ -111,21 +109,30 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     if plan.console {
         live.hub = Some(console::hub(cfg, ctx.spec.foreground)?);
     }
-    let into_cgroup = ctx.layout.mode() == crate::cgroup::Mode::Unified;
-    let cgroup_dir = if into_cgroup {
-        make_cgroups(ctx, live)?;
-        Some(cgroups::clone_target(live.cgroups.as_ref())?)
-    } else {
-        None
+    make_cgroups(ctx, live)?;
+    let entry = match &live.cgroups {
+        Some(cg) => Some(cgroups::entry(cg)?),
+        None => None,
     };
-
     let (sync_parent, sync_child) = sync::pair()?;
     let console_plan = live.console_plan(cfg);
-    let cloned = clone_init(
+    let unified = entry.as_ref().and_then(|e| e.unified.as_ref());
+    let (cloned, born_in_cgroup) = match clone_init(
         ns.at_clone(),
         live.shared_fd(Namespace::Pid),
-        cgroup_dir.as_ref().map(|f| f.as_fd()),
-    )?;
+        unified.map(|f| f.as_fd()),
+    ) {
+        Ok(c) => (c, unified.is_some()),
+        // A kernel without CLONE_INTO_CGROUP (before 5.7): migrate instead.
+        Err(e) if unified.is_some() => {
+            log::debug!("{e:#}; cloning without CLONE_INTO_CGROUP");
+            (
+                clone_init(ns.at_clone(), live.shared_fd(Namespace::Pid), None)?,
+                false,
+            )
+        }
+        Err(e) => return Err(e),
+    };
     let (pid, pidfd) = match cloned {
         Cloned::Child => {
             drop(sync_parent);
@@ -134,12 +141,13 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
                 sync: sync_child.as_fd(),
                 shared: &live.shared,
                 console: console_plan,
+                v1_tasks: entry.as_ref().map(|e| &e.v1_tasks[..]).unwrap_or(&[]),
             })
         }
         Cloned::Parent { pid, pidfd } => (pid, pidfd),
     };
     drop(sync_child);
-    drop(cgroup_dir);
+    drop(entry);
     log::info!(
         "init of {} is pid {pid} (new namespaces: {})",
         c.name,
@@ -147,10 +155,11 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     );
     live.init = Some(Init { pid, pidfd });
     let go = (|| -> Result<ToChild> {
-        if !into_cgroup {
-            make_cgroups(ctx, live)?;
-            if let Some(cg) = &live.cgroups {
-                cg.attach(pid).context("attaching init to its cgroups")?;
+        if !born_in_cgroup {
+            if let Some(d) = live.cgroups.as_ref().and_then(|cg| cg.unified()) {
+                let procs = d.path.join("cgroup.procs");
+                std::fs::write(&procs, pid.to_string())
+                    .with_context(|| format!("attaching init to {}", procs.display()))?;
             }
         }
         if ns.owns(Namespace::User) {
@@ -161,6 +170,13 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
         }
         if plan.sched_core {
             core_scheduling(pid)?;
+        }
+        if plan.announce_joined {
+            match sync::recv::<ToParent>(&sync_parent)? {
+                Some((ToParent::Joined, _)) => {}
+                Some((ToParent::Failed { error }, _)) => bail!("{error}"),
+                _ => bail!("the container's init died before entering its cgroups"),
+            }
         }
         let mut env = plan.hook_env.clone();
         env.extra_env.push(("LXC_PID".into(), pid.to_string()));
@@ -202,6 +218,7 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
                 sync::send(sync_parent.as_fd(), &ToChild::DevicesApplied, &[])?;
             }
             Some((ToParent::Failed { error }, _)) => bail!("{error}"),
+            Some((ToParent::Joined, _)) => {}
             None if ready => return Ok(()),
             None => bail!("the container's init died during setup"),
         }

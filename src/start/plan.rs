@@ -50,6 +50,9 @@ pub struct Plan {
     /// them waits for the monitor (no user namespace to map, no
     /// pre-mount/mount/autodev hook, no cgroup mounted from the host).
     pub early_mounts: bool,
+    /// The child says when it is in its cgroups: start-host hooks wait
+    /// for it.
+    pub announce_joined: bool,
     /// A system container gets a console and ttys; lxc-execute's
     /// application keeps the caller's stdio, as with LXC.
     pub console: bool,
@@ -125,6 +128,7 @@ impl Plan {
                 .all(|k| cfg.hooks_of(k).next().is_none())
             && !crate::mount::mounts_cgroups(cfg, namespaces.owns(Namespace::Cgroup), pure_v2);
         Ok(Plan {
+            announce_joined: cfg.hooks_of("start-host").next().is_some(),
             early_mounts,
             container: c.clone(),
             execute: spec.execute,

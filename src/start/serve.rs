@@ -244,8 +244,8 @@ pub fn serve(
                 }
             }
         }
+        let had_clients = !server.is_empty();
         let incoming = server.on_ready(&round.ready);
-        let served = !incoming.is_empty();
         for Incoming::Request(id, req) in incoming {
             m.handle(server, id, req);
         }
@@ -253,9 +253,10 @@ pub fn serve(
         publisher.retry();
         // An idle daemonised monitor keeps resident only the code of its
         // poll loop: the request code it just ran goes back to the page
-        // cache (shared with every other lxcbox process).
-        if daemon && served && server.is_empty() {
-            let _ = process::trim_text_rss();
+        // cache (shared with every other lxcbox process) once the last
+        // client has gone.
+        if daemon && had_clients && server.is_empty() {
+            let _ = process::trim_exe_rss();
         }
     }
 }

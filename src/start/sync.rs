@@ -39,6 +39,9 @@ pub enum ToChild {
 /// From the child to the monitor.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToParent {
+    /// Init entered its cgroups (start-host hooks wait for this, as LXC
+    /// runs them with init in place).
+    Joined,
     /// About to exec. When the plan preserves namespaces for the stop hook,
     /// the fds of those the child unshared itself come with this message,
     /// in this order.

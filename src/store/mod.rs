@@ -94,17 +94,7 @@ impl NewContainer {
         // LXC's mode regardless of the umask.
         std::fs::set_permissions(&nc.dir, std::fs::Permissions::from_mode(0o770))
             .with_context(|| format!("setting the mode of {}", nc.dir.display()))?;
-        let p = nc.dir.join(PARTIAL);
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o000)
-            .open(&p)
-            .with_context(|| format!("creating {}", p.display()))?;
-        rustix::fs::flock(&f, FlockOperation::LockExclusive)
-            .with_context(|| format!("locking {}", p.display()))?;
-        nc.partial = Some(f);
+        nc.partial = Some(locked_marker(&nc.dir)?);
         Ok(nc)
     }
 
@@ -135,6 +125,46 @@ impl Drop for NewContainer {
         if let Err(e) = crate::storage::remove::remove_tree(&self.dir) {
             log::error!("cleaning up {}: {e:#}", self.dir.display());
         }
+    }
+}
+
+/// Create DIR/partial already locked. A concurrent create that finds the
+/// directory taken tries the marker's lock to tell a live create from an
+/// interrupted one, so the marker must never be visible unlocked: it is
+/// made as an unnamed O_TMPFILE, locked, then linked into place. Where the
+/// filesystem has no O_TMPFILE, it is created and locked at once (a narrow
+/// window, taken only there).
+fn locked_marker(dir: &Path) -> Result<File> {
+    use rustix::fs::{linkat, openat, AtFlags, Mode, OFlags, CWD};
+    let p = dir.join(PARTIAL);
+    match openat(
+        CWD,
+        dir,
+        OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => {
+            let f = File::from(fd);
+            rustix::fs::flock(&f, FlockOperation::LockExclusive)
+                .with_context(|| format!("locking {}", p.display()))?;
+            let me = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&f));
+            linkat(CWD, me.as_str(), CWD, &p, AtFlags::SYMLINK_FOLLOW)
+                .with_context(|| format!("creating {}", p.display()))?;
+            Ok(f)
+        }
+        Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::ISDIR => {
+            let f = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o000)
+                .open(&p)
+                .with_context(|| format!("creating {}", p.display()))?;
+            rustix::fs::flock(&f, FlockOperation::LockExclusive)
+                .with_context(|| format!("locking {}", p.display()))?;
+            Ok(f)
+        }
+        Err(e) => Err(e).with_context(|| format!("creating {}", p.display())),
     }
 }
 

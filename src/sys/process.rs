@@ -571,44 +571,6 @@ pub fn unblock_signal(sig: i32) -> io::Result<()> {
     Ok(())
 }
 
-/// Drop this process's resident copies of its executable's code pages
-/// (MADV_DONTNEED on the r-x mappings of /proc/self/exe). A long-lived
-/// monitor forked after parsing and set-up has touched far more code than
-/// its poll loop will ever run again; the pages stay in the page cache and
-/// come back on demand. Only text is dropped: writable or relocated
-/// (RELRO) mappings hold state that must not be discarded.
-pub fn trim_text_rss() -> io::Result<()> {
-    let exe = std::fs::read_link("/proc/self/exe")?;
-    let exe = exe.to_string_lossy();
-    let exe = exe.trim_end_matches(" (deleted)");
-    let maps = std::fs::read_to_string("/proc/self/maps")?;
-    for line in maps.lines() {
-        let mut f = line.split_whitespace();
-        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
-            continue;
-        };
-        let path = f.nth(3).unwrap_or("");
-        if perms != "r-xp" || path != exe {
-            continue;
-        }
-        let Some((lo, hi)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
-        else {
-            continue;
-        };
-        // SAFETY: the range is a read-only, private, file-backed text
-        // mapping of our own executable; MADV_DONTNEED only unmaps the
-        // resident pages, which fault back in unchanged from the file.
-        let r = unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_DONTNEED) };
-        if r < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 /// Drop the resident pages of every read-only mapping of our executable
 /// (text, read-only data, relocation tables) that holds no private copy
 /// (smaps "Anonymous: 0 kB", so nothing written is lost): a long-lived
