@@ -106,8 +106,9 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     hooks::run_hooks(cfg, "pre-start", &plan.hook_env, &[])?;
     crate::mount::prepare_shmounts(cfg)?;
     live.shared = namespaces::open_shared(ns, &c.lxcpath)?;
+    let peer = console::Peer::of(ctx.spec);
     if plan.console {
-        live.hub = Some(console::hub(cfg, ctx.spec.foreground)?);
+        live.hub = Some(console::hub(cfg, peer, plan.execute)?);
     }
     make_cgroups(ctx, live)?;
     let entry = match &live.cgroups {
@@ -115,7 +116,7 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
         None => None,
     };
     let (sync_parent, sync_child) = sync::pair()?;
-    let console_plan = live.console_plan(cfg);
+    let console_plan = live.console_plan(cfg, peer == console::Peer::Terminal);
     let unified = entry.as_ref().and_then(|e| e.unified.as_ref());
     let (cloned, born_in_cgroup) = match clone_init(
         ns.at_clone(),

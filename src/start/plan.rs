@@ -54,7 +54,8 @@ pub struct Plan {
     /// for it.
     pub announce_joined: bool,
     /// A system container gets a console and ttys; lxc-execute's
-    /// application keeps the caller's stdio, as with LXC.
+    /// application a console (a pty in place of the caller's terminal),
+    /// unless lxc.console.path = none, as with LXC.
     pub console: bool,
 }
 
@@ -149,7 +150,7 @@ impl Plan {
                 .map(|is32| if is32 { PER_LINUX32 } else { PER_LINUX }),
             sched_core: cfg.sched_core,
             preserve_namespaces: cfg.hooks_of("stop").next().is_some(),
-            console: !spec.execute,
+            console: !spec.execute || cfg.console.path.as_deref() != Some("none"),
         })
     }
 
