@@ -89,6 +89,7 @@ impl Plan {
         let has_config = c.config_path.is_some() || *cfg != Config::default();
         refuse_unsupported(cfg)?;
         let namespaces = namespaces::decide(cfg, has_config, &spec.share)?;
+        let ptrace_scope = namespaces.is_shared(Namespace::Pid);
         if cfg.sched_core && !namespaces.owns(Namespace::Pid) {
             bail!("lxc.sched.core: core scheduling needs a new PID namespace");
         }
@@ -139,7 +140,10 @@ impl Plan {
             namespaces,
             ids: Ids { uid, gid, groups },
             cwd: cfg.init_cwd.clone().unwrap_or_else(|| "/".into()),
-            confine: Confinement::for_start(cfg, &c.name, &c.lxcpath)?,
+            confine: Confinement {
+                ptrace_scope,
+                ..Confinement::for_start(cfg, &c.name, &c.lxcpath)?
+            },
             pdeath_signal: cfg.monitor_signal_pdeath.unwrap_or(libc::SIGKILL),
             hook_env: hook_env(c),
             child_hook_env: child_hook_env(c)?,

@@ -10,6 +10,7 @@ pub mod bpf;
 pub mod btrfs;
 pub mod cgroup;
 pub mod keyring;
+pub mod landlock;
 pub mod loopdev;
 pub mod mount;
 pub mod net;
