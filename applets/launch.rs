@@ -41,7 +41,13 @@ pub struct Launch<'a> {
 pub fn run(c: &Common, l: Launch<'_>) -> anyhow::Result<i32> {
     let name = c.name()?;
     let rc = l.rcfile.or(c.rcfile.as_deref()).map(Path::new);
+    lxcbox::container::check_handle(&c.lxcpath(), name)?;
     let mut ct = Container::load(&c.lxcpath(), name, rc)?;
+    if l.execute && ct.config_path.is_none() {
+        // LXC 5.0.2's words: without LXCPATH/NAME/config or -f there is no
+        // configuration, and the application would run on the host's root.
+        anyhow::bail!("Executing a container with no configuration file may crash the host");
+    }
     ct.define(l.defines)?;
     lxcbox::log::apply_config(
         &c.log_setup(),

@@ -77,6 +77,9 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     }
     let mut code = 1;
     let status = common::run(&c, || {
+        // From here on this process and the one it forks into the
+        // container run a sealed copy of lxcbox, never the host's file.
+        lxcbox::sealed::reexec_sealed()?;
         let name = c.name()?;
         if let Some(arch) = &a.arch {
             check_arch(arch)?;

@@ -37,7 +37,12 @@ struct Args {
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     common::main(&SPEC, args, |c, a: Args| {
-        let name = c.name()?;
+        // As LXC: -n "" is a name (of a container that is not running);
+        // only a missing -n is an error.
+        let name = match c.name.as_deref() {
+            Some(n) => n,
+            None => c.name()?,
+        };
         if a.kill && a.nokill {
             anyhow::bail!("-k and --nokill are mutually exclusive");
         }
@@ -47,6 +52,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         let _ = a.nolock; // lxcbox's stop never takes the start lock
         let timeout = (a.timeout >= 0).then(|| Duration::from_secs(a.timeout as u64));
         let lxcpath = c.lxcpath();
+        lxcbox::container::check_handle(&lxcpath, name)?;
         let r = if a.reboot {
             lifecycle::reboot(&lxcpath, name, timeout, a.nowait)?
         } else {

@@ -18,12 +18,18 @@ struct Args {
 }
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
+    let no_args = args.is_empty();
     common::main(&SPEC, args, |_c, a: Args| {
-        // Like LXC's script: without a file, print the usage and succeed.
         let Some(config) = a.config else {
-            println!("lxc-update-config -h|--help [-c|--config]");
-            println!("config: the container configuration to update");
-            return Ok(0);
+            // LXC's script: without arguments, the usage and success;
+            // with arguments but no -c (e.g. `-n x`), there is no file to
+            // update and it fails (exit 1).
+            if no_args {
+                println!("lxc-update-config -h|--help [-c|--config]");
+                println!("config: the container configuration to update");
+                return Ok(0);
+            }
+            anyhow::bail!("no configuration file given (-c FILE)");
         };
         lxcbox::config::update_file(std::path::Path::new(&config))?;
         Ok(0)

@@ -76,6 +76,19 @@ row_exec() {
     HF_OPTS=("${HF_OPTS_SAVED[@]}")
 }
 
+# 40,000 lxc.environment lines (issue 19: environment handling must be
+# linear; LXC 5.0.2 takes seconds here). Few runs: LXC's take long.
+row_env40k() {
+    local i env=""
+    for i in $(seq 0 39999); do env="${env}lxc.environment = V$i=value$i\n"; done
+    define env40k "$NOCONS$SYSTEM_MOUNTS$env" rootfs
+    local c=" -n env40k -- /bin/true" opts=(--warmup 1 --runs 5)
+    [ "${QUICK:-0}" = 1 ] && opts=(--warmup 0 --runs 2)
+    local args=(-N -n lxcbox "$BX/lxc-execute -P $BXP$c")
+    [ $HAVE_LXC = 1 ] && args+=(-n lxc "lxc-execute -P $LXP$c")
+    hyperfine --style basic "${opts[@]}" --export-json "$OUT/env40k.json" "${args[@]}" >&2
+}
+
 # The multi-command rows run under `sh -c` without hyperfine's shell (its
 # correction is unreliable below 5 ms); the "sh" command measures that
 # overhead and summarize.sh subtracts it before comparing.

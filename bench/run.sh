@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [--install-lxc] [--quick] [--out DIR] [ROW...]
 #
-# ROWs (default: all): exec start info ls freeze memory size scale veth console
+# ROWs (default: all): exec start info ls freeze memory size scale veth console env40k
 # Builds the release binary, defines identical containers for both
 # implementations in private lxcpaths under a temp dir, measures with
 # hyperfine, writes the raw JSON and summary.md to DIR (default
@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[ ${#ROWS[@]} -gt 0 ] || ROWS=(exec start info ls freeze memory size scale veth console)
+[ ${#ROWS[@]} -gt 0 ] || ROWS=(exec start info ls freeze memory size scale veth console env40k)
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh must run as root (it starts containers)" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "hyperfine is required (apt-get install hyperfine)" >&2; exit 1; }
 

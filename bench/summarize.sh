@@ -14,7 +14,8 @@ ls-1000|20||
 freeze-idle|2||
 freeze-100procs||0.5|
 veth||0.5|
-console|||'
+console|||
+env40k||1|'
 
 echo "Machine: $(jq -r '"\(.cores) cores (\(.cpu)), \(.memory), kernel \(.kernel), cgroups \(.cgroups); \(.lxc); lxcbox \(.lxcbox_commit); \(.date); load \(.load_before) before, \(.load_after // "?") after"' "$D/machine.json")"
 echo

@@ -27,6 +27,22 @@ pub fn validate_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// LXC's lxc_container_new looks for LXCPATH/NAME/partial (the mark of an
+/// unfinished lxc-create) and fails on any error but "not there": a `-P`
+/// that is a file (ENOTDIR), a name longer than a file name may be
+/// (ENAMETOOLONG), an lxcpath we may not search (EACCES). Applets that
+/// open a container make the same check, so they fail where LXC does
+/// (exit 1) instead of reporting a container that is merely not running.
+pub fn check_handle(lxcpath: &str, name: &str) -> Result<()> {
+    let p = Path::new(lxcpath).join(name).join("partial");
+    match std::fs::symlink_metadata(&p) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            bail!("Failed checking for incomplete container {name} creation: {e}")
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Container {
     /// Load a container: `rcfile` (-f / --rcfile) when given, else
     /// LXCPATH/NAME/config when it exists, else an empty (default) config —

@@ -39,6 +39,11 @@ pub fn run(argv: &[String]) -> Result<i32> {
             // Init changed no disposition but SIGPIPE (the Rust runtime)
             // and blocked everything: undo just that.
             process::reset_signals_of_init_child();
+            // As LXC's init: a session of its own with the console (its
+            // stdin, when a terminal) as controlling terminal, so Ctrl-C
+            // typed on it and job control reach the application.
+            let _ = rustix::process::setsid();
+            let _ = rustix::process::ioctl_tiocsctty(std::io::stdin());
             let e = process::exec(&args, &env);
             eprintln!("lxc-init: executing {}: {e}", argv[0]);
             process::exit_now(if e.kind() == std::io::ErrorKind::NotFound {

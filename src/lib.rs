@@ -14,6 +14,7 @@ pub mod confine;
 pub mod console;
 pub mod container;
 pub mod dhcp;
+pub mod environ;
 pub mod fsutil;
 pub mod init;
 pub mod lifecycle;

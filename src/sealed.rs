@@ -18,10 +18,13 @@
 //!    available (kernel, privileges) or the file on disk is not the one we
 //!    run (replaced since we started).
 //!
-//! The API is [`SealedSelf::open`] and [`SealedSelf::exec`].
+//! The API is [`SealedSelf::open`] and [`SealedSelf::exec`];
+//! [`reexec_sealed`] re-executes the running applet from such a handle
+//! (lxc-attach, whose child runs inside the container's PID namespace).
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -80,6 +83,71 @@ impl SealedSelf {
     pub fn exec(&self, argv: &[CString], env: &[CString]) -> std::io::Error {
         crate::sys::process::fexec(self.fd.as_fd(), argv, env)
     }
+}
+
+/// Set in the environment of a sealed re-exec, removed by the process it
+/// starts: a second re-exec that would not be sealed either is refused
+/// instead of looping.
+const REEXEC_MARK: &str = "LXCBOX_SEALED_REEXEC";
+
+/// overlayfs's statfs(2) magic.
+const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
+
+/// Whether the running binary is one nothing can write through: a memfd
+/// sealed against writes, or a file on a read-only overlayfs (what
+/// [`SealedSelf`] makes).
+pub fn running_sealed() -> bool {
+    let Ok(fd) = rustix::fs::open(
+        "/proc/self/exe",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    if rustix::fs::fcntl_get_seals(&fd).is_ok_and(|s| s.contains(SealFlags::WRITE)) {
+        return true;
+    }
+    let overlay = rustix::fs::fstatfs(&fd).is_ok_and(|s| s.f_type as u64 == OVERLAYFS_SUPER_MAGIC);
+    overlay
+        && rustix::fs::fstatvfs(&fd)
+            .is_ok_and(|v| v.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY))
+}
+
+/// Re-execute the running applet (same argv, same environment) from a
+/// [`SealedSelf`], unless it already runs from one. Afterwards
+/// /proc/self/exe of this process and of everything it forks is the
+/// sealed handle, never the host's file: a process in a container that
+/// reopens it cannot write the host binary (runc's CVE-2019-5736; LXC's
+/// lxc-attach re-executes itself from a memfd the same way). Returns only
+/// when already sealed, or with the reason it could not be.
+pub fn reexec_sealed() -> Result<()> {
+    let marked = std::env::var_os(REEXEC_MARK).is_some();
+    if running_sealed() {
+        if marked {
+            // Single-threaded here (the applet's start): nothing reads
+            // the environment concurrently.
+            std::env::remove_var(REEXEC_MARK);
+        }
+        return Ok(());
+    }
+    if marked {
+        bail!("re-executed lxcbox from its sealed copy, but /proc/self/exe is still not sealed");
+    }
+    let sealed = SealedSelf::open()?;
+    let argv = std::env::args_os()
+        .map(|a| CString::new(a.into_vec()))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .context("an argument holds a NUL byte")?;
+    let mut env = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        let mut e = k.into_vec();
+        e.push(b'=');
+        e.extend_from_slice(&v.into_vec());
+        env.push(CString::new(e).context("an environment variable holds a NUL byte")?);
+    }
+    env.push(CString::new(format!("{REEXEC_MARK}=1")).expect("no NUL"));
+    let err = sealed.exec(&argv, &env);
+    Err(err).context("re-executing lxcbox from its sealed copy")
 }
 
 /// The directory overlayfs stacks under the binary's: empty, ours.

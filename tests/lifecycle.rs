@@ -16,7 +16,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use env::{init_pid, state, stderr, Env};
+use env::{init_pid, payload_dirs, state, stderr, Env};
 
 /// A container name unique on this host.
 fn uniq(tag: &str) -> String {
@@ -152,25 +152,13 @@ fn caught_signals(pid: i32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The lxc.payload.NAME directories that exist next to this process's own
-/// cgroups (where a monitor started by this test creates them).
-fn payload_dirs(name: &str) -> Vec<PathBuf> {
-    use lxcbox::cgroup::{CgroupSet, Layout, PAYLOAD_PREFIX};
-    let layout = Layout::discover().unwrap();
-    let me = CgroupSet::from_pid(&layout, std::process::id() as i32).unwrap();
-    me.paths()
-        .into_iter()
-        .map(|p| p.join(format!("{PAYLOAD_PREFIX}{name}")))
-        .filter(|p| p.exists())
-        .collect()
-}
-
 // ---- lxc-monitor -------------------------------------------------------
 
 #[test]
 fn monitor_sees_ten_cycles_in_order() {
     let e = Env::new("mon10");
     let n = uniq("mon10");
+    e.define(&n, "");
     let l = Listener::start(&e, &["-n", &n]);
     for _ in 0..10 {
         let o = e.run("lxc-execute", &["-n", &n, "--", "/bin/true"]);
@@ -218,6 +206,8 @@ fn monitor_json_and_regex() {
     let e = Env::new("monjson");
     let n = uniq("monjson");
     let other = uniq("other");
+    e.define(&n, "");
+    e.define(&other, "");
     let l = Listener::start(&e, &["-n", &format!("{n}|nomatch"), "--json"]);
     // Not matched by the regex: must not show up.
     let o = e.run("lxc-execute", &["-n", &other, "--", "/bin/true"]);

@@ -144,10 +144,11 @@ fn rootfs_options_mount_point_and_auto_modes() {
     assert_eq!(kv["proc_sys_ro"], "false", "{out}");
     assert_eq!(kv["sys_ro"], "true", "{out}");
     assert_eq!(kv["sys_net_ro"], "false", "{out}");
-    // cgroup-full:mixed: the hierarchy read-only, the container's own cgroup writable.
+    // cgroup-full:mixed never shows the host's hierarchy: without a cgroup
+    // namespace of its own the container sees its own cgroup (writable).
     assert_eq!(kv["cg_tmpfs_ro"], "true", "{out}");
-    assert_eq!(kv["cg_hier_ro"], "true", "{out}");
-    assert_eq!(kv["cg_own_ro"], "false", "{out}");
+    assert_eq!(kv["cg_hier_ro"], "false", "{out}");
+    assert_eq!(kv["cg_hier_is_own"], "true", "{out}");
     assert_eq!(kv["cg_own_has_files"], "true", "{out}");
     assert_eq!(kv["unified_present"], "true", "{out}");
     // The rootfs was mounted at lxc.rootfs.mount; the host rootfs is unchanged.
@@ -348,11 +349,10 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
             });
             cfg.mount_entries = vec!["bin mnt/bb none bind,ro,relative 0 0".into()];
             let own = own_memory_cgroup()?;
+            let own_host = PathBuf::from("/sys/fs/cgroup/memory").join(own.trim_start_matches('/'));
+            let own_ino = std::fs::metadata(&own_host)?.ino();
             let paths = vec![
-                (
-                    "memory".to_string(),
-                    PathBuf::from("/sys/fs/cgroup/memory").join(own.trim_start_matches('/')),
-                ),
+                ("memory".to_string(), own_host),
                 (
                     "unified".to_string(),
                     PathBuf::from("/sys/fs/cgroup/unified"),
@@ -368,11 +368,13 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
             kv("sys_net_ro", is_ro("/sys/devices/virtual/net"));
             kv("cg_tmpfs_ro", is_ro("/sys/fs/cgroup"));
             kv("cg_hier_ro", is_ro("/sys/fs/cgroup/memory"));
-            let own_dir = format!("/sys/fs/cgroup/memory{own}");
-            kv("cg_own_ro", is_ro(&own_dir));
+            kv(
+                "cg_hier_is_own",
+                std::fs::metadata("/sys/fs/cgroup/memory")?.ino() == own_ino,
+            );
             kv(
                 "cg_own_has_files",
-                Path::new(&own_dir).join("memory.usage_in_bytes").exists(),
+                Path::new("/sys/fs/cgroup/memory/memory.usage_in_bytes").exists(),
             );
             kv(
                 "unified_present",

@@ -11,7 +11,10 @@ use std::os::unix::process::ExitStatusExt;
 
 #[test]
 fn default_isolation() {
+    // lxc-execute needs a configuration (LXC 5.0.2 refuses to run
+    // without one); an empty one gets LXC 5's default isolation.
     let e = Env::new("iso");
+    e.define("demo", "");
     let o = e.run(
         "lxc-execute",
         &[
@@ -29,20 +32,16 @@ fn default_isolation() {
     assert_eq!(lines[0], "2", "the app is PID 2: {out}");
     // PID 1 (init), 2 (sh), the grep and ls: host processes are invisible.
     assert!(lines[1].parse::<u32>().unwrap() <= 4, "{out}");
-    assert_ne!(lines[2], ns("self", "ipc"), "IPC namespace must differ");
-    assert_ne!(lines[3], ns("self", "mnt"), "mount namespace must differ");
-    assert_eq!(
-        lines[4],
-        ns("self", "uts"),
-        "hostname shared without a config"
-    );
-    assert_eq!(lines[5], ns("self", "net"), "network shared by default");
-    // Without any config: the seed's pid, ipc and mount namespaces only.
-    assert_eq!(
-        lines[6],
-        ns("self", "cgroup"),
-        "cgroup shared without a config"
-    );
+    for (line, kind) in lines[2..]
+        .iter()
+        .zip(["ipc", "mnt", "uts", "net", "cgroup"])
+    {
+        assert_ne!(
+            *line,
+            ns("self", kind),
+            "the {kind} namespace must differ: {out}"
+        );
+    }
 }
 
 #[test]
@@ -64,6 +63,7 @@ fn uts_and_empty_network_get_their_namespaces() {
 #[test]
 fn exit_codes_follow_the_app() {
     let e = Env::new("codes");
+    e.define("c", "");
     for (script, code) in [
         ("exit 0", 0),
         ("exit 1", 1),
@@ -78,6 +78,7 @@ fn exit_codes_follow_the_app() {
 #[test]
 fn sigterm_to_lxc_execute_reaches_the_app() {
     let e = Env::new("sigterm");
+    e.define("t", "");
     let ready = e.root.join("ready");
     let script = format!(
         "trap 'exit 42' TERM; touch {}; while :; do sleep 0.05; done",
@@ -94,6 +95,7 @@ fn sigterm_to_lxc_execute_reaches_the_app() {
 #[test]
 fn double_forked_daemon_is_reaped() {
     let e = Env::new("daemon");
+    e.define("d", "");
     // The daemon outlives the app; lxc-execute must still return with the
     // app's status and nothing may survive.
     let o = e.run(
@@ -119,6 +121,7 @@ fn double_forked_daemon_is_reaped() {
 #[test]
 fn only_std_fds_reach_the_container() {
     let e = Env::new("fds");
+    e.define("f", "");
     // Leak fds 7 and 9 (no close-on-exec) into lxc-execute through a shell.
     let o = std::process::Command::new("/bin/sh")
         .arg("-c")
@@ -138,6 +141,7 @@ fn only_std_fds_reach_the_container() {
 #[test]
 fn init_runs_from_a_sealed_binary() {
     let e = Env::new("memfd");
+    e.define("m", "");
     let o = e.run(
         "lxc-execute",
         &[
@@ -423,6 +427,7 @@ fn log_file_and_level_from_options_and_config() {
 #[test]
 fn execute_into_a_running_container_fails_start_reports_it() {
     let e = Env::new("dup");
+    e.define("d", "");
     let o = e.run("lxc-start", &["-n", "d", "--", "/bin/sleep", "1000"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = e.run("lxc-execute", &["-n", "d", "--", "/bin/true"]);

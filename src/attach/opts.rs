@@ -83,42 +83,38 @@ pub fn check_set_vars(vars: &[String]) -> Result<()> {
 /// then the -v ones, as LXC's
 /// lxc_attach_set_environment. Later entries replace earlier ones.
 pub fn build_env(ours: &[(String, String)], p: &EnvPolicy, conf_env: &[String]) -> Vec<String> {
-    let mut out: Vec<(String, String)> = if p.clear {
-        let mut kept: Vec<(String, String)> = ours
+    use crate::environ::Environ;
+    let mut out: Environ = if p.clear {
+        let mut kept: Environ = ours
             .iter()
             .filter(|(k, _)| p.keep.iter().any(|w| w == k))
             .cloned()
             .collect();
-        if !kept.iter().any(|(k, _)| k == "PATH") {
-            kept.push(("PATH".into(), DEFAULT_PATH.into()));
+        if kept.get("PATH").is_none() {
+            kept.set("PATH", DEFAULT_PATH);
         }
         kept
     } else {
-        ours.to_vec()
+        ours.iter().cloned().collect()
     };
-    fn put(out: &mut Vec<(String, String)>, k: &str, v: &str) {
-        match out.iter_mut().find(|(ok, _)| ok == k) {
-            Some(e) => e.1 = v.to_string(),
-            None => out.push((k.to_string(), v.to_string())),
-        }
-    }
-    put(&mut out, "container", "lxc");
+    let caller: Environ = ours.iter().cloned().collect();
+    out.set("container", "lxc");
     for e in conf_env {
         match e.split_once('=') {
-            Some((k, v)) => put(&mut out, k, v),
+            Some((k, v)) => out.set(k, v),
             None => {
-                if let Some((_, v)) = ours.iter().find(|(k, _)| k == e) {
-                    put(&mut out, e, v);
+                if let Some(v) = caller.get(e) {
+                    out.set(e, v);
                 }
             }
         }
     }
     for s in &p.set {
         if let Some((k, v)) = s.split_once('=') {
-            put(&mut out, k, v);
+            out.set(k, v);
         }
     }
-    out.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+    out.into_strings()
 }
 
 /// The login shell of `uid` in a passwd(5) text, else /bin/sh (LXC looks

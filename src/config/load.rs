@@ -41,13 +41,51 @@ pub fn load_file(cfg: &mut Config, path: &Path, ctx: &mut Ctx) -> Result<()> {
             path.display()
         );
     }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = read_text(path)?;
     let base = path.parent().unwrap_or(Path::new("."));
     ctx.stack.push(canon);
     let r = parse_into(cfg, &text, &path.display().to_string(), base, ctx);
     ctx.stack.pop();
     r
+}
+
+/// A config file's text, read with [`crate::fsutil::read_capped`]
+/// (regular files only, at most [`crate::fsutil::CONFIG_MAX`] bytes: never
+/// a FIFO that blocks or /dev/zero that never ends). Invalid UTF-8 is
+/// tolerated where LXC would ignore the line anyway (comments, lines that
+/// do not start with `lxc.`, shown with U+FFFD), and an error naming
+/// FILE:LINE and the key anywhere else.
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = crate::fsutil::read_capped(path, crate::fsutil::CONFIG_MAX)?;
+    decode(bytes, &path.display().to_string())
+}
+
+/// [`read_text`]'s decoding of bytes read from `origin`.
+pub fn decode(bytes: Vec<u8>, origin: &str) -> Result<String> {
+    let bytes = match String::from_utf8(bytes) {
+        Ok(s) => return Ok(s),
+        Err(e) => e.into_bytes(),
+    };
+    let mut out = String::with_capacity(bytes.len());
+    for (i, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+        match std::str::from_utf8(line) {
+            Ok(s) => out.push_str(s),
+            Err(_) => out.push_str(&tolerated(line, origin, i + 1)?),
+        }
+    }
+    Ok(out)
+}
+
+/// A line that is not UTF-8, shown lossily, when LXC would ignore it (a
+/// comment, a line not starting with `lxc.`); else the FILE:LINE error.
+pub(super) fn tolerated(line: &[u8], origin: &str, lineno: usize) -> Result<String> {
+    let lossy = String::from_utf8_lossy(line).into_owned();
+    match lexer::line(lossy.trim_end_matches('\n')) {
+        Ok(Line::Pair { key, .. }) => {
+            bail!("{origin}:{lineno}: {key}: the line is not valid UTF-8")
+        }
+        _ => Ok(lossy),
+    }
 }
 
 /// Parse `text` into `cfg` (later lines override earlier ones).

@@ -25,6 +25,7 @@ use anyhow::{anyhow, Context, Result};
 
 pub use keys::{Effect, Lsm};
 pub use lexer::{line as lex_line, strip_quotes, Line as LexLine};
+pub use load::read_text;
 pub use names::CAPS;
 pub use types::*;
 pub use update::{update_file, update_legacy};

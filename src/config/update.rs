@@ -113,47 +113,66 @@ fn indexed_net(key: &str) -> Option<u32> {
     rest.split('.').next()?.parse().ok()
 }
 
-/// Update `path` in place: convert with [`update_legacy`] (nothing is
-/// touched if that fails), copy the original to `PATH.backup`, then replace
-/// the file by a new one with the same mode and owner (write-then-rename).
+/// Update `path`: convert with [`update_legacy`] (nothing is touched if
+/// that fails), save the original as `PATH.backup`, then replace the file
+/// by the new text with the same mode and owner. Both go through
+/// write-then-rename ([`crate::fsutil::rewrite`]): on a full disk the
+/// config is left as it was, never truncated. Comments that are not valid
+/// UTF-8 are kept byte for byte.
 pub fn update_file(path: &std::path::Path) -> Result<()> {
     use anyhow::Context;
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let new = update_legacy(&text, &path.display().to_string())?;
+    let bytes = crate::fsutil::read_capped(path, crate::fsutil::CONFIG_MAX)?;
+    let origin = path.display().to_string();
+    let (text, raw) = shield_raw_lines(&bytes, &origin)?;
+    let new = unshield(&update_legacy(&text, &origin)?, &raw);
+    let mode = std::fs::metadata(path)
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777)
+        .unwrap_or(0o640);
     let mut backup = path.as_os_str().to_owned();
     backup.push(".backup");
-    std::fs::copy(path, &backup)
-        .with_context(|| format!("saving {} to {}", path.display(), backup.to_string_lossy()))?;
-    write_replacing(path, new.as_bytes())
+    let backup = std::path::PathBuf::from(backup);
+    crate::fsutil::rewrite(&backup, &bytes, mode)
+        .with_context(|| format!("saving {} to {}", path.display(), backup.display()))?;
+    crate::fsutil::rewrite(path, &new, mode)
 }
 
-/// Write-then-rename: a temporary file beside `path` with its mode and
-/// owner gets the text, is synced, and replaces `path` in one rename, so a
-/// crash leaves the old config or the new one, never half of one.
-fn write_replacing(path: &std::path::Path, data: &[u8]) -> Result<()> {
-    use anyhow::Context;
-    use std::io::Write;
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".lxcbox-new");
-    let tmp = std::path::PathBuf::from(tmp);
-    let _ = std::fs::remove_file(&tmp);
-    let r = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(meta.mode() & 0o7777)
-            .open(&tmp)?;
-        std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()))?;
-        f.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// The comment line standing in for raw line `i` while the text is updated.
+fn placeholder(i: usize) -> String {
+    format!("#\u{1}lxcbox-raw-{i}\u{1}")
+}
+
+/// `bytes` as text with every line that is not UTF-8 replaced by a
+/// placeholder comment (which [`update_legacy`] leaves alone), and those
+/// lines. Only lines LXC ignores may be such: anywhere else it is an error.
+fn shield_raw_lines<'a>(bytes: &'a [u8], origin: &str) -> Result<(String, Vec<&'a [u8]>)> {
+    let mut text = String::with_capacity(bytes.len());
+    let mut raw = Vec::new();
+    for (i, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+        match std::str::from_utf8(line) {
+            Ok(s) => text.push_str(s),
+            Err(_) => {
+                super::load::tolerated(line, origin, i + 1)?;
+                text.push_str(&placeholder(raw.len()));
+                if line.ends_with(b"\n") {
+                    text.push('\n');
+                }
+                raw.push(line);
+            }
+        }
     }
-    r.with_context(|| format!("writing {}", path.display()))
+    Ok((text, raw))
+}
+
+fn unshield(text: &str, raw: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut next = 0;
+    for line in text.split_inclusive('\n') {
+        if next < raw.len() && line.trim_end_matches('\n') == placeholder(next) {
+            out.extend_from_slice(raw[next]);
+            next += 1;
+        } else {
+            out.extend_from_slice(line.as_bytes());
+        }
+    }
+    out
 }

@@ -10,7 +10,9 @@
 //! 3. the LSM label (lxc.apparmor.*, lxc.selinux.context, -c);
 //! 4. no_new_privs (lxc.no_new_privs), after the label: AppArmor refuses
 //!    profile changes under no_new_privs;
-//! 5. the seccomp filter (lxc.seccomp.profile), last: it needs
+//! 5. a Landlock domain when the container joined another's PID
+//!    namespace (see [`Confinement::ptrace_scope`]);
+//! 6. the seccomp filter (lxc.seccomp.profile), last: it needs
 //!    CAP_SYS_ADMIN when no_new_privs is off, so only the uid switch and
 //!    the exec itself come after it.
 //!
@@ -37,6 +39,13 @@ pub struct Confinement {
     pub session_keyring: bool,
     pub lsm: crate::lsm::Plan,
     pub no_new_privs: bool,
+    /// The container shares another container's (or process's) PID
+    /// namespace: put it into a Landlock domain of its own, so nothing in
+    /// it can reach the other processes through /proc/PID/root and the
+    /// like (their root may be the host's: a container without a rootfs,
+    /// a command attached without the mount namespace). See
+    /// docs/security.md.
+    pub ptrace_scope: bool,
     pub seccomp: Option<crate::seccomp::Program>,
 }
 
@@ -49,6 +58,7 @@ impl Default for Confinement {
             session_keyring: false,
             lsm: crate::lsm::Plan::default(),
             no_new_privs: false,
+            ptrace_scope: false,
             seccomp: None,
         }
     }
@@ -67,6 +77,7 @@ impl Confinement {
             session_keyring: cfg.keyring_session != Some(false),
             lsm,
             no_new_privs: cfg.no_new_privs,
+            ptrace_scope: false,
             seccomp,
         })
     }
@@ -103,6 +114,7 @@ impl Confinement {
             session_keyring: false,
             lsm,
             no_new_privs: cfg.no_new_privs,
+            ptrace_scope: false,
             seccomp,
         })
     }
@@ -132,10 +144,36 @@ impl Confinement {
                 "Could not set PR_SET_NO_NEW_PRIVS to block execve() gainable privileges",
             )?;
         }
+        if self.ptrace_scope {
+            scope_ptrace()?;
+        }
         if let Some(p) = &self.seccomp {
             p.load()?;
         }
         Ok(())
+    }
+}
+
+/// A Landlock domain of our own ([`Confinement::ptrace_scope`]). Without
+/// Landlock (kernel before 5.13, or not enabled at boot) or its scopes
+/// (before 6.12), the container runs as LXC runs it and a warning says
+/// what stays open.
+fn scope_ptrace() -> Result<()> {
+    use crate::sys::landlock;
+    match landlock::abi_version() {
+        Ok(v) if v >= 6 => landlock::restrict_self_scoped(landlock::SCOPE_ABSTRACT_UNIX_SOCKET)
+            .context("entering a Landlock domain (shared PID namespace)"),
+        r => {
+            log::warn!(
+                "no Landlock scopes here ({}): processes of the shared PID namespace stay \
+                 reachable through /proc/PID/root, as with LXC",
+                match r {
+                    Ok(v) => format!("ABI {v}"),
+                    Err(e) => e.to_string(),
+                }
+            );
+            Ok(())
+        }
     }
 }
 

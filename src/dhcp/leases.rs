@@ -78,7 +78,7 @@ pub fn load(path: &Path) -> Vec<Lease> {
 /// Writes the file through a temporary file and rename, so a reader never
 /// sees half of it.
 pub fn save(path: &Path, leases: &[Lease]) -> Result<()> {
-    crate::lxcnet::state::write_atomic(path, render(leases).as_bytes())
+    crate::lxcnet::state::write_file(path, render(leases).as_bytes(), 0o644, true)
         .with_context(|| format!("writing leases file {}", path.display()))
 }
 

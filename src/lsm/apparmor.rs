@@ -296,9 +296,7 @@ pub fn prepare(host: &Host, cfg: &Config, name: &str, lxcpath: &str) -> Result<P
         let text = profile_text(cfg, name, lxcpath, &env);
         // apparmor_parser's cache keys on mtime: rewrite only on change.
         if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
-            let tmp = dir.join(format!(".{ns}.tmp"));
-            std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
-            std::fs::rename(&tmp, &file).with_context(|| format!("writing {}", file.display()))?;
+            crate::fsutil::write_atomic(&file, text.as_bytes(), 0o644)?;
         }
         let g = Generated {
             file: file.clone(),

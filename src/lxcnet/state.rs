@@ -1,40 +1,26 @@
 //! What `lxc-net start` made, kept in RUNDIR/lxc-net/BRIDGE.json, so that
 //! `stop` removes exactly that and `status` can report it.
 
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-/// Writes `data` to `path` through PATH.tmp and rename(2), flushed to disk
-/// first (the leases file: it outlives a reboot).
-pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    write_renamed(path, data, true)
-}
-
-/// As [`write_atomic`] without the flush: for records in the run
-/// directory, which a reboot clears anyway (and whose kernel state it
-/// clears too).
-fn write_volatile(path: &Path, data: &[u8]) -> Result<()> {
-    write_renamed(path, data, false)
-}
-
-fn write_renamed(path: &Path, data: &[u8], flush: bool) -> Result<()> {
+/// Write-then-rename through [`crate::fsutil`], creating the directory:
+/// `durable` for the leases file (it outlives a reboot), not for records in
+/// the run directory, which a reboot clears (with the kernel state they
+/// describe).
+pub fn write_file(path: &Path, data: &[u8], mode: u32, durable: bool) -> Result<()> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    f.write_all(data)
-        .and_then(|_| if flush { f.sync_data() } else { Ok(()) })
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    let o = if durable {
+        crate::fsutil::Opts::durable(mode)
+    } else {
+        crate::fsutil::Opts::volatile(mode)
+    };
+    crate::fsutil::write_path(path, data, o)
 }
 
 /// Writes a boot unit or init script shipped with lxcbox to `path` (mode
@@ -54,10 +40,7 @@ pub fn install_file(path: &Path, text: &str, mode: u32) -> Result<()> {
             path.display()
         );
     }
-    write_atomic(path, text.as_bytes())?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("setting the mode of {}", path.display()))
+    write_file(path, text.as_bytes(), mode, true)
 }
 
 /// A network's record.
@@ -107,7 +90,7 @@ impl State {
 
     pub fn save(&self) -> Result<()> {
         let b = serde_json::to_vec_pretty(self)?;
-        write_volatile(&path(&self.bridge), &b)
+        write_file(&path(&self.bridge), &b, 0o644, false)
     }
 
     pub fn remove(bridge: &str) -> Result<()> {

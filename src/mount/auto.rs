@@ -2,7 +2,7 @@
 //! conf.c (lxc_mount_auto_mounts).
 
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use rustix::mount::MountFlags;
@@ -93,18 +93,21 @@ pub fn sys(root: &Root, mode: AutoMode, net_rw: bool) -> Result<()> {
     Ok(())
 }
 
-/// The host's cgroup mount root.
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
-
 /// lxc.mount.auto = cgroup[-full][:mode]. `paths` are (controller dir
 /// under /sys/fs/cgroup, container cgroup dir on the host); an empty
 /// controller dir means a pure cgroup2 host (the hierarchy is
 /// /sys/fs/cgroup itself).
 ///
-/// - `cgroup`: each hierarchy shows only the container's own cgroup (bound
-///   at /sys/fs/cgroup/CTRL), writable unless `:ro`.
-/// - `cgroup-full`: the whole hierarchy; `:mixed` makes it read-only except
-///   the container's own cgroup.
+/// Each hierarchy shows the container's own cgroup (bound at
+/// /sys/fs/cgroup/CTRL), writable unless `:ro`. That is also what
+/// `cgroup-full` shows: LXC mounts a fresh cgroup filesystem from inside
+/// the container's cgroup namespace, whose root is the container's cgroup,
+/// so the "full" hierarchy is the container's subtree. lxcbox never binds
+/// the host's hierarchy: with it (and CAP_SYS_ADMIN to remount it
+/// writable) container root could move itself into the host's root
+/// cgroup and out of every limit. Without a cgroup namespace of its own,
+/// LXC would show the host's whole tree; lxcbox shows the container's
+/// cgroup and warns.
 ///
 /// For v1 a tmpfs holds the controller directories; it is read-only for
 /// `:ro` and `:mixed`. Co-mounted controllers (`cpu,cpuacct`) get the
@@ -114,12 +117,20 @@ pub fn cgroup(
     ca: CgroupAuto,
     paths: &[(String, PathBuf)],
     cap_sys_admin: bool,
+    own_cgroupns: bool,
 ) -> Result<()> {
     let mode = ca.mode.unwrap_or(if cap_sys_admin {
         AutoMode::Rw
     } else {
         AutoMode::Mixed
     });
+    if ca.full && !own_cgroupns {
+        log::warn!(
+            "lxc.mount.auto = cgroup-full: the container shares a cgroup namespace, so its \
+             \"full\" view would be the host's whole cgroup tree (LXC mounts that); \
+             mounting only the container's own cgroups"
+        );
+    }
     if paths.is_empty() {
         log::warn!("lxc.mount.auto = cgroup: no cgroup paths known for the container");
     }
@@ -139,35 +150,15 @@ pub fn cgroup(
         } else {
             format!("sys/fs/cgroup/{ctrl}")
         };
-        let hier = Path::new(CGROUP_ROOT).join(ctrl);
-        let src = if ca.full {
-            hier.as_path()
-        } else {
-            host.as_path()
-        };
-        let step = || format!("mounting {} on {}", src.display(), root.show(&rel));
+        let step = || format!("mounting {} on {}", host.display(), root.show(&rel));
         let t = root.open(&rel, Some(Create::Dir)).with_context(step)?;
-        let src_str = src
+        let src_str = host
             .to_str()
             .context("cgroup path is not UTF-8")
             .with_context(step)?;
         let mnt = ops::bind(BindSource::Host(src_str), t.as_fd(), false).with_context(step)?;
-        let ro = mode == AutoMode::Ro || (ca.full && mode == AutoMode::Mixed);
-        if ro {
+        if mode == AutoMode::Ro {
             ops::remount_bind(mnt.as_fd(), MountFlags::RDONLY).with_context(step)?;
-        }
-        if ca.full && mode == AutoMode::Mixed {
-            // Put the container's own cgroup back writable at its place in
-            // the read-only hierarchy.
-            let inner = host.strip_prefix(&hier).unwrap_or(Path::new(""));
-            let irel = format!("{rel}/{}", inner.display());
-            let istep = || format!("mounting {} on {}", host.display(), root.show(&irel));
-            let h = host
-                .to_str()
-                .context("cgroup path is not UTF-8")
-                .with_context(istep)?;
-            let it = root.open(&irel, None).with_context(istep)?;
-            ops::bind(BindSource::Host(h), it.as_fd(), false).with_context(istep)?;
         }
         if ctrl.contains(',') {
             let base = root.open("sys/fs/cgroup", None)?;

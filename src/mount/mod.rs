@@ -190,7 +190,7 @@ fn auto_rest(ctx: &MountCtx, root: &Root, has_rootfs: bool) -> Result<()> {
         let sys_admin = keeps_sys_admin(ctx.cfg);
         let pure_v2 = ctx.cgroup_paths.iter().any(|(c, _)| c.is_empty());
         if mounts_cgroups(ctx.cfg, ctx.own_cgroupns, pure_v2) {
-            auto::cgroup(root, ca, &ctx.cgroup_paths, sys_admin)?;
+            auto::cgroup(root, ca, &ctx.cgroup_paths, sys_admin, ctx.own_cgroupns)?;
         } else {
             log::info!(
                 "lxc.mount.auto = cgroup: not mounted: the container has its own cgroup \

@@ -3,10 +3,12 @@
 //! slaves over /dev/console and /dev/ttyN inside the rootfs and makes the
 //! console init's stdio.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use rustix::fs::{Mode, OFlags};
+use rustix::termios::isatty;
 
 use crate::config::Config;
 use crate::console::{tty_nodes, ConsoleHub, HubConfig};
@@ -21,19 +23,55 @@ pub struct ConsolePlan {
     /// Host paths of the tty slaves, tty1 first.
     pub ttys: Vec<PathBuf>,
     pub tty_dir: Option<String>,
+    /// The console replaces only those of stdin, stdout and stderr that
+    /// are terminals (lxc-execute in the foreground, as LXC's
+    /// lxc_terminal_set_stdfds); else all three.
+    pub only_ttys: bool,
 }
 
-/// Allocate the hub for a system container. With `foreground`, the
-/// caller's terminal (or pipes) becomes the console's peer.
-pub fn hub(cfg: &Config, foreground: bool) -> Result<ConsoleHub> {
+/// Who is at the other end of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// Nobody (a daemon): the output goes to the ring buffer and the log,
+    /// lxc-console attaches.
+    None,
+    /// `lxc-start -F`: the caller's stdin and stdout, terminals or pipes.
+    Stdio,
+    /// `lxc-execute` in the foreground: the caller's terminal, when one of
+    /// its stdin, stdout or stderr is a terminal (LXC opens /dev/tty). The
+    /// application gets the console pty in place of exactly those fds, so
+    /// it never holds the caller's terminal (TIOCSTI stays in the pty);
+    /// pipes and files stay its own.
+    Terminal,
+}
+
+impl Peer {
+    pub fn of(spec: &super::StartSpec) -> Peer {
+        if spec.foreground {
+            Peer::Stdio
+        } else if spec.execute && !spec.daemon {
+            Peer::Terminal
+        } else {
+            Peer::None
+        }
+    }
+}
+
+/// Allocate the console hub and connect `peer`. lxc-execute's container
+/// (`execute`) gets the console only, no ttys (LXC sets none up for it).
+pub fn hub(cfg: &Config, peer: Peer, execute: bool) -> Result<ConsoleHub> {
     let stdin = std::io::stdin();
-    let winsize = if foreground {
-        crate::console::get_winsize(stdin.as_fd())
-    } else {
-        None
+    let terminal = match peer {
+        Peer::Terminal => caller_terminal()?,
+        _ => None,
+    };
+    let winsize = match (peer, &terminal) {
+        (Peer::Stdio, _) => crate::console::get_winsize(stdin.as_fd()),
+        (Peer::Terminal, Some(t)) => crate::console::get_winsize(t.as_fd()),
+        _ => None,
     };
     let mut hub = ConsoleHub::new(&HubConfig {
-        tty_max: cfg.tty_max,
+        tty_max: if execute { 0 } else { cfg.tty_max },
         console_path: cfg.console.path.clone(),
         logfile: cfg.console.logfile.as_ref().map(PathBuf::from),
         log_size: cfg.console.size,
@@ -50,14 +88,52 @@ pub fn hub(cfg: &Config, foreground: bool) -> Result<ConsoleHub> {
     for p in slaves {
         device_mode(&p, cfg)?;
     }
-    if foreground {
-        let stdout = std::io::stdout();
-        // The monitor forwards SIGTERM & co. to init, so the terminal is
-        // restored when the hub is dropped rather than from a signal handler.
-        hub.attach_local(stdin.as_fd(), stdout.as_fd(), false)
-            .context("connecting the terminal to the console")?;
+    // lxc.console.path = none: no console; init keeps the caller's stdio
+    // (lxc-start -F then runs the container on it, as LXC does).
+    if hub.console_slave().is_none() {
+        return Ok(hub);
+    }
+    match peer {
+        Peer::Stdio => {
+            let stdout = std::io::stdout();
+            // The monitor forwards SIGTERM & co. to init, so the terminal
+            // is restored when the hub is dropped rather than from a
+            // signal handler.
+            hub.attach_local(stdin.as_fd(), stdout.as_fd(), false)
+                .context("connecting the terminal to the console")?;
+        }
+        // A console path (a file or device) is the peer already.
+        Peer::Terminal if !hub.has_local() => {
+            if let Some(t) = &terminal {
+                let r = if isatty(stdin.as_fd()) {
+                    hub.attach_local(t.as_fd(), t.as_fd(), false)
+                } else {
+                    hub.attach_output(t.as_fd())
+                };
+                r.context("connecting the terminal to the console")?;
+            }
+        }
+        _ => {}
     }
     Ok(hub)
+}
+
+/// The caller's terminal, if stdin, stdout or stderr is one: /dev/tty
+/// (its controlling terminal), else that fd reopened.
+fn caller_terminal() -> Result<Option<OwnedFd>> {
+    let (i, o, e) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    let std_fds = [i.as_fd(), o.as_fd(), e.as_fd()];
+    let Some(fd) = std_fds.iter().find(|f| isatty(f)) else {
+        return Ok(None);
+    };
+    let flags = OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC;
+    if let Ok(t) = rustix::fs::open("/dev/tty", flags, Mode::empty()) {
+        return Ok(Some(t));
+    }
+    let p = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    rustix::fs::open(&p, flags, Mode::empty())
+        .map(Some)
+        .with_context(|| format!("opening the caller's terminal {p}"))
 }
 
 /// The group that owns terminals inside the container: `tty`, gid 5 (what
@@ -87,8 +163,9 @@ fn device_mode(slave: &std::path::Path, cfg: &Config) -> Result<()> {
     Ok(())
 }
 
-pub fn plan(hub: &ConsoleHub, cfg: &Config) -> ConsolePlan {
+pub fn plan(hub: &ConsoleHub, cfg: &Config, only_ttys: bool) -> ConsolePlan {
     ConsolePlan {
+        only_ttys,
         slave_fd: hub.console_slave_fd().map(|f| f.as_raw_fd()),
         console_path: hub.console_slave().map(PathBuf::from),
         ttys: hub.tty_slaves().into_iter().map(PathBuf::from).collect(),
@@ -124,9 +201,16 @@ pub fn make_stdio(p: &ConsolePlan) -> Result<()> {
         return Ok(());
     };
     let slave: BorrowedFd<'_> = crate::sys::process::borrow_inherited(fd);
-    rustix::stdio::dup2_stdin(slave).context("console as stdin")?;
-    rustix::stdio::dup2_stdout(slave).context("console as stdout")?;
-    rustix::stdio::dup2_stderr(slave).context("console as stderr")?;
+    let keep = |f: BorrowedFd<'_>| p.only_ttys && !isatty(f);
+    if !keep(std::io::stdin().as_fd()) {
+        rustix::stdio::dup2_stdin(slave).context("console as stdin")?;
+    }
+    if !keep(std::io::stdout().as_fd()) {
+        rustix::stdio::dup2_stdout(slave).context("console as stdout")?;
+    }
+    if !keep(std::io::stderr().as_fd()) {
+        rustix::stdio::dup2_stderr(slave).context("console as stderr")?;
+    }
     // The console is init's stdio but NOT its controlling terminal (LXC's
     // set_stdfds, after a setsid): a terminal is the controlling terminal
     // of one session only, and the shell init starts on the console (busybox

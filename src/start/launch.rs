@@ -108,8 +108,9 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
     crate::mount::prepare_shmounts(cfg)?;
     crate::mount::prepare_staging()?;
     live.shared = namespaces::open_shared(ns, &c.lxcpath)?;
+    let peer = console::Peer::of(ctx.spec);
     if plan.console {
-        live.hub = Some(console::hub(cfg, ctx.spec.foreground)?);
+        live.hub = Some(console::hub(cfg, peer, plan.execute)?);
     }
     make_cgroups(ctx, live)?;
     let entry = match &live.cgroups {
@@ -117,7 +118,7 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
         None => None,
     };
     let (sync_parent, sync_child) = sync::pair()?;
-    let console_plan = live.console_plan(cfg);
+    let console_plan = live.console_plan(cfg, peer == console::Peer::Terminal);
     let unified = entry.as_ref().and_then(|e| e.unified.as_ref());
     // spawn starts init in the unified cgroup on every kernel: with
     // CLONE_INTO_CGROUP (5.7), else through cgroup.procs before it runs.

@@ -35,8 +35,14 @@ pub struct Live {
 
 impl Live {
     /// The console plan the child needs (ptys are inherited through the clone).
-    pub fn console_plan(&self, cfg: &crate::config::Config) -> Option<super::console::ConsolePlan> {
-        self.hub.as_ref().map(|h| super::console::plan(h, cfg))
+    pub fn console_plan(
+        &self,
+        cfg: &crate::config::Config,
+        only_ttys: bool,
+    ) -> Option<super::console::ConsolePlan> {
+        self.hub
+            .as_ref()
+            .map(|h| super::console::plan(h, cfg, only_ttys))
     }
 
     /// The shared namespace `ns`, if one is joined.

@@ -165,7 +165,8 @@ fn monitor(
     let publisher = Publisher::new(&c.lxcpath, &c.name);
     let _ = process::set_proctitle(&format!("[lxc monitor] {} {}", c.lxcpath, c.name));
     if let Some(p) = &spec.pidfile {
-        std::fs::write(p, format!("{}\n", std::process::id()))
+        let pid = format!("{}\n", std::process::id());
+        crate::fsutil::write_volatile(p, pid.as_bytes(), 0o644)
             .with_context(|| format!("writing pidfile {}", p.display()))?;
     }
     if c.config.monitor_unshare {

@@ -54,7 +54,8 @@ pub struct Plan {
     /// for it.
     pub announce_joined: bool,
     /// A system container gets a console and ttys; lxc-execute's
-    /// application keeps the caller's stdio, as with LXC.
+    /// application a console (a pty in place of the caller's terminal),
+    /// unless lxc.console.path = none, as with LXC.
     pub console: bool,
 }
 
@@ -88,6 +89,7 @@ impl Plan {
         let has_config = c.config_path.is_some() || *cfg != Config::default();
         refuse_unsupported(cfg)?;
         let namespaces = namespaces::decide(cfg, has_config, &spec.share)?;
+        let ptrace_scope = namespaces.is_shared(Namespace::Pid);
         if cfg.sched_core && !namespaces.owns(Namespace::Pid) {
             bail!("lxc.sched.core: core scheduling needs a new PID namespace");
         }
@@ -138,7 +140,10 @@ impl Plan {
             namespaces,
             ids: Ids { uid, gid, groups },
             cwd: cfg.init_cwd.clone().unwrap_or_else(|| "/".into()),
-            confine: Confinement::for_start(cfg, &c.name, &c.lxcpath)?,
+            confine: Confinement {
+                ptrace_scope,
+                ..Confinement::for_start(cfg, &c.name, &c.lxcpath)?
+            },
             pdeath_signal: cfg.monitor_signal_pdeath.unwrap_or(libc::SIGKILL),
             hook_env: hook_env(c),
             child_hook_env: child_hook_env(c)?,
@@ -149,7 +154,7 @@ impl Plan {
                 .map(|is32| if is32 { PER_LINUX32 } else { PER_LINUX }),
             sched_core: cfg.sched_core,
             preserve_namespaces: cfg.hooks_of("stop").next().is_some(),
-            console: !spec.execute,
+            console: !spec.execute || cfg.console.path.as_deref() != Some("none"),
         })
     }
 
@@ -268,7 +273,8 @@ fn hook_env(c: &Container) -> hooks::HookEnv {
 /// The container's environment: LXC clears it, then sets container=lxc,
 /// container_ttys, lxc.environment and lxc.environment.runtime.
 pub fn build_env(cfg: &Config) -> Result<Vec<CString>> {
-    let mut env: Vec<String> = vec!["container=lxc".into()];
+    let mut env = crate::environ::Environ::new();
+    env.set("container", "lxc");
     if cfg.tty_max > 0 {
         let ttys: Vec<String> = (1..=cfg.tty_max)
             .map(|i| match &cfg.tty_dir {
@@ -276,16 +282,15 @@ pub fn build_env(cfg: &Config) -> Result<Vec<CString>> {
                 None => format!("tty{i}"),
             })
             .collect();
-        env.push(format!("container_ttys={}", ttys.join(" ")));
+        env.set("container_ttys", &ttys.join(" "));
     }
     for e in cfg.environment.iter().chain(&cfg.environment_runtime) {
-        let Some((key, value)) = env_entry(e) else {
-            continue;
-        };
-        env.retain(|x| x.split('=').next() != Some(&key));
-        env.push(format!("{key}={value}"));
+        if let Some((key, value)) = env_entry(e) {
+            env.set(&key, &value);
+        }
     }
-    env.into_iter()
+    env.into_strings()
+        .into_iter()
         .map(|e| {
             CString::new(e.clone()).with_context(|| format!("lxc.environment: NUL byte in \"{e}\""))
         })

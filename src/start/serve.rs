@@ -8,7 +8,7 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use rustix::event::{poll, PollFd, PollFlags};
 
 use super::live::{Init, Live};
@@ -113,8 +113,11 @@ fn soonest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
 }
 
 /// While the child sets itself up: answer clients (the container is
-/// STARTING, its init is `pid`; anything but state and info is refused
-/// until it runs) until `sync` is readable.
+/// STARTING, its init is `pid`; anything but state, info and a kill is
+/// refused until it runs) until `sync` is readable. A kill (`lxc-stop -k`)
+/// always wins: it is answered, and the start is aborted (the caller's
+/// undo kills the child and removes what was made), so the container
+/// never comes up RUNNING after it.
 pub fn while_starting(
     server: &mut Server<'_>,
     sync: BorrowedFd<'_>,
@@ -142,6 +145,10 @@ pub fn while_starting(
                     interfaces: Vec::new(),
                     namespaces: plan.namespaces.entered(),
                 }),
+                Request::Kill => {
+                    server.reply(id, &Response::Done, Vec::new());
+                    bail!("killed while starting (lxc-stop -k)");
+                }
                 _ => Response::err("the container is starting"),
             };
             server.reply(id, &resp, Vec::new());

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::config::{lex_line, LexLine};
 
@@ -30,9 +30,7 @@ impl ConfText {
     }
 
     pub fn read(path: &Path) -> Result<ConfText> {
-        let t =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        Ok(ConfText::parse(&t))
+        Ok(ConfText::parse(&crate::config::read_text(path)?))
     }
 
     /// The text, one `\n` after every line.

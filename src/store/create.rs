@@ -68,8 +68,7 @@ fn base_config(opts: &CreateOptions) -> Result<(ConfText, Option<PathBuf>)> {
             p
         }
     };
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = crate::config::read_text(&path)?;
     // Refuse a broken base config before anything is made.
     let base_dir = path.parent().unwrap_or(Path::new("."));
     Config::parse_str(&text, &path.display().to_string(), base_dir)?;

@@ -41,29 +41,7 @@ pub fn set_hostname_in(root: std::os::fd::BorrowedFd<'_>, shown: &Path, name: &s
         );
         return Ok(());
     }
-    let tmp = ".hostname.lxcbox-tmp";
-    let _ = rustix::fs::unlinkat(&etc, tmp, rustix::fs::AtFlags::empty());
-    let f = rustix::fs::openat(
-        &etc,
-        tmp,
-        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::from_raw_mode(st.st_mode & 0o7777),
-    )
-    .with_context(|| format!("writing {}/etc/hostname", shown.display()))?;
-    let r = (|| -> std::io::Result<()> {
-        rustix::fs::fchown(
-            &f,
-            Some(rustix::fs::Uid::from_raw(st.st_uid)),
-            Some(rustix::fs::Gid::from_raw(st.st_gid)),
-        )?;
-        rustix::fs::fchmod(&f, Mode::from_raw_mode(st.st_mode & 0o7777))?;
-        let mut file = std::fs::File::from(f);
-        std::io::Write::write_all(&mut file, name.as_bytes())?;
-        rustix::fs::renameat(&etc, tmp, &etc, "hostname")?;
-        Ok(())
-    })();
-    if r.is_err() {
-        let _ = rustix::fs::unlinkat(&etc, tmp, rustix::fs::AtFlags::empty());
-    }
+    let o = crate::fsutil::Opts::durable(st.st_mode & 0o7777).owned_by(st.st_uid, st.st_gid);
+    let r = crate::fsutil::write_at(etc.as_fd(), "hostname".as_ref(), name.as_bytes(), o);
     r.with_context(|| format!("writing {}/etc/hostname", shown.display()))
 }

@@ -13,6 +13,7 @@ pub mod btrfs;
 pub mod cgroup;
 pub mod kernel;
 pub mod keyring;
+pub mod landlock;
 pub mod loopdev;
 pub mod mount;
 pub mod net;

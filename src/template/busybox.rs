@@ -217,22 +217,13 @@ impl Tree {
     fn write(&self, rel: &str, data: &[u8], mode: u32) -> Result<()> {
         let (dir, name) = Self::split(rel);
         let d = self.open(dir, OFlags::RDONLY | OFlags::DIRECTORY)?;
-        let tmp = format!(".{name}.lxcbox-tmp");
-        let _ = rustix::fs::unlinkat(d.as_fd(), tmp.as_str(), rustix::fs::AtFlags::empty());
-        let f = rustix::fs::openat(
+        crate::fsutil::write_at(
             d.as_fd(),
-            tmp.as_str(),
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
+            name.as_ref(),
+            data,
+            crate::fsutil::Opts::volatile(mode),
         )
-        .with_context(|| format!("creating {}", self.show(rel)))?;
-        let mut file = std::fs::File::from(f);
-        std::io::Write::write_all(&mut file, data)
-            .with_context(|| format!("writing {}", self.show(rel)))?;
-        file.set_permissions(std::fs::Permissions::from_mode(mode))
-            .with_context(|| format!("setting the mode of {}", self.show(rel)))?;
-        rustix::fs::renameat(d.as_fd(), tmp.as_str(), d.as_fd(), name)
-            .with_context(|| format!("writing {}", self.show(rel)))
+        .with_context(|| format!("writing {}", self.show(rel)))
     }
 
     fn symlink(&self, dir: &str, name: &str, target: &str) -> Result<()> {

@@ -217,3 +217,16 @@ pub fn stderr(o: &Output) -> String {
 pub fn exists(p: &Path) -> bool {
     p.symlink_metadata().is_ok()
 }
+
+/// The payload cgroup directories of container `name` (lxc.payload.NAME)
+/// that exist below this process's cgroups.
+pub fn payload_dirs(name: &str) -> Vec<PathBuf> {
+    use lxcbox::cgroup::{CgroupSet, Layout, PAYLOAD_PREFIX};
+    let layout = Layout::discover().unwrap();
+    let me = CgroupSet::from_pid(&layout, std::process::id() as i32).unwrap();
+    me.paths()
+        .into_iter()
+        .map(|p| p.join(format!("{PAYLOAD_PREFIX}{name}")))
+        .filter(|p| p.exists())
+        .collect()
+}

@@ -237,6 +237,28 @@ impl ConsoleHub {
         Ok(())
     }
 
+    /// Copy the console's output to `output` only, reading nothing from it
+    /// (lxc-execute whose stdin is not a terminal: its input stays the
+    /// application's own, and the terminal is left as it is).
+    pub fn attach_output(&mut self, output: BorrowedFd<'_>) -> Result<()> {
+        if self.console.is_none() {
+            bail!("the console is disabled (lxc.console.path = none)");
+        }
+        self.local = Some(Local {
+            input: None,
+            output: output.try_clone_to_owned().context("duplicating stdout")?,
+            tty_in: false,
+            _raw: None,
+            winch: None,
+        });
+        Ok(())
+    }
+
+    /// True when a peer (terminal, pipes, lxc.console.path) is attached.
+    pub fn has_local(&self) -> bool {
+        self.local.is_some()
+    }
+
     /// Detach the local terminal (restoring it).
     pub fn detach_local(&mut self) {
         self.local = None;
