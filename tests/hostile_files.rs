@@ -150,6 +150,17 @@ fn update_config_keeps_invalid_utf8_comments_byte_for_byte() {
 const RAW_WRITES: &[(&str, usize, &str)] = &[
     ("src/fsutil.rs", 1, "the helper itself"),
     ("src/start/lock.rs", 1, "an empty lock file (flock)"),
+    ("src/coexist/lock.rs", 1, "LXC's empty lock file (flock)"),
+    (
+        "src/sys/resolve.rs",
+        1,
+        "O_CREAT of the openat2 fallback walk itself (callers choose the file)",
+    ),
+    (
+        "src/mount/stage.rs",
+        1,
+        "an empty mount-point file in the private staging tmpfs",
+    ),
     (
         "src/store/mod.rs",
         1,

@@ -43,13 +43,12 @@ pub fn mark(dir: &Path) {
             let made = rec
                 .parent()
                 .map_or(Ok(()), std::fs::create_dir_all)
+                .map_err(anyhow::Error::from)
                 .and_then(|()| {
-                    let tmp = rec.with_extension("tmp");
-                    std::fs::write(&tmp, dir.as_os_str().as_encoded_bytes())?;
-                    std::fs::rename(&tmp, &rec)
+                    crate::fsutil::write_volatile(&rec, dir.as_os_str().as_encoded_bytes(), 0o600)
                 });
             if let Err(e) = made {
-                log::warn!("recording {} as lxcbox's: {e}", dir.display());
+                log::warn!("recording {} as lxcbox's: {e:#}", dir.display());
             }
         }
         Err(e) => log::warn!("marking {} as lxcbox's: {e}", dir.display()),
