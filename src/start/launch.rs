@@ -321,18 +321,5 @@ fn stop_hook(plan: &Plan, live: &Live, target: &str) {
 }
 
 fn write_idmaps(pid: i32, cfg: &crate::config::Config) -> Result<()> {
-    for (kind, file) in [('u', "uid_map"), ('g', "gid_map")] {
-        let lines: String = cfg
-            .idmap
-            .iter()
-            .filter(|m| m.kind == kind)
-            .map(|m| format!("{} {} {}\n", m.ns_id, m.host_id, m.range))
-            .collect();
-        if lines.is_empty() {
-            continue;
-        }
-        let path = format!("/proc/{pid}/{file}");
-        std::fs::write(&path, lines).with_context(|| format!("lxc.idmap: writing {path}"))?;
-    }
-    Ok(())
+    crate::userns::write_maps(pid, &cfg.idmap)
 }
