@@ -209,6 +209,47 @@ fn auto_rest(ctx: &MountCtx, root: &Root, has_rootfs: bool) -> Result<()> {
     Ok(())
 }
 
+/// A permission error on the way to the rootfs, for a container whose root
+/// is a stranger to the host (lxc.idmap): name the directory it cannot
+/// search, as LXC does ("Could not access ... Please grant it x access, or
+/// add an ACL for the container root").
+fn with_access_hint(e: anyhow::Error, path: &Path) -> anyhow::Error {
+    let denied = e.chain().any(|c| {
+        c.downcast_ref::<rustix::io::Errno>() == Some(&rustix::io::Errno::ACCESS)
+            || c.downcast_ref::<std::io::Error>()
+                .and_then(|i| i.raw_os_error())
+                == Some(libc::EACCES)
+    });
+    if !denied {
+        return e;
+    }
+    let mut dirs: Vec<&Path> = path.ancestors().collect();
+    dirs.reverse();
+    for d in dirs {
+        if rustix::fs::access(d, rustix::fs::Access::EXEC_OK).is_err() {
+            let uid = std::fs::read_to_string("/proc/self/uid_map")
+                .ok()
+                .and_then(|m| {
+                    m.lines()
+                        .filter_map(|l| {
+                            let f: Vec<&str> = l.split_whitespace().collect();
+                            (f.first() == Some(&"0")).then(|| f.get(1).map(|s| s.to_string()))?
+                        })
+                        .next()
+                })
+                .unwrap_or_else(|| "0".into());
+            return e.context(format!(
+                "could not access {}: the container's root (host uid {uid}) needs search (x) \
+                 permission on it; grant it (chmod o+x) or add an ACL for the container root \
+                 (setfacl -m u:{uid}:x {})",
+                d.display(),
+                d.display()
+            ));
+        }
+    }
+    e
+}
+
 /// Recursively bind the rootfs at its mount point and apply
 /// lxc.rootfs.options. The rootfs and mount point come from the trusted
 /// config; everything below them is not trusted.
@@ -227,7 +268,9 @@ fn mount_rootfs(rootfs: &Path, mount_point: &Path, options: Option<&str>) -> Res
         .to_str()
         .context("rootfs path is not UTF-8")
         .with_context(step)?;
-    let tree = ops::clone_tree(ops::BindSource::Host(src), true).with_context(step)?;
+    let tree = ops::clone_tree(ops::BindSource::Host(src), true)
+        .map_err(|e| with_access_hint(e, rootfs))
+        .with_context(step)?;
     let target = resolve::open_host(mount_point).with_context(step)?;
     ops::attach(tree.as_fd(), target.as_fd()).with_context(step)?;
     let flags = ops::bind_remount_flags(opts.flags);
@@ -258,7 +301,9 @@ fn mount_storage(
             mount_point.display()
         )
     };
-    let tree = crate::storage::mount::detached(spec, options.unwrap_or("")).with_context(step)?;
+    let tree = crate::storage::mount::detached(spec, options.unwrap_or(""))
+        .map_err(|e| with_access_hint(e, mount_point))
+        .with_context(step)?;
     let target = resolve::open_host(mount_point).with_context(step)?;
     ops::attach(tree.fd.as_fd(), target.as_fd()).with_context(step)?;
     Ok(Root {
