@@ -7,11 +7,16 @@ use std::path::PathBuf;
 /// lxcbox's run directory (locks, monitor subscriptions): `lxcbox` in
 /// LXC's run directory ([`lxc_rundir`]). `LXCBOX_RUNDIR` overrides it,
 /// which lets tests run without touching /run.
+///
+/// Decided once per process: a container's child that became root of its
+/// user namespace must still find the caller's run directory, not root's.
 pub fn rundir() -> PathBuf {
-    match std::env::var_os("LXCBOX_RUNDIR") {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| match std::env::var_os("LXCBOX_RUNDIR") {
         Some(d) if !d.is_empty() => PathBuf::from(d),
         _ => lxc_rundir().join("lxcbox"),
-    }
+    })
+    .clone()
 }
 
 /// LXC's run directory (get_rundir in utils.c): /run for root; for an

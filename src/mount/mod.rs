@@ -421,6 +421,12 @@ pub fn prepare_staging() -> Result<()> {
     stage::prepare()
 }
 
+/// Child side, in a new user namespace before it becomes its root: see
+/// `stage::mount_area_early`.
+pub fn mount_staging_early() -> Result<()> {
+    stage::mount_area_early()
+}
+
 /// Host side of `lxc.mount.auto = shmounts:HOST[:CONT]`, called by the
 /// monitor before the container is spawned (in the host's mount
 /// namespace): like LXC, create HOST, mount a small tmpfs on it and make it

@@ -69,6 +69,9 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     if plan.early_mounts {
         mounts(a, &[])?;
     }
+    if ns.owns(Namespace::User) && ns.owns(Namespace::Mnt) {
+        crate::mount::mount_staging_early()?;
+    }
     let (host_net, cgroup_paths) = sync::wait_go(a.sync)?;
     // In a new user namespace the id maps now exist: become its root (our
     // host ids are usually unmapped there, and the kernel refuses to create

@@ -75,6 +75,9 @@ fn setgroups_allowed() -> bool {
 /// async-signal-safe (no allocation, no locks): the child has only the
 /// calling thread.
 pub fn run_in(maps: &[IdMap], f: impl FnOnce() -> i32) -> Result<i32> {
+    // Decided as the caller: as root of the namespace the child would
+    // take root's /run.
+    let _ = crate::paths::rundir();
     let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .context("making a pipe for the user namespace child")?;
     let spawned = spawn(&Spawn {
