@@ -5,6 +5,8 @@
 
 #[path = "common/env.rs"]
 mod env;
+#[path = "common/oldkernel.rs"]
+mod oldkernel;
 #[path = "common/rootfs.rs"]
 mod rootfs;
 #[path = "common/user.rs"]
@@ -253,4 +255,49 @@ fn a_rootfs_the_mapped_root_cannot_reach_is_named() {
     std::fs::set_permissions(&u.home, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     ok(u.run("lxc-destroy", &["-n", "h"]), "lxc-destroy");
     assert!(!Path::new(&u.lxcpath().join("h")).exists());
+}
+
+/// LXC 5's idmapped rootfs (root only: mount_setattr needs privilege over
+/// the filesystem): one unshifted rootfs, files owned by host root on
+/// disk, root's inside the mapped container.
+#[test]
+fn idmapped_rootfs_mount_serves_an_unshifted_rootfs() {
+    let e = env::Env::new("idmnt");
+    let map = "lxc.idmap = u 0 300000 65536\nlxc.idmap = g 0 300000 65536\n\
+               lxc.net.0.type = empty\nlxc.mount.auto = proc:mixed\n";
+    e.busybox("m", &format!("{map}lxc.rootfs.options = idmap=container\n"));
+    let script = "stat -c %u /bin/busybox; touch /made-through-idmap && echo MADE";
+    let o = e.run("lxc-execute", &["-n", "m", "--", "/bin/sh", "-c", script]);
+    let rootfs = Path::new(&e.lxcpath()).join("m/rootfs");
+    if oldkernel::whole_run() {
+        // Linux 4.19 has no mount_setattr: refused, not ignored.
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains("needs mount_setattr (Linux 5.12)"),
+            "{}",
+            stderr(&o)
+        );
+        return;
+    }
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out} {}", stderr(&o));
+    let words: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(words, ["0", "MADE"], "{out}");
+    // Written through the mapping: on disk it is host root's, unshifted.
+    assert_eq!(TestUser::owner(&rootfs.join("made-through-idmap")), 0);
+    assert_eq!(TestUser::owner(&rootfs.join("bin/busybox")), 0);
+
+    // Without the option the same rootfs is a stranger's inside.
+    e.busybox("n", map);
+    let o = e.run(
+        "lxc-execute",
+        &["-n", "n", "--", "/bin/sh", "-c", "stat -c %u /bin/busybox"],
+    );
+    assert_eq!(stdout(&o).trim(), "65534", "{}", stderr(&o));
+
+    // A typo is refused, not ignored.
+    e.busybox("t", &format!("{map}lxc.rootfs.options = idmap=contianer\n"));
+    let o = e.run("lxc-execute", &["-n", "t", "--", "/bin/true"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("idmap=contianer"), "{}", stderr(&o));
 }
