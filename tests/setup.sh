@@ -10,7 +10,8 @@
 #   btrfs-progs, e2fsprogs, xz-utils, openssh-client (storage tests: mkfs,
 #   lxc-local tarballs, lxc-sshd's ssh-keygen), rsync (LXC's lxc-copy and
 #   lxc-snapshot, run side by side), qemu-user-static (tests/qemu.rs runs
-#   the binary under qemu-user, as on a foreign architecture). Recommended
+#   the binary under qemu-user, as on a foreign architecture), uidmap
+#   (newuidmap/newgidmap: unprivileged containers) and procps (pkill). Recommended
 #   packages come too, as apt installs them by default.
 # - The Rust toolchain: cargo is looked up where rustup puts it even when
 #   sudo's secure_path dropped ~/.cargo/bin (the invoking user's, then
@@ -23,7 +24,8 @@
 # the user at exit (setup_restore_owner).
 
 SETUP_PACKAGES=(gcc libc6-dev busybox-static tmux lxc lxc-templates iproute2 nftables
-    btrfs-progs e2fsprogs xz-utils openssh-client rsync ca-certificates curl qemu-user-static)
+    btrfs-progs e2fsprogs xz-utils openssh-client rsync ca-certificates curl qemu-user-static
+    uidmap procps)
 
 setup_log() { echo "setup: $*" >&2; }
 
