@@ -11,7 +11,10 @@
 //! uidmap package: the one host helper lxcbox calls, because the kernel
 //! leaves no other way.
 
+pub mod held;
+pub mod nsexec;
 pub mod subid;
+pub mod unshare;
 
 use std::process::Command;
 
