@@ -99,8 +99,14 @@ fn every_namespace_is_new_and_names_are_lxcs() {
         assert_ne!(*v, ns(&me, k), "{k} namespace is the host's");
     }
     // The short names, any case, and empty parts, as LXC takes them.
-    let o = both(&["-s", "mnt||Uts", "--", "readlink", "/proc/self/ns/uts"]);
+    // (Inode numbers differ between runs: LXC's status only.)
+    let args = ["-s", "mnt||Uts", "--", "readlink", "/proc/self/ns/uts"];
+    let o = ours(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
     assert_ne!(stdout(&o).trim(), ns(&me, "uts"));
+    if let Some(l) = theirs(&args) {
+        assert!(l.status.success());
+    }
     // Only the asked-for namespaces are new.
     let o = both(&["-s", "IPC", "--", "readlink", "/proc/self/ns/net"]);
     assert_eq!(stdout(&o).trim(), ns(&me, "net"));
@@ -297,4 +303,44 @@ fn daemon_returns_at_once_and_the_command_goes_on() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(std::fs::read_to_string(&mark).unwrap(), "1\n");
+}
+
+#[path = "common/user.rs"]
+mod user;
+
+#[test]
+fn an_ordinary_user_unshares_with_a_user_namespace() {
+    let u = user::TestUser::new("ush");
+    let run = |a: &[&str]| {
+        let mut v = vec!["lxc-unshare"];
+        v.extend_from_slice(a);
+        u.cmd(&u.bin, &v).output().unwrap()
+    };
+    // The example, as the user: own user namespace first, so the
+    // mount and PID namespaces (and -M's /proc) are the user's to make.
+    let o = run(&[
+        "-s",
+        "USER|MOUNT|PID",
+        "-M",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo $$; ls /proc | grep -c '^[0-9]'",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut l = out.lines();
+    assert_eq!(l.next(), Some("1"), "{out}");
+    let n: u32 = l.next().unwrap().trim().parse().unwrap();
+    assert!(n <= 3, "the new /proc shows only the namespace: {out}");
+    // -u 0: the user's own uid becomes root there (no helper needed).
+    let o = run(&["-s", "USER", "-u", "0", "--", "cat", "/proc/self/uid_map"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = stdout(&o);
+    let words: Vec<&str> = m.split_whitespace().collect();
+    assert_eq!(words, ["0", &u.uid.to_string(), "1"]);
+    // Without a user namespace the user may create none of the others.
+    let o = run(&["-s", "UTSNAME", "-H", "x", "--", "hostname"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("only with -s USER"), "{}", stderr(&o));
 }

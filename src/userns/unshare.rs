@@ -120,7 +120,14 @@ impl Unshare {
     pub fn run(&self) -> Result<i32> {
         self.check()?;
         let flags = self.namespaces.without(Namespace::Time).flags();
-        let mut held = spawn_held(flags, || self.child()).context("Failed to clone")?;
+        let ordinary = !rustix::process::geteuid().is_root();
+        let hint = if ordinary && !self.namespaces.contains(Namespace::User) {
+            " (an ordinary user may create the other namespaces only with -s USER among them)"
+        } else {
+            ""
+        };
+        let mut held =
+            spawn_held(flags, || self.child()).with_context(|| format!("Failed to clone{hint}"))?;
         let pid = held.pid();
         if let Some(uid) = self.uid {
             // LXC maps only the uid: "UID getuid() 1", the one line a
