@@ -199,6 +199,17 @@ fn bad_maps_are_refused_before_anything_exists() {
     assert!(e.contains("subuid has no range for user root"), "{e}");
 }
 
+/// The first `NAME:START:COUNT` line of `file` for `name`.
+fn first_range(file: &str, name: &str) -> (u32, u32) {
+    let text = std::fs::read_to_string(file).unwrap();
+    text.lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() == 3 && f[0] == name).then(|| (f[1].parse().unwrap(), f[2].parse().unwrap()))
+        })
+        .unwrap_or_else(|| panic!("{file} has no line for {name}"))
+}
+
 /// The user's run of `prog args`, with `LXCBOX_SUBID_DIR` when given.
 fn as_user(u: &TestUser, prog: &Path, args: &[&str], subid: Option<&Path>) -> Output {
     let mut c = u.cmd(prog, args);
@@ -258,7 +269,11 @@ fn ordinary_user_own_ids_subuid_default_and_refusals() {
     let maps = ["--", "cat", "/proc/self/uid_map", "/proc/self/gid_map"];
     let o = run(&maps);
     assert!(o.status.success(), "{}", stderr(&o));
-    let want = format!("0 {SUB_START} {SUB_COUNT}\n0 {SUB_START} {SUB_COUNT}\n");
+    // (useradd may have given the user a range of its own before the
+    // test's 100000-165535: the first line is what counts, as for LXC.)
+    let (us, uc) = first_range("/etc/subuid", &u.name);
+    let (gs, gc) = first_range("/etc/subgid", &u.name);
+    let want = format!("0 {us} {uc}\n0 {gs} {gc}\n");
     assert_eq!(words(&stdout(&o)), words(&want));
     if let Some(l) = lxc(&maps) {
         assert_eq!(stdout(&o), stdout(&l), "LXC: {}", stderr(&l));
@@ -273,10 +288,7 @@ fn ordinary_user_own_ids_subuid_default_and_refusals() {
     ];
     let o = run(&self_maps);
     assert!(o.status.success(), "{}", stderr(&o));
-    let want = format!(
-        "0 {SUB_START} {SUB_COUNT}\n{SUB_COUNT} {uid} 1\n0 {SUB_START} {SUB_COUNT}\n{SUB_COUNT} {} 1\n",
-        u.gid
-    );
+    let want = format!("0 {us} {uc}\n{uc} {uid} 1\n0 {gs} {gc}\n{gc} {} 1\n", u.gid);
     assert_eq!(words(&stdout(&o)), words(&want));
     if let Some(l) = lxc(&self_maps) {
         assert_eq!(
@@ -294,18 +306,22 @@ fn ordinary_user_own_ids_subuid_default_and_refusals() {
     assert!(o.status.success(), "{}", stderr(&o));
     let owner = TestUser::owner(&made);
     let _ = std::fs::remove_file(&made);
-    assert_eq!(owner, SUB_START);
+    assert_eq!(owner, us);
 
     // A range outside the delegation: refused before newuidmap, naming
     // the file and what the user has; the child is gone again.
-    let o = run(&["-m", "b:0:200000:10", "--", "sleep", "1000"]);
+    let o = run(&["-m", "b:0:4000000000:10", "--", "sleep", "1000"]);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert!(
-        e.contains("host ids 200000-200009 are not delegated to user"),
+        e.contains("host ids 4000000000-4000000009 are not delegated to user"),
         "{e}"
     );
-    assert!(e.contains("100000-165535"), "{e}");
+    assert!(e.contains("map u:0:4000000000:10"), "{e}");
+    assert!(
+        e.contains(&format!("{SUB_START}-{}", SUB_START + SUB_COUNT - 1)),
+        "{e}"
+    );
     // One id more than the range: the same.
     let o = run(&["-m", "b:0:100000:65537", "--", "sleep", "1000"]);
     assert_eq!(o.status.code(), Some(1));
@@ -341,6 +357,23 @@ fn ordinary_user_own_ids_subuid_default_and_refusals() {
         "{}",
         stderr(&o)
     );
+
+    // newuidmap itself refusing, after the child exists: our files grant
+    // a range the host's do not. The held child is gone again.
+    let granted = rootfs::TempDir::new("nsexec-grant");
+    for f in ["subuid", "subgid"] {
+        std::fs::write(granted.path().join(f), format!("{}:300000:10\n", u.name)).unwrap();
+    }
+    let v = lxcbox_args(&["-m", "b:0:300000:10", "--", "sleep", "1000"]);
+    let r: Vec<&str> = v.iter().map(String::as_str).collect();
+    let o = as_user(&u, &u.bin, &r, Some(granted.path()));
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("Failed to write id mapping for child process"),
+        "{e}"
+    );
+    assert!(e.contains("newuidmap"), "{e}");
 
     // Nothing was left behind by any refusal: no process of the user
     // (the held child exits when its parent gives up).

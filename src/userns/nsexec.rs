@@ -196,6 +196,8 @@ pub fn check(maps: &[IdMap]) -> Result<()> {
 /// when a signal killed it (LXC passes WEXITSTATUS on as it is).
 pub fn run(maps: &[IdMap], argv: &[String]) -> Result<i32> {
     check(maps)?;
+    // An ordinary user's ranges, before the child exists.
+    super::check_delegation(maps, &|m| format!("map {}", spelled(m)))?;
     let flags = libc::CLONE_NEWUSER | libc::CLONE_NEWNS;
     let mut held = spawn_held(flags, || child(argv))
         .context("Failed to create the user and mount namespace")?;
