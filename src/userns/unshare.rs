@@ -20,6 +20,7 @@ use rustix::mount::{
 use super::held::{exec, spawn_held};
 use crate::config::IdMap;
 use crate::namespace::{Namespace, NsSet};
+use crate::sys::kernel::{self, Feature};
 use crate::sys::process::{self, ExitStatus};
 
 /// What lxc-unshare was asked to do.
@@ -105,6 +106,9 @@ impl Unshare {
         }
         if !has(Namespace::User) && self.uid.is_some() {
             bail!("-u <user> needs -s USER option (its uid is mapped into the new user namespace)");
+        }
+        if has(Namespace::Time) && !kernel::has(Feature::TimeNamespace) {
+            bail!("TIME: this kernel has no time namespaces (they need Linux 5.6 with CONFIG_TIME_NS)");
         }
         if let Some(h) = &self.hostname {
             // __NEW_UTS_LEN; sethostname(2) answers EINVAL past it.
