@@ -12,7 +12,10 @@
 //! leaves no other way.
 
 pub mod exec;
+pub mod held;
+pub mod nsexec;
 pub mod subid;
+pub mod unshare;
 
 use std::process::Command;
 
@@ -44,6 +47,13 @@ fn of_kind(maps: &[IdMap], kind: char) -> Vec<&IdMap> {
 /// anything else, after checking the ranges against /etc/subuid and
 /// /etc/subgid so the error says which line is missing.
 pub fn write_maps(pid: i32, maps: &[IdMap]) -> Result<()> {
+    // Every range first, so that a bad gid line leaves no uid map behind.
+    check_delegation(maps, &|m| {
+        format!(
+            "lxc.idmap = {} {} {} {}",
+            m.kind, m.ns_id, m.host_id, m.range
+        )
+    })?;
     let euid = rustix::process::geteuid().as_raw();
     let egid = rustix::process::getegid().as_raw();
     if euid == 0 {
@@ -52,27 +62,50 @@ pub fn write_maps(pid: i32, maps: &[IdMap]) -> Result<()> {
         }
         return Ok(());
     }
-    let name = user_name(euid);
     for (kind, own) in [('u', euid), ('g', egid)] {
         let m = of_kind(maps, kind);
         if m.is_empty() {
             continue;
         }
-        if let [one] = m.as_slice() {
-            if one.range == 1 && one.host_id == own {
-                if kind == 'g' {
-                    deny_setgroups(pid)?;
-                }
-                write_proc(pid, kind, &m)?;
-                continue;
+        if only_own(&m, own) {
+            if kind == 'g' {
+                deny_setgroups(pid)?;
             }
-        }
-        let ids = SubIds::load(kind)?;
-        let allowed = ids.delegated(name.as_deref(), own);
-        for map in &m {
-            allowed.check(map, own)?;
+            write_proc(pid, kind, &m)?;
+            continue;
         }
         run_helper(pid, kind, &m)?;
+    }
+    Ok(())
+}
+
+/// One line that maps exactly the caller's own id: the kernel lets an
+/// unprivileged process write that itself.
+fn only_own(m: &[&IdMap], own: u32) -> bool {
+    matches!(m, [one] if one.range == 1 && one.host_id == own)
+}
+
+/// What [`write_maps`] checks before writing anything: for an ordinary
+/// user, every map that needs newuidmap / newgidmap against /etc/subuid
+/// and /etc/subgid, each refusal naming the map as `label` spells it
+/// (`lxc.idmap = u 0 100000 65536`, lxc-usernsexec's `-m u:0:100000:65536`).
+/// Root may map anything.
+pub fn check_delegation(maps: &[IdMap], label: &dyn Fn(&IdMap) -> String) -> Result<()> {
+    let euid = rustix::process::geteuid().as_raw();
+    if euid == 0 {
+        return Ok(());
+    }
+    let egid = rustix::process::getegid().as_raw();
+    let name = user_name(euid);
+    for (kind, own) in [('u', euid), ('g', egid)] {
+        let m = of_kind(maps, kind);
+        if m.is_empty() || only_own(&m, own) {
+            continue;
+        }
+        let allowed = SubIds::load(kind)?.delegated(name.as_deref(), own);
+        for map in &m {
+            allowed.check_labelled(map, own, &label(map))?;
+        }
     }
     Ok(())
 }

@@ -88,13 +88,18 @@ impl Delegation {
 
     /// Refuse `map` unless the host delegated its host ids to the user.
     pub fn check(&self, map: &IdMap, own: u32) -> Result<()> {
-        if self.covers(map.host_id, map.range, own) {
-            return Ok(());
-        }
         let line = format!(
             "lxc.idmap = {} {} {} {}",
             map.kind, map.ns_id, map.host_id, map.range
         );
+        self.check_labelled(map, own, &line)
+    }
+
+    /// [`Delegation::check`], the error naming the map as `line`.
+    pub fn check_labelled(&self, map: &IdMap, own: u32, line: &str) -> Result<()> {
+        if self.covers(map.host_id, map.range, own) {
+            return Ok(());
+        }
         if self.ranges.is_empty() {
             bail!(
                 "{line}: {} has no range for user {} (add one, e.g. `{}:100000:65536`, \

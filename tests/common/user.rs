@@ -48,6 +48,27 @@ pub fn root_cmd(prog: &str, args: &[&str]) -> Output {
     }
 }
 
+/// A uid no account has, never handed out twice by this process: userdel
+/// then useradd would otherwise reuse a uid whose processes are still
+/// going away, and checks (or the pkill on drop) by uid would reach
+/// another test's processes.
+fn free_uid() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    loop {
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let uid = 20000 + (std::process::id() % 2000) * 16 + n % 16;
+        let taken = Command::new("getent")
+            .args(["passwd", &uid.to_string()])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(true);
+        if !taken {
+            return uid;
+        }
+    }
+}
+
 /// Mount points of the cgroup hierarchies (v1 and v2) of this host.
 fn hierarchies() -> Vec<PathBuf> {
     let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -77,12 +98,15 @@ impl TestUser {
         let home = PathBuf::from(format!("/tmp/lxcbox-home-{name}"));
         let _ = std::fs::remove_dir_all(&home);
         let _ = root_cmd("userdel", &["-f", &name]);
+        let uid = free_uid().to_string();
         let o = root_cmd(
             "useradd",
             // No subordinate ids of useradd's choosing (login.defs'
             // SUB_UID_COUNT): the test gives exactly SUB_START..
             &[
                 "-M",
+                "-u",
+                &uid,
                 "-K",
                 "SUB_UID_COUNT=0",
                 "-K",
