@@ -1,0 +1,521 @@
+//! lxc-user-nic through a setuid-root copy of lxcbox, driven by an
+//! ordinary test user, and the setuid rule for every other applet (root
+//! only: it makes users, bridges, setuid files).
+//!
+//! The test user's "container" is `unshare -Urn sleep`: a process in a
+//! user namespace and a network namespace of its own, as an unprivileged
+//! container's init is. LXC's helper reads the fixed /etc/lxc/lxc-usernet,
+//! so the test adds its lines there and takes exactly them out again.
+
+#[path = "common/env.rs"]
+mod env;
+#[path = "net_support/mod.rs"]
+mod net_support;
+#[path = "common/rootfs.rs"]
+mod rootfs;
+#[path = "common/user.rs"]
+mod user;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output};
+use std::time::{Duration, Instant};
+
+use lxcbox::net::raw::{self, Kind, Socket};
+use net_support::{make_link, name, LinkGuard};
+use user::TestUser;
+
+const USERNET: &str = "/etc/lxc/lxc-usernet";
+const NICS: &str = "/run/lxc/nics";
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Lines added to /etc/lxc/lxc-usernet, removed (only they) on drop; the
+/// file is removed again if the test created it.
+struct UsernetLines {
+    lines: Vec<String>,
+    created: bool,
+}
+
+fn replace_file(p: &Path, text: &str) {
+    let tmp = p.with_extension(format!("lxbt{}", std::process::id()));
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::set_permissions(&tmp, PermissionsExt::from_mode(0o644)).unwrap();
+    std::fs::rename(&tmp, p).unwrap();
+}
+
+impl UsernetLines {
+    fn add(lines: &[String]) -> UsernetLines {
+        std::fs::create_dir_all("/etc/lxc").unwrap();
+        let old = std::fs::read_to_string(USERNET);
+        let created = old.is_err();
+        let mut text = old.unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        for l in lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+        replace_file(Path::new(USERNET), &text);
+        UsernetLines {
+            lines: lines.to_vec(),
+            created,
+        }
+    }
+}
+
+impl Drop for UsernetLines {
+    fn drop(&mut self) {
+        let Ok(text) = std::fs::read_to_string(USERNET) else {
+            return;
+        };
+        let kept: String = text
+            .lines()
+            .filter(|l| !self.lines.iter().any(|m| m == l))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        if kept.is_empty() && self.created {
+            let _ = std::fs::remove_file(USERNET);
+        } else {
+            replace_file(Path::new(USERNET), &kept);
+        }
+    }
+}
+
+/// A root-owned setuid copy of lxcbox in the user's home (`sbin/lxcbox`)
+/// and links to it named after applets.
+fn setuid_copy(u: &TestUser) -> PathBuf {
+    let dir = u.home.join("sbin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let b = dir.join("lxcbox");
+    std::fs::copy(env::bin(), &b).unwrap();
+    std::os::unix::fs::chown(&b, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&b, PermissionsExt::from_mode(0o4755)).unwrap();
+    for a in ["lxc-user-nic", "lxc-info", "lxc-create"] {
+        std::os::unix::fs::symlink("lxcbox", dir.join(a)).unwrap();
+    }
+    dir
+}
+
+/// The user's stand-in container: `unshare -Urn sleep 1000`, once it is in
+/// its new network namespace.
+fn user_container(u: &TestUser) -> Child {
+    let mut c = u
+        .cmd(Path::new("/usr/bin/unshare"), &["-Urn", "sleep", "1000"])
+        .spawn()
+        .unwrap();
+    wait_own_netns(&mut c);
+    c
+}
+
+fn wait_own_netns(c: &mut Child) {
+    let own = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let theirs = std::fs::read_link(format!("/proc/{}/ns/net", c.id()));
+        if theirs.is_ok_and(|t| t != own) {
+            return;
+        }
+        assert!(
+            c.try_wait().unwrap().is_none(),
+            "the stand-in container exited"
+        );
+        assert!(Instant::now() < end, "no new network namespace");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn kill(mut c: Child) {
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The host links whose names LXC gives this user's veths.
+fn user_veths(u: &TestUser) -> Vec<String> {
+    net_support::host_links()
+        .into_iter()
+        .filter(|n| n.starts_with(&format!("veth{}_", u.uid)))
+        .collect()
+}
+
+fn nics_lines(u: &TestUser) -> Vec<String> {
+    std::fs::read_to_string(NICS)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.split(' ').next() == Some(u.name.as_str()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `lxc-user-nic create` as the user through the setuid copy.
+fn create(u: &TestUser, sbin: &Path, pid: u32, bridge: &str, nic: Option<&str>) -> Output {
+    let pid = pid.to_string();
+    let lp = u.lxcpath();
+    let mut a = vec!["create", lp.to_str().unwrap(), "c1", &pid, "veth", bridge];
+    a.extend(nic);
+    u.cmd(&sbin.join("lxc-user-nic"), &a).output().unwrap()
+}
+
+fn delete(u: &TestUser, sbin: &Path, ns: &str, bridge: &str, nic: &str) -> Output {
+    let lp = u.lxcpath();
+    let a = [
+        "delete",
+        lp.to_str().unwrap(),
+        "c1",
+        ns,
+        "veth",
+        bridge,
+        nic,
+    ];
+    u.cmd(&sbin.join("lxc-user-nic"), &a).output().unwrap()
+}
+
+/// `NAME:IFINDEX:HOST:HOSTIFINDEX`, liblxc's parse of the output line.
+fn parse_line(o: &Output) -> (String, i32, String, i32) {
+    let s = String::from_utf8_lossy(&o.stdout).into_owned();
+    let f: Vec<&str> = s.trim_end().split(':').collect();
+    assert_eq!(f.len(), 4, "output line: {}", text(o));
+    (
+        f[0].to_string(),
+        f[1].parse().unwrap(),
+        f[2].to_string(),
+        f[3].parse().unwrap(),
+    )
+}
+
+fn bridge(tag: &str, mtu: u32) -> (LinkGuard, String, raw::Link) {
+    let n = name(tag);
+    let g = make_link(&n, Kind::Bridge, None);
+    let mut s = Socket::open().unwrap();
+    let l = raw::by_name(&mut s, &n).unwrap().unwrap();
+    let c = raw::Change {
+        mtu: Some(mtu),
+        ..raw::Change::default()
+    };
+    raw::change(&mut s, l.index, &c).unwrap();
+    let l = raw::by_name(&mut s, &n).unwrap().unwrap();
+    (g, n, l)
+}
+
+#[test]
+fn user_gets_a_veth_up_to_the_quota_and_deletes_it() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let u = TestUser::new("un");
+    let sbin = setuid_copy(&u);
+    let (_bg, br, brl) = bridge("ub", 1400);
+    let _lines = UsernetLines::add(&[format!("{} veth {br} 1", u.name)]);
+    let c1 = user_container(&u);
+
+    let o = create(&u, &sbin, c1.id(), &br, Some("eth0"));
+    assert!(o.status.success(), "{}", text(&o));
+    let (cname, cidx, host, hidx) = parse_line(&o);
+    assert_eq!(cname, "eth0");
+    // LXC's host name for a uid up to 65536.
+    assert!(host.starts_with(&format!("veth{}_", u.uid)), "{host}");
+    assert_eq!(host.len(), format!("veth{}_", u.uid).len() + 4);
+    let mut s = Socket::open().unwrap();
+    let hl = raw::by_index(&mut s, hidx).unwrap().expect("host end");
+    assert_eq!(hl.name, host);
+    assert_eq!(hl.master, Some(brl.index), "host end on the bridge");
+    assert_eq!(hl.mtu, 1400, "the bridge's MTU");
+    assert_eq!(hl.mac.first(), Some(&0xfe), "LXC's private host MAC");
+    assert!(hl.flags & 1 != 0, "host end up");
+    let inside = lxcbox::net::in_netns(c1.id() as i32, move || {
+        let mut s = Socket::open()?;
+        Ok(raw::by_index(&mut s, cidx)?)
+    })
+    .unwrap()
+    .expect("the container end inside");
+    assert_eq!((inside.name.as_str(), inside.mtu), ("eth0", 1400));
+    assert_eq!(
+        nics_lines(&u),
+        vec![format!("{} veth {br} {host}", u.name)],
+        "/run/lxc/nics records it as LXC does"
+    );
+
+    // The quota (1) stops the next one, and nothing is made.
+    let o = create(&u, &sbin, c1.id(), &br, Some("eth1"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Quota reached"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(user_veths(&u), vec![host.clone()]);
+
+    // delete: only with the namespace the device's peer is in.
+    let own_ns = format!("/proc/{}/ns/net", std::process::id());
+    let o = delete(&u, &sbin, &own_ns, &br, &host);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(raw::by_name(&mut s, &host).unwrap().is_some());
+    let ns = format!("/proc/{}/ns/net", c1.id());
+    let o = delete(&u, &sbin, &ns, &br, "veth0_nothere");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not allowed to delete"),
+        "{}",
+        text(&o)
+    );
+    let o = delete(&u, &sbin, &ns, &br, &host);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        raw::by_name(&mut s, &host).unwrap().is_none(),
+        "host end deleted"
+    );
+    assert!(nics_lines(&u).is_empty(), "record removed");
+
+    // The quota is free again; without a name the kernel picks eth%d.
+    let o = create(&u, &sbin, c1.id(), &br, None);
+    assert!(o.status.success(), "{}", text(&o));
+    let (cname, _, host2, _) = parse_line(&o);
+    assert!(cname.starts_with("eth"), "{cname}");
+
+    // The container stops: its namespace takes the pair along; the next
+    // run culls the stale record before counting.
+    kill(c1);
+    let end = Instant::now() + Duration::from_secs(10);
+    while raw::by_name(&mut s, &host2).unwrap().is_some() {
+        assert!(Instant::now() < end, "{host2} outlived its namespace");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let c2 = user_container(&u);
+    let o = create(&u, &sbin, c2.id(), &br, Some("eth0"));
+    assert!(o.status.success(), "{}", text(&o));
+    let (_, _, host3, _) = parse_line(&o);
+    assert_eq!(
+        nics_lines(&u),
+        vec![format!("{} veth {br} {host3}", u.name)]
+    );
+    kill(c2);
+}
+
+#[test]
+fn refusals_leave_nothing_behind() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let u = TestUser::new("ur");
+    let sbin = setuid_copy(&u);
+    let (_bg, br, _) = bridge("rb", 1500);
+    let (_bg2, br2, _) = bridge("rc", 1500);
+    let _lines = UsernetLines::add(&[format!("{} veth {br} 5", u.name)]);
+
+    // A network namespace of root's: the user may not enter it.
+    let mut root_ns = std::process::Command::new("/usr/bin/unshare")
+        .args(["-n", "sleep", "1000"])
+        .spawn()
+        .unwrap();
+    wait_own_netns(&mut root_ns);
+    let o = create(&u, &sbin, root_ns.id(), &br, None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("may not modify netns"),
+        "{}",
+        text(&o)
+    );
+    let o = delete(
+        &u,
+        &sbin,
+        &format!("/proc/{}/ns/net", root_ns.id()),
+        &br,
+        "vethx",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    kill(root_ns);
+
+    // The user's own process in the host's namespace: readable, but the
+    // user is not privileged over it.
+    let mut plain = u.cmd(Path::new("/bin/sleep"), &["1000"]).spawn().unwrap();
+    let end = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(format!("/proc/{}/status", plain.id()))
+        .unwrap_or_default()
+        .contains(&format!("Uid:\t{}", u.uid))
+    {
+        assert!(Instant::now() < end);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = create(&u, &sbin, plain.id(), &br, None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not privileged"),
+        "{}",
+        text(&o)
+    );
+    let _ = plain.kill();
+    let _ = plain.wait();
+
+    let c = user_container(&u);
+    // A bridge lxc-usernet does not list for the user.
+    let o = create(&u, &sbin, c.id(), &br2, None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Quota reached"),
+        "{}",
+        text(&o)
+    );
+    // ... also when the caller points LXCBOX_USERNET at a file of theirs:
+    // a setuid binary does not trust the caller's environment.
+    let mine = u.home.join("usernet");
+    std::fs::write(&mine, format!("{} veth {br2} 9\n", u.name)).unwrap();
+    let lp = u.lxcpath();
+    let pid = c.id().to_string();
+    let a = ["create", lp.to_str().unwrap(), "c1", &pid, "veth", &br2];
+    let o = u
+        .cmd(&sbin.join("lxc-user-nic"), &a)
+        .env("LXCBOX_USERNET", &mine)
+        .env("LXCBOX_USERNIC_DB", u.home.join("nics"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(USERNET),
+        "{}",
+        text(&o)
+    );
+    // Bad arguments: LXC's usage (status 1), a bad pid, a bad name, a
+    // type other than veth.
+    let o = u
+        .cmd(&sbin.join("lxc-user-nic"), &["create", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Available Commands:"));
+    let o = create(&u, &sbin, 0, &br, None);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Could not read pid: 0"),
+        "{}",
+        text(&o)
+    );
+    let o = create(&u, &sbin, c.id(), &br, Some("a/b"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("invalid container nicname"),
+        "{}",
+        text(&o)
+    );
+    let a = ["create", lp.to_str().unwrap(), "c1", &pid, "macvlan", &br];
+    let o = u.cmd(&sbin.join("lxc-user-nic"), &a).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // A name already taken inside the container: the rename fails and the
+    // pair and its record go again.
+    let o = create(&u, &sbin, c.id(), &br, Some("lo"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("rename"),
+        "{}",
+        text(&o)
+    );
+
+    assert!(
+        user_veths(&u).is_empty(),
+        "left behind: {:?}",
+        user_veths(&u)
+    );
+    assert!(
+        nics_lines(&u).is_empty(),
+        "records left: {:?}",
+        nics_lines(&u)
+    );
+    let inside = lxcbox::net::links_of_pid(c.id() as i32).unwrap();
+    assert_eq!(inside.len(), 1, "only lo inside: {inside:?}");
+    kill(c);
+}
+
+#[test]
+fn setuid_copy_runs_other_applets_as_the_caller() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let u = TestUser::new("us");
+    let sbin = setuid_copy(&u);
+    // A container whose config only root may read.
+    let e = env::Env::new("usersuid");
+    let dir = PathBuf::from(e.lxcpath()).join("c1");
+    std::fs::create_dir_all(&dir).unwrap();
+    for d in [e.root.clone(), PathBuf::from(e.lxcpath()), dir.clone()] {
+        std::fs::set_permissions(&d, PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let conf = dir.join("config");
+    std::fs::write(&conf, "lxc.uts.name = secret-c1\n").unwrap();
+    std::fs::set_permissions(&conf, PermissionsExt::from_mode(0o600)).unwrap();
+    let lp = e.lxcpath();
+    let args = ["-n", "c1", "-P", lp.as_str(), "-c", "lxc.uts.name"];
+    // Root, through the same binary, reads it.
+    let o = std::process::Command::new(sbin.join("lxc-info"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("secret-c1"),
+        "{}",
+        text(&o)
+    );
+    // The user, through the setuid copy, does not: lxc-info runs with the
+    // user's ids, under its link name and as `lxcbox info`.
+    let o = u.cmd(&sbin.join("lxc-info"), &args).output().unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("secret-c1"),
+        "{}",
+        text(&o)
+    );
+    let mut multi = vec!["info"];
+    multi.extend(args);
+    let o = u.cmd(&sbin.join("lxcbox"), &multi).output().unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("secret-c1"),
+        "{}",
+        text(&o)
+    );
+    // lxc-create -f of the root-only file: refused reading it, and what it
+    // makes (in the user's own lxcpath) belongs to the user.
+    let ulp = u.lxcpath();
+    std::fs::create_dir_all(&ulp).unwrap();
+    u.chown(&ulp);
+    let cf = conf.to_str().unwrap();
+    let o = u
+        .cmd(
+            &sbin.join("lxc-create"),
+            &[
+                "-n",
+                "c2",
+                "-P",
+                ulp.to_str().unwrap(),
+                "-f",
+                cf,
+                "-t",
+                "none",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(!ulp.join("c2/config").exists() || TestUser::owner(&ulp.join("c2")) == u.uid);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(
+        all.contains("ermission denied") || all.contains("EACCES"),
+        "{}",
+        text(&o)
+    );
+}
