@@ -33,10 +33,21 @@ fn is_root() -> bool {
 }
 
 /// Lines added to /etc/lxc/lxc-usernet, removed (only they) on drop; the
-/// file is removed again if the test created it.
+/// file is removed again when a test created it and no line is left (a
+/// marker says a test created it: tests overlap).
 struct UsernetLines {
     lines: Vec<String>,
-    created: bool,
+}
+
+const CREATED_MARK: &str = "/run/lxcbox-test-usernet.created";
+
+/// Serialises the edits of /etc/lxc/lxc-usernet by the tests (threads of
+/// this binary and other test binaries): flock on a file of its own.
+fn usernet_edit_lock() -> std::fs::File {
+    std::fs::create_dir_all("/etc/lxc").unwrap();
+    let f = std::fs::File::create("/run/lxcbox-test-usernet.lock").unwrap();
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    f
 }
 
 fn replace_file(p: &Path, text: &str) {
@@ -48,9 +59,11 @@ fn replace_file(p: &Path, text: &str) {
 
 impl UsernetLines {
     fn add(lines: &[String]) -> UsernetLines {
-        std::fs::create_dir_all("/etc/lxc").unwrap();
+        let _lock = usernet_edit_lock();
         let old = std::fs::read_to_string(USERNET);
-        let created = old.is_err();
+        if old.is_err() {
+            std::fs::write(CREATED_MARK, "").unwrap();
+        }
         let mut text = old.unwrap_or_default();
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
@@ -62,13 +75,13 @@ impl UsernetLines {
         replace_file(Path::new(USERNET), &text);
         UsernetLines {
             lines: lines.to_vec(),
-            created,
         }
     }
 }
 
 impl Drop for UsernetLines {
     fn drop(&mut self) {
+        let _lock = usernet_edit_lock();
         let Ok(text) = std::fs::read_to_string(USERNET) else {
             return;
         };
@@ -77,8 +90,9 @@ impl Drop for UsernetLines {
             .filter(|l| !self.lines.iter().any(|m| m == l))
             .map(|l| format!("{l}\n"))
             .collect();
-        if kept.is_empty() && self.created {
+        if kept.is_empty() && Path::new(CREATED_MARK).exists() {
             let _ = std::fs::remove_file(USERNET);
+            let _ = std::fs::remove_file(CREATED_MARK);
         } else {
             replace_file(Path::new(USERNET), &kept);
         }
@@ -150,7 +164,47 @@ fn user_veths(u: &TestUser) -> Vec<String> {
         .collect()
 }
 
+/// Held by every thread of this binary that opens /run/lxc/nics: closing
+/// any fd of a file drops the process's POSIX locks on it, so a reader
+/// must not close one while another thread holds LXC's lock.
+static NICS_FDS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn nics_fds() -> std::sync::MutexGuard<'static, ()> {
+    NICS_FDS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// On drop, takes the test user's records out of /run/lxc/nics (under
+/// LXC's lock, in place, as the helpers edit it): their devices are gone
+/// with the test's namespaces, and the user with the test.
+struct NicsCleanup(String);
+
+impl Drop for NicsCleanup {
+    fn drop(&mut self) {
+        let _g = nics_fds();
+        let Ok(mut f) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(NICS)
+        else {
+            return;
+        };
+        if rustix::fs::fcntl_lock(&f, rustix::fs::FlockOperation::LockExclusive).is_err() {
+            return;
+        }
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut f, &mut text);
+        let kept: String = text
+            .lines()
+            .filter(|l| l.split(' ').next() != Some(self.0.as_str()))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let _ = rustix::io::pwrite(&f, kept.as_bytes(), 0);
+        let _ = rustix::fs::ftruncate(&f, kept.len() as u64);
+    }
+}
+
 fn nics_lines(u: &TestUser) -> Vec<String> {
+    let _g = nics_fds();
     std::fs::read_to_string(NICS)
         .unwrap_or_default()
         .lines()
@@ -209,19 +263,51 @@ fn bridge(tag: &str, mtu: u32) -> (LinkGuard, String, raw::Link) {
     (g, n, l)
 }
 
+/// What most tests start from, dropped in field order (lines, bridge,
+/// records, then the user): a test user with a setuid copy, a test bridge
+/// of `mtu`, and an lxc-usernet line giving the user `quota` veths on it.
+struct Setup {
+    _lines: UsernetLines,
+    _bg: LinkGuard,
+    _nics: NicsCleanup,
+    br: String,
+    brl: raw::Link,
+    sbin: PathBuf,
+    u: TestUser,
+}
+
+impl Setup {
+    fn new(tag: &str, mtu: u32, quota: u32) -> Option<Setup> {
+        if !is_root() {
+            eprintln!("skipped: needs root");
+            return None;
+        }
+        let u = TestUser::new(tag);
+        let nics = NicsCleanup(u.name.clone());
+        let sbin = setuid_copy(&u);
+        let (bg, br, brl) = bridge(&format!("{tag}b"), mtu);
+        let lines = UsernetLines::add(&[format!("{} veth {br} {quota}", u.name)]);
+        Some(Setup {
+            _lines: lines,
+            _bg: bg,
+            _nics: nics,
+            br,
+            brl,
+            sbin,
+            u,
+        })
+    }
+}
+
 #[test]
 fn user_gets_a_veth_up_to_the_quota_and_deletes_it() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    let Some(t) = Setup::new("un", 1400, 1) else {
         return;
-    }
-    let u = TestUser::new("un");
-    let sbin = setuid_copy(&u);
-    let (_bg, br, brl) = bridge("ub", 1400);
-    let _lines = UsernetLines::add(&[format!("{} veth {br} 1", u.name)]);
-    let c1 = user_container(&u);
+    };
+    let (u, sbin, br, brl) = (&t.u, &t.sbin, &t.br, &t.brl);
+    let c1 = user_container(u);
 
-    let o = create(&u, &sbin, c1.id(), &br, Some("eth0"));
+    let o = create(u, sbin, c1.id(), br, Some("eth0"));
     assert!(o.status.success(), "{}", text(&o));
     let (cname, cidx, host, hidx) = parse_line(&o);
     assert_eq!(cname, "eth0");
@@ -243,44 +329,44 @@ fn user_gets_a_veth_up_to_the_quota_and_deletes_it() {
     .expect("the container end inside");
     assert_eq!((inside.name.as_str(), inside.mtu), ("eth0", 1400));
     assert_eq!(
-        nics_lines(&u),
+        nics_lines(u),
         vec![format!("{} veth {br} {host}", u.name)],
         "/run/lxc/nics records it as LXC does"
     );
 
     // The quota (1) stops the next one, and nothing is made.
-    let o = create(&u, &sbin, c1.id(), &br, Some("eth1"));
+    let o = create(u, sbin, c1.id(), br, Some("eth1"));
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("Quota reached"),
         "{}",
         text(&o)
     );
-    assert_eq!(user_veths(&u), vec![host.clone()]);
+    assert_eq!(user_veths(u), vec![host.clone()]);
 
     // delete: only with the namespace the device's peer is in.
     let own_ns = format!("/proc/{}/ns/net", std::process::id());
-    let o = delete(&u, &sbin, &own_ns, &br, &host);
+    let o = delete(u, sbin, &own_ns, br, &host);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(raw::by_name(&mut s, &host).unwrap().is_some());
     let ns = format!("/proc/{}/ns/net", c1.id());
-    let o = delete(&u, &sbin, &ns, &br, "veth0_nothere");
+    let o = delete(u, sbin, &ns, br, "veth0_nothere");
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("not allowed to delete"),
         "{}",
         text(&o)
     );
-    let o = delete(&u, &sbin, &ns, &br, &host);
+    let o = delete(u, sbin, &ns, br, &host);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         raw::by_name(&mut s, &host).unwrap().is_none(),
         "host end deleted"
     );
-    assert!(nics_lines(&u).is_empty(), "record removed");
+    assert!(nics_lines(u).is_empty(), "record removed");
 
     // The quota is free again; without a name the kernel picks eth%d.
-    let o = create(&u, &sbin, c1.id(), &br, None);
+    let o = create(u, sbin, c1.id(), br, None);
     assert!(o.status.success(), "{}", text(&o));
     let (cname, _, host2, _) = parse_line(&o);
     assert!(cname.starts_with("eth"), "{cname}");
@@ -293,28 +379,21 @@ fn user_gets_a_veth_up_to_the_quota_and_deletes_it() {
         assert!(Instant::now() < end, "{host2} outlived its namespace");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let c2 = user_container(&u);
-    let o = create(&u, &sbin, c2.id(), &br, Some("eth0"));
+    let c2 = user_container(u);
+    let o = create(u, sbin, c2.id(), br, Some("eth0"));
     assert!(o.status.success(), "{}", text(&o));
     let (_, _, host3, _) = parse_line(&o);
-    assert_eq!(
-        nics_lines(&u),
-        vec![format!("{} veth {br} {host3}", u.name)]
-    );
+    assert_eq!(nics_lines(u), vec![format!("{} veth {br} {host3}", u.name)]);
     kill(c2);
 }
 
 #[test]
 fn refusals_leave_nothing_behind() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    let Some(t) = Setup::new("ur", 1500, 5) else {
         return;
-    }
-    let u = TestUser::new("ur");
-    let sbin = setuid_copy(&u);
-    let (_bg, br, _) = bridge("rb", 1500);
+    };
+    let (u, sbin, br) = (&t.u, &t.sbin, &t.br);
     let (_bg2, br2, _) = bridge("rc", 1500);
-    let _lines = UsernetLines::add(&[format!("{} veth {br} 5", u.name)]);
 
     // A network namespace of root's: the user may not enter it.
     let mut root_ns = std::process::Command::new("/usr/bin/unshare")
@@ -322,7 +401,7 @@ fn refusals_leave_nothing_behind() {
         .spawn()
         .unwrap();
     wait_own_netns(&mut root_ns);
-    let o = create(&u, &sbin, root_ns.id(), &br, None);
+    let o = create(u, sbin, root_ns.id(), br, None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("may not modify netns"),
@@ -330,10 +409,10 @@ fn refusals_leave_nothing_behind() {
         text(&o)
     );
     let o = delete(
-        &u,
-        &sbin,
+        u,
+        sbin,
         &format!("/proc/{}/ns/net", root_ns.id()),
-        &br,
+        br,
         "vethx",
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -350,7 +429,7 @@ fn refusals_leave_nothing_behind() {
         assert!(Instant::now() < end);
         std::thread::sleep(Duration::from_millis(20));
     }
-    let o = create(&u, &sbin, plain.id(), &br, None);
+    let o = create(u, sbin, plain.id(), br, None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("not privileged"),
@@ -360,9 +439,9 @@ fn refusals_leave_nothing_behind() {
     let _ = plain.kill();
     let _ = plain.wait();
 
-    let c = user_container(&u);
+    let c = user_container(u);
     // A bridge lxc-usernet does not list for the user.
-    let o = create(&u, &sbin, c.id(), &br2, None);
+    let o = create(u, sbin, c.id(), &br2, None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("Quota reached"),
@@ -396,24 +475,24 @@ fn refusals_leave_nothing_behind() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("Available Commands:"));
-    let o = create(&u, &sbin, 0, &br, None);
+    let o = create(u, sbin, 0, br, None);
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("Could not read pid: 0"),
         "{}",
         text(&o)
     );
-    let o = create(&u, &sbin, c.id(), &br, Some("a/b"));
+    let o = create(u, sbin, c.id(), br, Some("a/b"));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("invalid container nicname"),
         "{}",
         text(&o)
     );
-    let a = ["create", lp.to_str().unwrap(), "c1", &pid, "macvlan", &br];
+    let a = ["create", lp.to_str().unwrap(), "c1", &pid, "macvlan", br];
     let o = u.cmd(&sbin.join("lxc-user-nic"), &a).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     // A name already taken inside the container: the rename fails and the
     // pair and its record go again.
-    let o = create(&u, &sbin, c.id(), &br, Some("lo"));
+    let o = create(u, sbin, c.id(), br, Some("lo"));
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("rename"),
@@ -421,15 +500,11 @@ fn refusals_leave_nothing_behind() {
         text(&o)
     );
 
+    assert!(user_veths(u).is_empty(), "left behind: {:?}", user_veths(u));
     assert!(
-        user_veths(&u).is_empty(),
-        "left behind: {:?}",
-        user_veths(&u)
-    );
-    assert!(
-        nics_lines(&u).is_empty(),
+        nics_lines(u).is_empty(),
         "records left: {:?}",
-        nics_lines(&u)
+        nics_lines(u)
     );
     let inside = lxcbox::net::links_of_pid(c.id() as i32).unwrap();
     assert_eq!(inside.len(), 1, "only lo inside: {inside:?}");
@@ -443,6 +518,7 @@ fn setuid_copy_runs_other_applets_as_the_caller() {
         return;
     }
     let u = TestUser::new("us");
+    let _nics = NicsCleanup(u.name.clone());
     let sbin = setuid_copy(&u);
     // A container whose config only root may read.
     let e = env::Env::new("usersuid");
@@ -518,4 +594,187 @@ fn setuid_copy_runs_other_applets_as_the_caller() {
         "{}",
         text(&o)
     );
+}
+
+/// LXC's own helper, where the lxc package installed it.
+const LXC_HELPER: &str = "/usr/libexec/lxc/lxc-user-nic";
+
+#[test]
+fn shares_quota_and_records_with_lxcs_helper() {
+    if !Path::new(LXC_HELPER).exists() {
+        eprintln!("skipped: needs LXC's {LXC_HELPER}");
+        return;
+    }
+    let Some(t) = Setup::new("ux", 1500, 2) else {
+        return;
+    };
+    let (u, sbin, br) = (&t.u, &t.sbin, &t.br);
+    let c = user_container(u);
+    let pid = c.id().to_string();
+    let lp = u.lxcpath();
+    let lxc_create = |nic: &str| {
+        let a = ["create", lp.to_str().unwrap(), "c1", &pid, "veth", br, nic];
+        u.cmd(Path::new(LXC_HELPER), &a).output().unwrap()
+    };
+    // One by LXC, one by lxcbox: the quota of 2 is used up for both.
+    let o = lxc_create("eth0");
+    assert!(o.status.success(), "LXC: {}", text(&o));
+    let (_, _, lxc_host, _) = parse_line(&o);
+    let o = create(u, sbin, c.id(), br, Some("eth1"));
+    assert!(o.status.success(), "{}", text(&o));
+    let (_, _, our_host, _) = parse_line(&o);
+    assert_eq!(
+        nics_lines(u),
+        vec![
+            format!("{} veth {br} {lxc_host}", u.name),
+            format!("{} veth {br} {our_host}", u.name)
+        ]
+    );
+    let o = create(u, sbin, c.id(), br, Some("eth2"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = lxc_create("eth2");
+    assert_eq!(o.status.code(), Some(1), "LXC: {}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Quota reached"),
+        "LXC: {}",
+        text(&o)
+    );
+    // lxcbox deletes LXC's device (recorded for the same user) too, and
+    // LXC then has room again.
+    let ns = format!("/proc/{}/ns/net", c.id());
+    let o = delete(u, sbin, &ns, br, &lxc_host);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = lxc_create("eth3");
+    assert!(o.status.success(), "LXC: {}", text(&o));
+    assert_eq!(nics_lines(u).len(), 2, "{:?}", nics_lines(u));
+    kill(c);
+}
+
+/// lxcbox waits for LXC's lock of /run/lxc/nics (a POSIX write lock over
+/// the whole file) before it reads or writes the records.
+#[test]
+fn waits_for_lxcs_lock_on_the_records() {
+    let Some(t) = Setup::new("ul", 1500, 1) else {
+        return;
+    };
+    let (u, sbin, br) = (&t.u, &t.sbin, &t.br);
+    let c = user_container(u);
+    std::fs::create_dir_all("/run/lxc").unwrap();
+    let fds = nics_fds();
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(NICS)
+        .unwrap();
+    // The test process holds it, as another lxc-user-nic would (POSIX
+    // locks conflict between processes: the helper is one).
+    rustix::fs::fcntl_lock(&f, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let t = Instant::now();
+    let held = Duration::from_millis(1500);
+    let o = std::thread::scope(|sc| {
+        let h = sc.spawn(|| create(u, sbin, c.id(), br, None));
+        std::thread::sleep(held);
+        assert!(!h.is_finished(), "finished while the lock was held");
+        rustix::fs::fcntl_lock(&f, rustix::fs::FlockOperation::Unlock).unwrap();
+        h.join().unwrap()
+    });
+    drop(f);
+    drop(fds);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(t.elapsed() >= held);
+    kill(c);
+}
+
+/// The start side, run by the test user (this test binary re-executed as
+/// them, see `as_the_user_setup_host`): lxcbox's host half of an ordinary
+/// user's veth goes through the setuid helper found next to the binary.
+#[test]
+fn an_ordinary_users_veth_comes_from_the_helper() {
+    let Some(t) = Setup::new("uh", 1500, 1) else {
+        return;
+    };
+    let (u, sbin, br, brl) = (&t.u, &t.sbin, &t.br, &t.brl);
+    let c = user_container(u);
+    let bin = u.home.join("bin");
+    let exe = bin.join("user_nic_test");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    std::fs::set_permissions(&exe, PermissionsExt::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(sbin.join("lxcbox"), bin.join("lxc-user-nic")).unwrap();
+    let o = u
+        .cmd(
+            &exe,
+            &[
+                "--ignored",
+                "--exact",
+                "as_the_user_setup_host",
+                "--nocapture",
+                "--test-threads=1",
+            ],
+        )
+        .env("LXBT_PID", c.id().to_string())
+        .env("LXBT_BRIDGE", br)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", text(&o));
+    let host = out
+        .lines()
+        .find_map(|l| l.split_once("HOST:").map(|(_, h)| h.trim()))
+        .unwrap_or_else(|| panic!("no HOST line: {}", text(&o)))
+        .to_string();
+    let mut s = Socket::open().unwrap();
+    let l = raw::by_name(&mut s, &host).unwrap().expect("host end");
+    assert_eq!(l.master, Some(brl.index));
+    assert_eq!(nics_lines(u), vec![format!("{} veth {br} {host}", u.name)]);
+    let inside = lxcbox::net::links_of_pid(c.id() as i32).unwrap();
+    assert!(inside.iter().any(|n| n == "lxcnet0"), "{inside:?}");
+    // The user's teardown left the pair to the namespace; it goes with it.
+    kill(c);
+    let end = Instant::now() + Duration::from_secs(10);
+    while raw::by_name(&mut s, &host).unwrap().is_some() {
+        assert!(Instant::now() < end, "{host} outlived its namespace");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs only re-executed by `an_ordinary_users_veth_comes_from_the_helper`,
+/// as the test user.
+#[test]
+#[ignore]
+fn as_the_user_setup_host() {
+    use lxcbox::config::{NetDev, NetType};
+    assert!(!is_root(), "meant to run as the test user");
+    let pid: i32 = std::env::var("LXBT_PID").unwrap().parse().unwrap();
+    let br = std::env::var("LXBT_BRIDGE").unwrap();
+    let mut d = NetDev {
+        index: 0,
+        kind: NetType::Veth,
+        link: Some(br.clone()),
+        up: true,
+        ..NetDev::default()
+    };
+    // What needs root on the host is refused before anything is made.
+    d.veth_mode = Some("router".into());
+    let e = lxcbox::net::setup_host_at(std::slice::from_ref(&d), None, "c1", pid).unwrap_err();
+    assert!(format!("{e:#}").contains("veth.mode"), "{e:#}");
+    d.veth_mode = None;
+    let hn = lxcbox::net::setup_host_at(std::slice::from_ref(&d), None, "c1", pid)
+        .unwrap_or_else(|e| panic!("setup_host as the user: {e:#}"));
+    let hd = &hn.devs[0];
+    assert!(hd.via_helper);
+    assert_eq!(hd.ns_ifname.as_deref(), Some("lxcnet0"));
+    println!("HOST:{}", hd.host_ifname.as_deref().unwrap());
+    // The quota is 1: a second device is refused with the helper's reason.
+    let two = [
+        d.clone(),
+        NetDev {
+            index: 1,
+            ..d.clone()
+        },
+    ];
+    let e = lxcbox::net::setup_host_at(&two, None, "c1", pid).unwrap_err();
+    assert!(format!("{e:#}").contains("Quota reached"), "{e:#}");
+    hn.teardown().unwrap();
 }

@@ -26,7 +26,7 @@ mod teardown;
 
 pub use container::{loopback_up, setup_container};
 pub use device::{move_into, move_out};
-pub use host::{setup_host, tmp_name, HostDev, HostNet, NsHold};
+pub use host::{setup_host, setup_host_at, tmp_name, HostDev, HostNet, NsHold};
 pub use info::{addresses_of_pid, host_veths_of_pid, link_stats, links_of_pid, unaddressed_macs};
 pub use netstat::{netstat, netstat_with, NetstatOpts, Show};
 pub use ns::{in_netns, in_netns_fd, same_netns};

@@ -17,6 +17,7 @@
 
 mod caller;
 pub mod db;
+pub mod helper;
 pub mod usernet;
 
 use std::ffi::OsString;
