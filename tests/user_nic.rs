@@ -102,12 +102,26 @@ impl Drop for UsernetLines {
 /// A root-owned setuid copy of lxcbox in the user's home (`sbin/lxcbox`)
 /// and links to it named after applets.
 fn setuid_copy(u: &TestUser) -> PathBuf {
-    let dir = u.home.join("sbin");
+    privileged_copy(u, "sbin", None)
+}
+
+/// The same, in `dir`, as a setuid-root file or, with `caps`, a 0755 file
+/// carrying those file capabilities (setcap from libcap2-bin).
+fn privileged_copy(u: &TestUser, dir: &str, caps: Option<&str>) -> PathBuf {
+    let dir = u.home.join(dir);
     std::fs::create_dir_all(&dir).unwrap();
     let b = dir.join("lxcbox");
     std::fs::copy(env::bin(), &b).unwrap();
     std::os::unix::fs::chown(&b, Some(0), Some(0)).unwrap();
-    std::fs::set_permissions(&b, PermissionsExt::from_mode(0o4755)).unwrap();
+    let mode = if caps.is_some() { 0o755 } else { 0o4755 };
+    std::fs::set_permissions(&b, PermissionsExt::from_mode(mode)).unwrap();
+    if let Some(c) = caps {
+        let o = std::process::Command::new("setcap")
+            .args([c, b.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "setcap: {}", text(&o));
+    }
     for a in ["lxc-user-nic", "lxc-info", "lxc-create"] {
         std::os::unix::fs::symlink("lxcbox", dir.join(a)).unwrap();
     }
@@ -511,6 +525,21 @@ fn refusals_leave_nothing_behind() {
     kill(c);
 }
 
+/// An lxcpath with container c1 whose config (`lxc.uts.name =
+/// secret-c1`) is root's, mode 0600, in directories anyone may search.
+fn root_only_config(tag: &str) -> (env::Env, PathBuf) {
+    let e = env::Env::new(tag);
+    let dir = PathBuf::from(e.lxcpath()).join("c1");
+    std::fs::create_dir_all(&dir).unwrap();
+    for d in [e.root.clone(), PathBuf::from(e.lxcpath()), dir.clone()] {
+        std::fs::set_permissions(&d, PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let conf = dir.join("config");
+    std::fs::write(&conf, "lxc.uts.name = secret-c1\n").unwrap();
+    std::fs::set_permissions(&conf, PermissionsExt::from_mode(0o600)).unwrap();
+    (e, conf)
+}
+
 #[test]
 fn setuid_copy_runs_other_applets_as_the_caller() {
     if !is_root() {
@@ -521,15 +550,7 @@ fn setuid_copy_runs_other_applets_as_the_caller() {
     let _nics = NicsCleanup(u.name.clone());
     let sbin = setuid_copy(&u);
     // A container whose config only root may read.
-    let e = env::Env::new("usersuid");
-    let dir = PathBuf::from(e.lxcpath()).join("c1");
-    std::fs::create_dir_all(&dir).unwrap();
-    for d in [e.root.clone(), PathBuf::from(e.lxcpath()), dir.clone()] {
-        std::fs::set_permissions(&d, PermissionsExt::from_mode(0o755)).unwrap();
-    }
-    let conf = dir.join("config");
-    std::fs::write(&conf, "lxc.uts.name = secret-c1\n").unwrap();
-    std::fs::set_permissions(&conf, PermissionsExt::from_mode(0o600)).unwrap();
+    let (e, conf) = root_only_config("usersuid");
     let lp = e.lxcpath();
     let args = ["-n", "c1", "-P", lp.as_str(), "-c", "lxc.uts.name"];
     // Root, through the same binary, reads it.
@@ -777,4 +798,49 @@ fn as_the_user_setup_host() {
     let e = lxcbox::net::setup_host_at(&two, None, "c1", pid).unwrap_err();
     assert!(format!("{e:#}").contains("Quota reached"), "{e:#}");
     hn.teardown().unwrap();
+}
+
+/// A file-capability copy instead of a setuid one: lxc-user-nic works with
+/// those capabilities, every other applet drops them (with
+/// CAP_DAC_OVERRIDE kept, lxc-info would read root's 0600 config).
+#[test]
+fn file_capability_copy_keeps_capabilities_only_for_lxc_user_nic() {
+    let Some(t) = Setup::new("uc", 1500, 1) else {
+        return;
+    };
+    if std::process::Command::new("setcap")
+        .arg("-v")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no setcap");
+        return;
+    }
+    let u = &t.u;
+    let caps = privileged_copy(
+        u,
+        "capbin",
+        Some("cap_net_admin,cap_sys_admin,cap_dac_override+ep"),
+    );
+    let (e, _conf) = root_only_config("usercaps");
+    let lp = e.lxcpath();
+    let args = ["-n", "c1", "-P", lp.as_str(), "-c", "lxc.uts.name"];
+    let o = u.cmd(&caps.join("lxc-info"), &args).output().unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("secret-c1"),
+        "{}",
+        text(&o)
+    );
+
+    let c = user_container(u);
+    let o = create(u, &caps, c.id(), &t.br, Some("eth0"));
+    assert!(o.status.success(), "{}", text(&o));
+    let (cname, _, host, _) = parse_line(&o);
+    assert_eq!(cname, "eth0");
+    assert_eq!(
+        nics_lines(u),
+        vec![format!("{} veth {} {host}", u.name, t.br)]
+    );
+    kill(c);
 }
