@@ -166,6 +166,33 @@ mod tests {
     }
 
     #[test]
+    fn only_lxc_user_nic_keeps_privileges() {
+        let runs = |v: &[&str]| {
+            let a: Vec<OsString> = v.iter().map(OsString::from).collect();
+            runs_privileged_applet(&a)
+        };
+        for yes in [
+            &["lxc-user-nic", "create"][..],
+            &["/usr/local/libexec/lxcbox/lxc-user-nic"],
+            &["lxcbox", "lxc-user-nic", "create"],
+            &["/bin/lxcbox", "user-nic"],
+        ] {
+            assert!(runs(yes), "{yes:?}");
+        }
+        for no in [
+            &[][..],
+            &["lxc-info", "lxc-user-nic"],
+            &["lxcbox"],
+            &["lxcbox", "info"],
+            &["lxcbox", "--install", "lxc-user-nic"],
+            &["lxc-user-nic-x"],
+            &["init.lxc", "lxc-user-nic"],
+        ] {
+            assert!(!runs(no), "{no:?}");
+        }
+    }
+
+    #[test]
     fn lookup_forms() {
         assert_eq!(find_loose("version").map(|a| a.name), Some("lxc-version"));
         assert_eq!(find_loose("lxc-config").map(|a| a.name), Some("lxc-config"));

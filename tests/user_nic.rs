@@ -122,7 +122,7 @@ fn privileged_copy(u: &TestUser, dir: &str, caps: Option<&str>) -> PathBuf {
             .unwrap();
         assert!(o.status.success(), "setcap: {}", text(&o));
     }
-    for a in ["lxc-user-nic", "lxc-info", "lxc-create"] {
+    for a in ["lxc-user-nic", "lxc-info", "lxc-create", "lxc-start"] {
         std::os::unix::fs::symlink("lxcbox", dir.join(a)).unwrap();
     }
     dir
@@ -581,6 +581,17 @@ fn setuid_copy_runs_other_applets_as_the_caller() {
         "{}",
         text(&o)
     );
+    // lxc-start of that container: the user cannot read its config.
+    let o = u
+        .cmd(&sbin.join("lxc-start"), &["-n", "c1", "-P", &lp, "-F"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Permission denied"),
+        "{}",
+        text(&o)
+    );
     // lxc-create -f of the root-only file: refused reading it, and what it
     // makes (in the user's own lxcpath) belongs to the user.
     let ulp = u.lxcpath();
@@ -611,10 +622,28 @@ fn setuid_copy_runs_other_applets_as_the_caller() {
         String::from_utf8_lossy(&o.stdout)
     );
     assert!(
-        all.contains("ermission denied") || all.contains("EACCES"),
+        all.contains(&format!("reading {cf}: Permission denied")),
         "{}",
         text(&o)
     );
+    // Root, through the same copy, creates from it.
+    let rlp = PathBuf::from(e.lxcpath()).join("root-made");
+    std::fs::create_dir_all(&rlp).unwrap();
+    let o = std::process::Command::new(sbin.join("lxc-create"))
+        .args([
+            "-n",
+            "c2",
+            "-P",
+            rlp.to_str().unwrap(),
+            "-f",
+            cf,
+            "-t",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(rlp.join("c2/config").exists());
 }
 
 /// LXC's own helper, where the lxc package installed it.
