@@ -187,7 +187,8 @@ fn nics_fds() -> std::sync::MutexGuard<'static, ()> {
     NICS_FDS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// On drop, takes the test user's records out of /run/lxc/nics (under
+/// On drop, takes the test user's records (and those of the group of the
+/// same name) out of /run/lxc/nics (under
 /// LXC's lock, in place, as the helpers edit it): their devices are gone
 /// with the test's namespaces, and the user with the test.
 struct NicsCleanup(String);
@@ -209,7 +210,10 @@ impl Drop for NicsCleanup {
         let _ = std::io::Read::read_to_string(&mut f, &mut text);
         let kept: String = text
             .lines()
-            .filter(|l| l.split(' ').next() != Some(self.0.as_str()))
+            .filter(|l| {
+                let owner = l.split(' ').next().unwrap_or_default();
+                owner != self.0 && owner.strip_prefix('@') != Some(self.0.as_str())
+            })
             .map(|l| format!("{l}\n"))
             .collect();
         let _ = rustix::io::pwrite(&f, kept.as_bytes(), 0);
@@ -384,6 +388,31 @@ fn user_gets_a_veth_up_to_the_quota_and_deletes_it() {
     assert!(o.status.success(), "{}", text(&o));
     let (cname, _, host2, _) = parse_line(&o);
     assert!(cname.starts_with("eth"), "{cname}");
+    // liblxc's delete passes /proc/ITS_PID/fd/N, an fd it holds on the
+    // container's namespace: a process of the user's holding one will do.
+    let holder = u
+        .cmd(
+            Path::new("/bin/sh"),
+            &[
+                "-c",
+                &format!("exec 3</proc/{}/ns/net; exec sleep 1000", c1.id()),
+            ],
+        )
+        .spawn()
+        .unwrap();
+    let fd3 = format!("/proc/{}/fd/3", holder.id());
+    let end = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_link(&fd3).map_or(true, |l| !l.to_string_lossy().starts_with("net:")) {
+        assert!(Instant::now() < end, "no netns fd in the holder");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = delete(u, sbin, &fd3, br, &host2);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(raw::by_name(&mut s, &host2).unwrap().is_none());
+    kill(holder);
+    let o = create(u, sbin, c1.id(), br, None);
+    assert!(o.status.success(), "{}", text(&o));
+    let (_, _, host2, _) = parse_line(&o);
 
     // The container stops: its namespace takes the pair along; the next
     // run culls the stale record before counting.
@@ -871,5 +900,41 @@ fn file_capability_copy_keeps_capabilities_only_for_lxc_user_nic() {
         nics_lines(u),
         vec![format!("{} veth {} {host}", u.name, t.br)]
     );
+    kill(c);
+}
+
+/// A user line and a line of the user's group (`@GROUP`): quotas fill in
+/// file order, each record naming the line it counts against.
+#[test]
+fn group_lines_count_after_the_users_own() {
+    let Some(t) = Setup::new("ug", 1500, 1) else {
+        return;
+    };
+    let u = &t.u;
+    let group = String::from_utf8(
+        std::process::Command::new("id")
+            .args(["-gn", &u.name])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let _more = UsernetLines::add(&[format!("@{group} veth {} 1", t.br)]);
+    let c = user_container(u);
+    for nic in ["eth0", "eth1"] {
+        let o = create(u, &t.sbin, c.id(), &t.br, Some(nic));
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = create(u, &t.sbin, c.id(), &t.br, Some("eth2"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let owners: Vec<String> = std::fs::read_to_string(NICS)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&format!(" veth {} ", t.br)))
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect();
+    assert_eq!(owners, vec![u.name.clone(), format!("@{group}")]);
     kill(c);
 }
