@@ -28,13 +28,13 @@ pub struct Ids {
 pub fn ids() -> io::Result<Ids> {
     let (mut ruid, mut euid, mut suid) = (0, 0, 0);
     let (mut rgid, mut egid, mut sgid) = (0, 0, 0);
-    // SAFETY: getresuid/getresgid only write the three ids through the
-    // pointers, which point to live locals.
-    let r = unsafe {
-        libc::getresuid(&mut ruid, &mut euid, &mut suid)
-            | libc::getresgid(&mut rgid, &mut egid, &mut sgid)
-    };
-    if r != 0 {
+    // SAFETY: getresuid only writes the three ids through the pointers,
+    // which point to live locals.
+    if unsafe { libc::getresuid(&mut ruid, &mut euid, &mut suid) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above, for getresgid.
+    if unsafe { libc::getresgid(&mut rgid, &mut egid, &mut sgid) } != 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(Ids {

@@ -327,7 +327,7 @@ fn create(req: &Request, me: &Caller, paths: &Paths) -> Result<Created> {
                 db.save()?;
                 // The peer's name may be taken in the container: draw again.
                 if e.downcast_ref::<std::io::Error>().and_then(raw::errno) != Some(libc::EEXIST) {
-                    return Err(e);
+                    return Err(e.context(format!("Failed to create {host}-{host}p")));
                 }
             }
         }
