@@ -938,3 +938,48 @@ fn group_lines_count_after_the_users_own() {
     assert_eq!(owners, vec![u.name.clone(), format!("@{group}")]);
     kill(c);
 }
+
+/// The usage text and the exit statuses of bad command lines, beside LXC's
+/// own helper.
+#[test]
+fn usage_and_bad_arguments_as_lxcs_helper() {
+    if !Path::new(LXC_HELPER).exists() {
+        eprintln!("skipped: needs LXC's {LXC_HELPER}");
+        return;
+    }
+    let ours = |a: &[&str]| {
+        std::process::Command::new(env::bin())
+            .arg("lxc-user-nic")
+            .args(a)
+            .output()
+            .unwrap()
+    };
+    let lxc = |a: &[&str]| {
+        std::process::Command::new(LXC_HELPER)
+            .args(a)
+            .output()
+            .unwrap()
+    };
+    for a in [
+        &[][..],
+        &["--help"],
+        &["create", "a", "b", "1", "veth"],
+        &["frob", "a", "b", "c", "d", "e"],
+        &["create", "a", "b", "c", "d", "e", "f", "g"],
+    ] {
+        let (o, l) = (ours(a), lxc(a));
+        assert_eq!(o.status.code(), l.status.code(), "{a:?}: {}", text(&o));
+        assert_eq!(o.stderr, l.stderr, "{a:?}: {}", text(&o));
+        assert!(o.stdout.is_empty());
+    }
+    // A pid that is no number: status 1 and LXC's words (without its
+    // source-file prefix).
+    let a = ["create", "a", "b", "notapid", "veth", "br0"];
+    let (o, l) = (ours(&a), lxc(&a));
+    assert_eq!((o.status.code(), l.status.code()), (Some(1), Some(1)));
+    assert!(String::from_utf8_lossy(&l.stderr).contains("Could not read pid: notapid"));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "lxc-user-nic: Could not read pid: notapid\n"
+    );
+}
