@@ -510,6 +510,18 @@ fn refusals_leave_nothing_behind() {
         "{}",
         text(&o)
     );
+    // The user's plain (not setuid) copy says what it lacks.
+    let a = ["create", lp.to_str().unwrap(), "c1", &pid, "veth", br];
+    let o = u
+        .cmd(&u.bin, &[&["lxc-user-nic"][..], &a].concat())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("setuid-root"),
+        "{}",
+        text(&o)
+    );
     // Bad arguments: LXC's usage (status 1), a bad pid, a bad name, a
     // type other than veth.
     let o = u

@@ -198,6 +198,12 @@ pub fn run(req: &Request) -> Result<Option<Created>> {
         check_ifname("bridge", &req.bridge)?;
     }
     let me = Caller::get()?;
+    if me.ids.ruid != 0 && !privilege::raised() {
+        bail!(
+            "this copy of lxc-user-nic runs with the caller's privileges only; it works for an ordinary user when installed setuid-root or with file capabilities (docs/lxc-user-nic.md: install -m 4755 -o root lxcbox {})",
+            helper::LXCBOX_HELPER
+        );
+    }
     let paths = Paths::for_caller(&me.ids);
     match req.op {
         Op::Create => create(req, &me, &paths).map(Some),
