@@ -2,7 +2,7 @@
 //! `@GROUP TYPE BRIDGE COUNT` lines, read as LXC 5.0.2's get_alloted reads
 //! them (`sscanf("%99[^ \t] %99[^ \t] %99[^ \t] %d")`).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 /// One line that lets the caller attach devices of the type to the bridge:
 /// its owner as written (`user` or `@group`) and its count.
@@ -76,8 +76,9 @@ pub fn group_names(gids: &[u32]) -> Vec<String> {
 
 /// Reads the usernet file at `path`.
 pub fn read(path: &std::path::Path) -> Result<String> {
-    let data = crate::fsutil::read_capped(path, 1 << 20)
-        .with_context(|| format!("Failed to open \"{}\"", path.display()))?;
+    let data = crate::fsutil::read_capped(path, 1 << 20).map_err(|e| {
+        anyhow::anyhow!("Failed to open \"{}\": {}", path.display(), e.root_cause())
+    })?;
     Ok(String::from_utf8_lossy(&data).into_owned())
 }
 
