@@ -176,12 +176,13 @@ const RAW_WRITES: &[(&str, usize, &str)] = &[
         2,
         "kernel files: cgroup settings, cgroup.procs",
     ),
-    (
-        "src/start/launch.rs",
-        2,
-        "kernel files: uid_map/gid_map, cgroup.procs",
-    ),
+    ("src/start/launch.rs", 1, "kernel files: cgroup.procs"),
     ("src/lxcnet/mod.rs", 1, "kernel files: /proc/sys/net"),
+    (
+        "src/userns/mod.rs",
+        2,
+        "kernel files: /proc/PID/uid_map, gid_map, setgroups",
+    ),
     ("src/lsm/mod.rs", 1, "kernel files: /proc/self/attr"),
     ("src/log.rs", 1, "the log file (appended to)"),
     (

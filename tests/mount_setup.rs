@@ -434,6 +434,7 @@ fn stage2(scenario: &str, dir: &Path) -> anyhow::Result<()> {
                 cgroup_paths: vec![],
                 own_netns: false,
                 own_cgroupns: false,
+                idmapped_root: None,
             };
             let _root = lxcbox::mount::setup_mounts(&ctx)?;
             let cont_ns = ns("/proc/thread-self/ns/mnt")?;

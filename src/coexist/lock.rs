@@ -12,12 +12,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use rustix::fs::FlockOperation;
 
-/// LXC's run directory.
 fn lxc_rundir() -> Option<PathBuf> {
-    if rustix::process::geteuid().is_root() {
-        return Some(PathBuf::from("/run"));
-    }
-    std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)
+    Some(crate::paths::lxc_rundir())
 }
 
 /// The lock file LXC uses for the container.

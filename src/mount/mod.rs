@@ -25,14 +25,15 @@ mod auto;
 mod autodev;
 mod entries;
 pub mod fstab;
+pub mod idmap;
 mod ops;
 mod resolve;
 mod stage;
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use rustix::fs::{Mode, OFlags};
 use rustix::mount::{mount_change, unmount, MountFlags, MountPropagationFlags, UnmountFlags};
 
@@ -58,6 +59,9 @@ pub struct MountCtx<'a> {
     /// with CAP_SYS_ADMIN kept it can mount its cgroups itself, so a
     /// `cgroup` token without `:force` mounts nothing (LXC's cgfsng_mount).
     pub own_cgroupns: bool,
+    /// The idmapped rootfs tree the monitor made (`idmap.rs`), attached in
+    /// place of a bind of the rootfs directory.
+    pub idmapped_root: Option<&'a OwnedFd>,
 }
 
 /// The container's root, mounted and populated, waiting for [`pivot`].
@@ -144,7 +148,8 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
     let (rootfs, mount_point, root) = match spec.plain_dir() {
         Some(dir) => {
             let mp = explicit_mp.map_or_else(|| dir.to_path_buf(), PathBuf::from);
-            let root = mount_rootfs(dir, &mp, cfg.rootfs.options.as_deref())?;
+            let opts = idmap::strip(cfg.rootfs.options.as_deref());
+            let root = mount_rootfs(dir, &mp, opts.as_deref(), ctx.idmapped_root)?;
             (dir.to_path_buf(), mp, root)
         }
         None => {
@@ -152,6 +157,13 @@ pub fn setup_mounts(ctx: &MountCtx) -> Result<Option<RootFs>> {
                 Some(m) => PathBuf::from(m),
                 None => crate::storage::mount::default_mount_point(ctx.container_dir)?,
             };
+            if idmap::requested(cfg.rootfs.options.as_deref())?.is_some() {
+                bail!(
+                    "lxc.rootfs.options = idmap: idmapped mounts are made of a plain directory \
+                     rootfs only, not of {}",
+                    spec.config_value()
+                );
+            }
             let root = mount_storage(&spec, &mp, cfg.rootfs.options.as_deref())?;
             (mp.clone(), mp, root)
         }
@@ -209,10 +221,56 @@ fn auto_rest(ctx: &MountCtx, root: &Root, has_rootfs: bool) -> Result<()> {
     Ok(())
 }
 
+/// A permission error on the way to the rootfs, for a container whose root
+/// is a stranger to the host (lxc.idmap): name the directory it cannot
+/// search, as LXC does ("Could not access ... Please grant it x access, or
+/// add an ACL for the container root").
+fn with_access_hint(e: anyhow::Error, path: &Path) -> anyhow::Error {
+    let denied = e.chain().any(|c| {
+        c.downcast_ref::<rustix::io::Errno>() == Some(&rustix::io::Errno::ACCESS)
+            || c.downcast_ref::<std::io::Error>()
+                .and_then(|i| i.raw_os_error())
+                == Some(libc::EACCES)
+    });
+    if !denied {
+        return e;
+    }
+    let mut dirs: Vec<&Path> = path.ancestors().collect();
+    dirs.reverse();
+    for d in dirs {
+        if rustix::fs::access(d, rustix::fs::Access::EXEC_OK).is_err() {
+            let uid = std::fs::read_to_string("/proc/self/uid_map")
+                .ok()
+                .and_then(|m| {
+                    m.lines()
+                        .filter_map(|l| {
+                            let f: Vec<&str> = l.split_whitespace().collect();
+                            (f.first() == Some(&"0")).then(|| f.get(1).map(|s| s.to_string()))?
+                        })
+                        .next()
+                })
+                .unwrap_or_else(|| "0".into());
+            return e.context(format!(
+                "could not access {}: the container's root (host uid {uid}) needs search (x) \
+                 permission on it; grant it (chmod o+x) or add an ACL for the container root \
+                 (setfacl -m u:{uid}:x {})",
+                d.display(),
+                d.display()
+            ));
+        }
+    }
+    e
+}
+
 /// Recursively bind the rootfs at its mount point and apply
 /// lxc.rootfs.options. The rootfs and mount point come from the trusted
 /// config; everything below them is not trusted.
-fn mount_rootfs(rootfs: &Path, mount_point: &Path, options: Option<&str>) -> Result<Root> {
+fn mount_rootfs(
+    rootfs: &Path,
+    mount_point: &Path,
+    options: Option<&str>,
+    idmapped: Option<&OwnedFd>,
+) -> Result<Root> {
     let step = || {
         format!(
             "mounting rootfs {} on {}",
@@ -227,7 +285,15 @@ fn mount_rootfs(rootfs: &Path, mount_point: &Path, options: Option<&str>) -> Res
         .to_str()
         .context("rootfs path is not UTF-8")
         .with_context(step)?;
-    let tree = ops::clone_tree(ops::BindSource::Host(src), true).with_context(step)?;
+    let tree = match idmapped {
+        Some(t) => t
+            .try_clone()
+            .context("the idmapped rootfs tree")
+            .with_context(step)?,
+        None => ops::clone_tree(ops::BindSource::Host(src), true)
+            .map_err(|e| with_access_hint(e, rootfs))
+            .with_context(step)?,
+    };
     let target = resolve::open_host(mount_point).with_context(step)?;
     ops::attach(tree.as_fd(), target.as_fd()).with_context(step)?;
     let flags = ops::bind_remount_flags(opts.flags);
@@ -258,7 +324,9 @@ fn mount_storage(
             mount_point.display()
         )
     };
-    let tree = crate::storage::mount::detached(spec, options.unwrap_or("")).with_context(step)?;
+    let tree = crate::storage::mount::detached(spec, options.unwrap_or(""))
+        .map_err(|e| with_access_hint(e, mount_point))
+        .with_context(step)?;
     let target = resolve::open_host(mount_point).with_context(step)?;
     ops::attach(tree.fd.as_fd(), target.as_fd()).with_context(step)?;
     Ok(Root {
@@ -374,6 +442,12 @@ pub fn pivot(root: RootFs) -> Result<()> {
 /// mount API: the directory its staging tmpfs goes on (see `stage.rs`).
 pub fn prepare_staging() -> Result<()> {
     stage::prepare()
+}
+
+/// Child side, in a new user namespace before it becomes its root: see
+/// `stage::mount_area_early`.
+pub fn mount_staging_early() -> Result<()> {
+    stage::mount_area_early()
 }
 
 /// Host side of `lxc.mount.auto = shmounts:HOST[:CONT]`, called by the

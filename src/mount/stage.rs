@@ -76,6 +76,22 @@ pub fn prepare() -> Result<()> {
         .with_context(|| format!("creating the mount staging directory {}", d.display()))
 }
 
+/// The container's child in a new user namespace, before it becomes root
+/// there: mount its staging area now. Until then its file system ids are
+/// still the caller's, who can reach RUNDIR/stage (an ordinary user's
+/// 0700 $XDG_RUNTIME_DIR); the namespace's root, whose ids the host does
+/// not know, could not. Later calls find the area cached.
+pub fn mount_area_early() -> Result<()> {
+    if crate::sys::kernel::has(crate::sys::kernel::Feature::MountApi) {
+        return Ok(());
+    }
+    EARLY.store(true, Ordering::Relaxed);
+    area().map(drop)
+}
+
+/// Set by [`mount_area_early`].
+static EARLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// A mount namespace, as (device, inode) of its nsfs file.
 // The casts are for 32-bit ABIs, where the field types differ.
 #[allow(clippy::unnecessary_cast)]
@@ -104,10 +120,10 @@ fn area() -> Result<Area> {
     static PRIVATE: Mutex<Option<((u64, u64), OwnedFd)>> = Mutex::new(None);
     let d = dir();
     let step = || format!("preparing the mount staging area {}", d.display());
-    if !d.is_dir() {
-        prepare().with_context(step)?;
-    }
     if !crate::sys::mount::in_own_mount_ns() {
+        if !d.is_dir() {
+            prepare().with_context(step)?;
+        }
         return Ok(Area::Host(open_dir(&d).map_err(io).with_context(step)?));
     }
     let me = mount_ns("self")
@@ -119,13 +135,25 @@ fn area() -> Result<Area> {
     if let Some((_, fd)) = cached.as_ref().filter(|(ns, _)| *ns == me) {
         return Ok(Area::Private(fd.try_clone()?));
     }
+    if !d.is_dir() {
+        prepare().with_context(step)?;
+    }
     let under = open_dir(&d).map_err(io).with_context(step)?;
     mount(
         "lxcbox-stage",
         fd_path(under.as_fd()),
         "tmpfs",
         MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
-        Some(c"mode=0700"),
+        // Mounted early in a new user namespace (mount_area_early), the
+        // tmpfs root belongs to the caller's host uid, which the
+        // namespace's root — who makes the spots — will not be: then it is
+        // world-writable (sticky). Either way it is reachable only from
+        // this private mount namespace, and leaves with the old root.
+        Some(if EARLY.load(Ordering::Relaxed) {
+            c"mode=1777"
+        } else {
+            c"mode=0700"
+        }),
     )
     .map_err(io)
     .with_context(step)?;

@@ -67,9 +67,12 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     // Mounts first when they need nothing from the monitor: they then run
     // while it makes and enters the cgroups (Plan::early_mounts).
     if plan.early_mounts {
-        mounts(a, &[])?;
+        mounts(a, &[], None)?;
     }
-    let (host_net, cgroup_paths) = sync::wait_go(a.sync)?;
+    if ns.owns(Namespace::User) && ns.owns(Namespace::Mnt) {
+        crate::mount::mount_staging_early()?;
+    }
+    let (host_net, cgroup_paths, idmapped_root) = sync::wait_go(a.sync)?;
     // In a new user namespace the id maps now exist: become its root (our
     // host ids are usually unmapped there, and the kernel refuses to create
     // files owned by unmapped ids with EOVERFLOW).
@@ -107,7 +110,7 @@ fn setup_and_exec(a: &ChildArgs<'_>) -> Result<Never> {
     }
 
     if ns.owns(Namespace::Mnt) && !plan.early_mounts {
-        mounts(a, &cgroup_paths)?;
+        mounts(a, &cgroup_paths, idmapped_root.as_ref())?;
     }
     if let Some(p) = plan.personality {
         process::set_personality(p)
@@ -201,7 +204,11 @@ fn enter_time_namespace(t: &TimeOffsets) -> Result<()> {
 
 /// Mounts inside the new mount namespace: the mount layer up to
 /// pivot_root, with the pre-mount, mount and autodev hooks at LXC's points.
-fn mounts(a: &ChildArgs<'_>, cgroup_paths: &[(String, std::path::PathBuf)]) -> Result<()> {
+fn mounts(
+    a: &ChildArgs<'_>,
+    cgroup_paths: &[(String, std::path::PathBuf)],
+    idmapped_root: Option<&OwnedFd>,
+) -> Result<()> {
     let plan = a.plan;
     let c = &plan.container;
     let cfg = &c.config;
@@ -215,6 +222,7 @@ fn mounts(a: &ChildArgs<'_>, cgroup_paths: &[(String, std::path::PathBuf)]) -> R
         cgroup_paths: cgroup_paths.to_vec(),
         own_netns: plan.namespaces.owns(Namespace::Net),
         own_cgroupns: plan.namespaces.owns(Namespace::Cgroup),
+        idmapped_root,
     };
     let root = crate::mount::setup_mounts(&ctx)?;
     hooks::run_hooks(cfg, "mount", hook_env, &[])?;

@@ -158,9 +158,18 @@ fn device_mode(slave: &std::path::Path, cfg: &Config) -> Result<()> {
     use rustix::fs::{Gid, Uid};
     let uid = host_id('u', 0).map(Uid::from_raw);
     let gid = host_id('g', TTY_GID).map(Gid::from_raw);
-    rustix::fs::chown(slave, uid, gid).with_context(step)?;
     rustix::fs::chmod(slave, rustix::fs::Mode::from_raw_mode(0o620)).with_context(step)?;
-    Ok(())
+    match rustix::fs::chown(slave, uid, gid) {
+        Err(rustix::io::Errno::PERM) if !cfg.idmap.is_empty() => {
+            // An ordinary user: only root of the container's user
+            // namespace (with the caller's id mapped too) may hand the pty
+            // to the container's root and tty group (LXC's
+            // lxc_terminal_map_ids, through chown_mapped_root).
+            crate::userns::exec::chown_mapped(&cfg.idmap, &[slave], Some(0), Some(TTY_GID))
+                .with_context(step)
+        }
+        r => r.with_context(step),
+    }
 }
 
 pub fn plan(hub: &ConsoleHub, cfg: &Config, only_ttys: bool) -> ConsolePlan {

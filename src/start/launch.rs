@@ -151,6 +151,7 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
         ns.new
     );
     live.init = Some(init);
+    let mut idmapped = None;
     let go = (|| -> Result<ToChild> {
         if !born_in_cgroup {
             if let Some(d) = live.cgroups.as_ref().and_then(|cg| cg.unified()) {
@@ -162,6 +163,7 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
         if ns.owns(Namespace::User) {
             write_idmaps(pid, cfg)?;
         }
+        idmapped = idmapped_rootfs(c, pid)?;
         if plan.preserve_namespaces {
             live.preserved = namespaces::preserve(Some(pid), ns.at_clone())?;
         }
@@ -186,7 +188,11 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
             cgroup_paths: live.cgroup_paths.clone(),
         })
     })()
-    .and_then(|go| sync::send(sync_parent.as_fd(), &go, &[]));
+    .and_then(|go| {
+        let fds: Vec<_> = idmapped.iter().map(|f| f.as_fd()).collect();
+        sync::send(sync_parent.as_fd(), &go, &fds)
+    });
+    drop(idmapped);
     if let Err(e) = go {
         // A child that failed early (its mounts) has said why, and that
         // is the error to report, not what its death did to our steps.
@@ -318,6 +324,36 @@ fn stop_hook(plan: &Plan, live: &Live, target: &str) {
         Vec::new()
     };
     hooks::run_hooks(cfg, "stop", &env, &args).unwrap_or_else(|e| log::error!("{e:#}"));
+}
+
+/// lxc.rootfs.options = idmap=...: the idmapped rootfs tree for the child
+/// (see mount/idmap.rs), once init's user namespace has its maps.
+fn idmapped_rootfs(c: &crate::container::Container, pid: i32) -> Result<Option<OwnedFd>> {
+    use crate::mount::idmap;
+    let cfg = &c.config;
+    let Some(target) = idmap::requested(cfg.rootfs.options.as_deref())? else {
+        return Ok(None);
+    };
+    if target == idmap::Target::Container && cfg.idmap.is_empty() {
+        bail!("lxc.rootfs.options = idmap=container needs lxc.idmap (a user namespace to map through)");
+    }
+    let Some(path) = cfg.rootfs.path.as_deref().filter(|p| !p.is_empty()) else {
+        bail!("lxc.rootfs.options = idmap: the container has no rootfs");
+    };
+    let spec = crate::storage::Rootfs::from_config(
+        cfg.rootfs.backend.as_deref(),
+        path.strip_prefix("dir:").unwrap_or(path),
+        &c.dir,
+    )
+    .context("lxc.rootfs.path")?;
+    let Some(dir) = spec.plain_dir() else {
+        bail!(
+            "lxc.rootfs.options = idmap: idmapped mounts are made of a plain directory rootfs \
+             only, not of {}",
+            spec.config_value()
+        );
+    };
+    idmap::make_tree(dir, &target, pid).map(Some)
 }
 
 fn write_idmaps(pid: i32, cfg: &crate::config::Config) -> Result<()> {

@@ -74,16 +74,21 @@ pub fn recv<T: for<'de> Deserialize<'de>>(fd: impl AsFd) -> Result<Option<(T, Ve
     recv_json(fd).context("reading the start sync socket")
 }
 
-/// What the go carries: the host network state and the cgroup dirs.
+/// What the go carries: the host network state, the cgroup dirs, and the
+/// idmapped rootfs tree when lxc.rootfs.options asks for one (the fd sent
+/// with the message).
 pub type Go = (
     Option<crate::net::HostNet>,
     Vec<(String, std::path::PathBuf)>,
+    Option<OwnedFd>,
 );
 
 /// Child side: wait for the go.
 pub fn wait_go(fd: BorrowedFd<'_>) -> Result<Go> {
     match recv::<ToChild>(fd)? {
-        Some((ToChild::Go { net, cgroup_paths }, _)) => Ok((net, cgroup_paths)),
+        Some((ToChild::Go { net, cgroup_paths }, fds)) => {
+            Ok((net, cgroup_paths, fds.into_iter().next()))
+        }
         Some((m, _)) => bail!("unexpected message from the monitor: {m:?}"),
         None => bail!("the monitor went away during start"),
     }

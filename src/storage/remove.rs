@@ -18,7 +18,17 @@ use rustix::io::Errno;
 use super::btrfs;
 
 /// Remove `path` and everything under it. A missing `path` is not an error.
+/// An ordinary user's container holds files of the ids mapped into it,
+/// which only root of a user namespace with those ids may remove: denied
+/// as the caller, the removal runs again in one
+/// ([`crate::userns::exec::as_all_my_ids`]).
 pub fn remove_tree(path: &Path) -> Result<()> {
+    crate::userns::exec::as_all_my_ids(&format!("removing {}", path.display()), || {
+        remove_tree_here(path)
+    })
+}
+
+fn remove_tree_here(path: &Path) -> Result<()> {
     if std::fs::symlink_metadata(path).is_err() {
         return Ok(());
     }

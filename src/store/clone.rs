@@ -101,6 +101,17 @@ pub fn clone(lxcpath: &str, name: &str, opts: &CloneOptions) -> Result<Cloned> {
         .with_context(|| format!("No rootfs specified for {name}"))?;
     orig_rootfs.check_supported()?;
 
+    // An ordinary user's idmapped container holds files of the mapped ids,
+    // which the user can neither read all of nor recreate: what LXC does
+    // for them through lxc-usernsexec and rsync. lxcbox copies them as an
+    // overlay snapshot, whose lower layer stays the origin's.
+    let unpriv = !origin.config.idmap.is_empty() && !rustix::process::geteuid().is_root();
+    if unpriv && !opts.snapshot {
+        bail!(
+            "copying the idmapped container {name} as an ordinary user: only snapshots are \
+             supported (lxc-copy -s, an overlay over the origin's rootfs)"
+        );
+    }
     let nc = match &opts.made {
         Some(_) => None,
         None => Some(NewContainer::make(Path::new(&new_path), &new_name)?),
@@ -150,8 +161,28 @@ pub fn clone(lxcpath: &str, name: &str, opts: &CloneOptions) -> Result<Cloned> {
     }
     crate::fsutil::write_atomic(&new_config, conf.text().as_bytes(), 0o640)?;
     let clone = Container::load(&new_path, &new_name, None).context("the clone's config")?;
-
-    update_rootfs(&origin, &clone, &cloned.rootfs, opts)?;
+    super::owner::hand_dir_to_mapped_root(&new_dir, &clone.config)?;
+    if unpriv {
+        super::owner::hand_upper_to_mapped_root(&cloned.rootfs, &clone.config)?;
+        let maps = crate::userns::exec::with_caller(&clone.config.idmap);
+        let code = crate::userns::exec::run_in(&maps, || {
+            let r = crate::sys::process::unshare(libc::CLONE_NEWNS)
+                .context("a mount namespace for the clone's rootfs")
+                .and_then(|()| update_rootfs(&origin, &clone, &cloned.rootfs, opts));
+            match r {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("{e:#}");
+                    1
+                }
+            }
+        })?;
+        if code != 0 {
+            bail!("updating the clone's rootfs in its user namespace failed");
+        }
+    } else {
+        update_rootfs(&origin, &clone, &cloned.rootfs, opts)?;
+    }
     if super::was_interrupted() {
         bail!("interrupted");
     }

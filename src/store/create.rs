@@ -150,6 +150,7 @@ pub fn create(lxcpath: &str, name: &str, opts: &CreateOptions) -> Result<PathBuf
         };
         crate::fsutil::write_atomic(&config_path, conf.text().as_bytes(), 0o640)?;
         let cfg = Config::load(&config_path)?;
+        owner::hand_dir_to_mapped_root(&nc.dir, &cfg)?;
         // Where the template sees the rootfs: the directory itself, or the
         // storage mounted on LXCPATH/NAME/rootfs in a private namespace
         // (unmounted again when `_mounted` goes).
@@ -163,11 +164,19 @@ pub fn create(lxcpath: &str, name: &str, opts: &CreateOptions) -> Result<PathBuf
             mapped: owner::template_ids(&cfg),
             quiet: opts.quiet,
         };
-        template::run(&template, &inv).context("Failed to create container from template")?;
+        // An ordinary user cannot hand files to mapped ids afterwards: the
+        // template runs inside the container's user namespace instead.
+        let in_userns = !cfg.idmap.is_empty() && !rustix::process::geteuid().is_root();
+        if in_userns {
+            template::run_mapped(&template, &inv, &cfg.idmap)
+        } else {
+            template::run(&template, &inv)
+        }
+        .context("Failed to create container from template")?;
         if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
             bail!("interrupted");
         }
-        if !cfg.idmap.is_empty() {
+        if !cfg.idmap.is_empty() && !in_userns {
             owner::shift_tree(&target, &cfg)
                 .context("handing the rootfs to the container's root")?;
         }

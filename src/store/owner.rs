@@ -42,6 +42,44 @@ pub fn template_ids(cfg: &Config) -> Option<(u32, u32)> {
     ))
 }
 
+/// LXC's container directory under lxc.idmap (do_create_container_dir):
+/// owned by the container's root, with the caller's group, so init —
+/// root of the user namespace, a stranger to the host — can reach its
+/// rootfs through the 0770 directory, and the caller still can. An
+/// ordinary user does the chown as root of a namespace that maps both.
+pub fn hand_dir_to_mapped_root(dir: &Path, cfg: &Config) -> Result<()> {
+    use rustix::fs::{Gid, Uid};
+    let Some((ru, _)) = mapped_root(cfg) else {
+        return Ok(());
+    };
+    let step = || format!("handing {} to the container's root", dir.display());
+    let egid = rustix::process::getegid().as_raw();
+    if rustix::process::geteuid().is_root() {
+        return rustix::fs::chown(dir, Some(Uid::from_raw(ru)), Some(Gid::from_raw(egid)))
+            .with_context(step);
+    }
+    use crate::userns::exec::{chown_mapped, ns_id_of, with_caller};
+    let g = ns_id_of(&with_caller(&cfg.idmap), 'g', egid);
+    chown_mapped(&cfg.idmap, &[dir], Some(0), g).with_context(step)
+}
+
+/// An overlay clone's upper and work directories (and NAME/overlay
+/// itself), made by an ordinary user, handed to the container's root as
+/// LXC's ovl_clonepaths does: the overlay mounted inside the container's
+/// user namespace writes there as that root.
+pub fn hand_upper_to_mapped_root(rootfs: &crate::storage::Rootfs, cfg: &Config) -> Result<()> {
+    let crate::storage::Rootfs::Overlay { upper, .. } = rootfs else {
+        return Ok(());
+    };
+    let work = crate::storage::overlay::work_dir(upper);
+    let dirs: Vec<&Path> = [upper.parent(), Some(upper.as_path()), Some(work.as_path())]
+        .into_iter()
+        .flatten()
+        .collect();
+    crate::userns::exec::chown_mapped(&cfg.idmap, &dirs, Some(0), Some(0))
+        .with_context(|| format!("handing {} to the container's root", upper.display()))
+}
+
 /// Give every file under `root` the host ids its current (container) ids
 /// map to, as if it had been written from inside the user namespace. Ids
 /// without a mapping become the container root's (overflow) owner.

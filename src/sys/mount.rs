@@ -48,3 +48,48 @@ pub fn unshare_pid_ns() -> std::io::Result<()> {
     // created later; no memory or fd of this process is affected.
     unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWPID) }.map_err(Into::into)
 }
+
+/// struct mount_attr of <linux/mount.h> (MOUNT_ATTR_SIZE_VER0).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// mount_setattr(2) (Linux 5.12; rustix has its flags but not the call):
+/// make the detached tree `tree`, and every mount below it, an idmapped
+/// mount with the id mapping of user namespace `userns`.
+pub fn set_idmap_recursive(
+    tree: std::os::fd::BorrowedFd<'_>,
+    userns: std::os::fd::BorrowedFd<'_>,
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    const SYS_MOUNT_SETATTR: libc::c_long = 442; // one number on every architecture
+    const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    // SAFETY: the path is a NUL-terminated empty string (AT_EMPTY_PATH acts
+    // on `tree` itself), `attr` is a live mount_attr and the size passed is
+    // its size; the kernel only reads both.
+    let r = unsafe {
+        libc::syscall(
+            SYS_MOUNT_SETATTR,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}

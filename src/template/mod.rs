@@ -159,6 +159,52 @@ pub fn run(t: &Template, inv: &Invocation) -> Result<()> {
     }
 }
 
+/// Run the template as root of a new user namespace with the container's
+/// maps (plus the caller's own ids, so it reaches the container
+/// directory), as LXC runs it through lxc-usernsexec for an ordinary user:
+/// everything it writes gets a mapped owner, and `--mapped-uid/gid` name
+/// the caller's ids as the namespace sees them. The rootfs directory
+/// itself is handed to the container's root first (LXC's
+/// chown_mapped_root).
+pub fn run_mapped(t: &Template, inv: &Invocation, maps: &[crate::config::IdMap]) -> Result<()> {
+    use crate::userns::exec::{ns_id_of, run_in, with_caller};
+    let maps = with_caller(maps);
+    let mapped = ns_id_of(&maps, 'u', rustix::process::geteuid().as_raw()).zip(ns_id_of(
+        &maps,
+        'g',
+        rustix::process::getegid().as_raw(),
+    ));
+    let inv = Invocation {
+        mapped,
+        ..inv.clone()
+    };
+    let code = run_in(&maps, || {
+        let root = (Some(rustix::fs::Uid::ROOT), Some(rustix::fs::Gid::ROOT));
+        if let Err(e) = rustix::fs::chown(inv.rootfs, root.0, root.1) {
+            eprintln!(
+                "handing {} to the container's root: {e}",
+                inv.rootfs.display()
+            );
+            return 1;
+        }
+        match run(t, &inv) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("{e:#}");
+                1
+            }
+        }
+    })
+    .context("running the template in the container's user namespace")?;
+    if code != 0 {
+        bail!(
+            "template {} failed in the container's user namespace (exit status {code})",
+            t.header_name()
+        );
+    }
+    Ok(())
+}
+
 /// `lxc-create -t NAME -h`: the template's own help. Returns its exit status.
 pub fn help(t: &Template) -> Result<i32> {
     match t {

@@ -11,6 +11,7 @@
 //! uidmap package: the one host helper lxcbox calls, because the kernel
 //! leaves no other way.
 
+pub mod exec;
 pub mod subid;
 
 use std::process::Command;

@@ -160,6 +160,7 @@ pub fn ctx_run(
         cgroup_paths: Vec::new(),
         own_netns: own_netns(cfg),
         own_cgroupns: false,
+        idmapped_root: None,
     };
     if let Some(root) = setup_mounts(&ctx)? {
         after(&root)?;
@@ -182,6 +183,7 @@ pub fn ctx_run_cg(
         cgroup_paths,
         own_netns: own_netns(cfg),
         own_cgroupns: false,
+        idmapped_root: None,
     };
     let root = setup_mounts(&ctx)?.ok_or_else(|| anyhow::anyhow!("no rootfs"))?;
     after(&root)?;

@@ -33,13 +33,15 @@ pub struct TestUser {
     pub cgroups: Vec<PathBuf>,
 }
 
-/// Run a root command, retrying while another test holds the passwd lock
-/// (useradd and userdel exit 10 for "can't lock /etc/passwd").
-fn root_cmd(prog: &str, args: &[&str]) -> Output {
+/// Run a root command of shadow's (useradd, usermod, userdel), retrying
+/// while another test holds one of its locks ("cannot lock /etc/passwd",
+/// "/etc/subuid"; exit codes vary by tool).
+pub fn root_cmd(prog: &str, args: &[&str]) -> Output {
     let end = Instant::now() + Duration::from_secs(30);
     loop {
         let o = Command::new(prog).args(args).output().unwrap();
-        if o.status.success() || o.status.code() != Some(10) || Instant::now() > end {
+        let locked = String::from_utf8_lossy(&o.stderr).contains("lock");
+        if o.status.success() || !locked || Instant::now() > end {
             return o;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -61,6 +63,15 @@ fn hierarchies() -> Vec<PathBuf> {
 
 impl TestUser {
     pub fn new(tag: &str) -> TestUser {
+        TestUser::make(tag, true)
+    }
+
+    /// A user the host delegated no subordinate ids to.
+    pub fn without_subids(tag: &str) -> TestUser {
+        TestUser::make(tag, false)
+    }
+
+    fn make(tag: &str, subids: bool) -> TestUser {
         let name = format!("lxbt{tag}{}", std::process::id() % 100000);
         assert!(name.len() <= 31, "user name {name} too long");
         let home = PathBuf::from(format!("/tmp/lxcbox-home-{name}"));
@@ -68,15 +79,30 @@ impl TestUser {
         let _ = root_cmd("userdel", &["-f", &name]);
         let o = root_cmd(
             "useradd",
-            &["-M", "-d", home.to_str().unwrap(), "-s", "/bin/sh", &name],
+            // No subordinate ids of useradd's choosing (login.defs'
+            // SUB_UID_COUNT): the test gives exactly SUB_START..
+            &[
+                "-M",
+                "-K",
+                "SUB_UID_COUNT=0",
+                "-K",
+                "SUB_GID_COUNT=0",
+                "-d",
+                home.to_str().unwrap(),
+                "-s",
+                "/bin/sh",
+                &name,
+            ],
         );
         assert!(o.status.success(), "useradd {name}: {o:?}");
-        let range = format!("{SUB_START}-{}", SUB_START + SUB_COUNT - 1);
-        let o = root_cmd(
-            "usermod",
-            &["--add-subuids", &range, "--add-subgids", &range, &name],
-        );
-        assert!(o.status.success(), "usermod {name}: {o:?}");
+        if subids {
+            let range = format!("{SUB_START}-{}", SUB_START + SUB_COUNT - 1);
+            let o = root_cmd(
+                "usermod",
+                &["--add-subuids", &range, "--add-subgids", &range, &name],
+            );
+            assert!(o.status.success(), "usermod {name}: {o:?}");
+        }
         let id = |flag: &str| -> u32 {
             let o = Command::new("id").args([flag, &name]).output().unwrap();
             String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
