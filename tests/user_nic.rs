@@ -995,3 +995,93 @@ fn usage_and_bad_arguments_as_lxcs_helper() {
         "lxc-user-nic: Could not read pid: notapid\n"
     );
 }
+
+/// An ordinary user's veth container on the test bridge, end to end: its
+/// lxc-start (the user's monitor) gets the pair from the setuid copy next
+/// to the user's lxcbox; the quota stops a second container; after the
+/// first stops, the record is culled and the second gets its turn.
+#[test]
+fn users_veth_container_through_the_helper() {
+    let Some(t) = Setup::new("ue", 1500, 1) else {
+        return;
+    };
+    let u = &t.u;
+    std::os::unix::fs::symlink(t.sbin.join("lxcbox"), u.home.join("bin/lxc-user-nic")).unwrap();
+    let dir = u.home.join(".config/lxc");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("default.conf"),
+        format!(
+            "lxc.net.0.type = veth\nlxc.net.0.link = {}\nlxc.net.0.name = eth0\nlxc.net.0.flags = up\n\
+             lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n",
+            t.br
+        ),
+    )
+    .unwrap();
+    for d in [
+        u.home.join(".config"),
+        dir.clone(),
+        dir.join("default.conf"),
+    ] {
+        u.chown(&d);
+    }
+    let ok = |o: Output, what: &str| {
+        assert!(o.status.success(), "{what}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    for c in ["c1", "c2"] {
+        ok(
+            u.run("lxc-create", &["-t", "busybox", "-n", c]),
+            "lxc-create",
+        );
+    }
+    ok(u.run("lxc-start", &["-n", "c1"]), "lxc-start c1");
+    let out = ok(
+        u.run(
+            "lxc-attach",
+            &[
+                "-n",
+                "c1",
+                "--",
+                "/bin/cat",
+                "/sys/class/net/eth0/operstate",
+                "/proc/net/dev",
+            ],
+        ),
+        "lxc-attach",
+    );
+    assert!(out.contains("eth0:"), "{out}");
+    let recs = nics_lines(u);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    let host = recs[0].rsplit(' ').next().unwrap().to_string();
+    assert!(host.starts_with(&format!("veth{}_", u.uid)), "{host}");
+    let mut s = Socket::open().unwrap();
+    let l = raw::by_name(&mut s, &host).unwrap().expect("host end");
+    assert_eq!(l.master, Some(t.brl.index));
+
+    // The quota of 1 stops the second one, with the helper's reason.
+    let o = u.run("lxc-start", &["-n", "c2", "-F", "--", "/bin/true"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(all.contains("Quota reached"), "{}", text(&o));
+    assert_eq!(user_veths(u), vec![host.clone()]);
+
+    ok(u.run("lxc-stop", &["-n", "c1", "-k"]), "lxc-stop c1");
+    let end = Instant::now() + Duration::from_secs(10);
+    while raw::by_name(&mut s, &host).unwrap().is_some() {
+        assert!(Instant::now() < end, "{host} outlived c1");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ok(u.run("lxc-start", &["-n", "c2"]), "lxc-start c2");
+    let recs = nics_lines(u);
+    assert_eq!(recs.len(), 1, "the stale record of c1 culled: {recs:?}");
+    assert_ne!(recs[0].rsplit(' ').next(), Some(host.as_str()));
+    ok(u.run("lxc-stop", &["-n", "c2", "-k"]), "lxc-stop c2");
+    for c in ["c1", "c2"] {
+        ok(u.run("lxc-destroy", &["-n", c]), "lxc-destroy");
+    }
+}
