@@ -90,10 +90,48 @@ fn multicall(mut args: Vec<OsString>) -> i32 {
     }
 }
 
+/// The one applet that may run with raised privileges.
+const PRIVILEGED_APPLET: &str = "lxc-user-nic";
+
+/// Whether this command line runs the privileged applet, as `lxc-user-nic`
+/// or `lxcbox lxc-user-nic` / `lxcbox user-nic`. Looks at the applet name
+/// only; no argument of the applet is read.
+fn runs_privileged_applet(args: &[OsString]) -> bool {
+    let Some(argv0) = args.first() else {
+        return false;
+    };
+    let name = basename(argv0);
+    if name == PRIVILEGED_APPLET {
+        return true;
+    }
+    find(&name).is_none()
+        && name.starts_with("lxcbox")
+        && args
+            .get(1)
+            .and_then(|a| find_loose(&a.to_string_lossy()))
+            .is_some_and(|a| a.name == PRIVILEGED_APPLET)
+}
+
+/// busybox's per-applet SUID rule: a setuid-root (or file-capability)
+/// lxcbox keeps its privileges only for lxc-user-nic; under any other name
+/// it becomes the caller (real uid and gid, no capabilities) before any
+/// argument is parsed. If that fails it refuses to run at all.
+fn apply_setuid_rule(args: &[OsString]) {
+    if !lxcbox::sys::privilege::raised() || runs_privileged_applet(args) {
+        return;
+    }
+    if let Err(e) = lxcbox::sys::privilege::drop_to_real() {
+        eprintln!("lxcbox: dropping the privileges of a setuid/file-capability binary: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn main() {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    // First of all, before anything reads an argument or the environment.
+    apply_setuid_rule(&args);
     // A closed output pipe ends an applet as it ends LXC's: by SIGPIPE.
     lxcbox::sys::process::default_sigpipe();
-    let mut args: Vec<OsString> = std::env::args_os().collect();
     let argv0 = if args.is_empty() {
         OsString::from("lxcbox")
     } else {
@@ -124,6 +162,33 @@ mod tests {
                 w[0].name,
                 w[1].name
             );
+        }
+    }
+
+    #[test]
+    fn only_lxc_user_nic_keeps_privileges() {
+        let runs = |v: &[&str]| {
+            let a: Vec<OsString> = v.iter().map(OsString::from).collect();
+            runs_privileged_applet(&a)
+        };
+        for yes in [
+            &["lxc-user-nic", "create"][..],
+            &["/usr/local/libexec/lxcbox/lxc-user-nic"],
+            &["lxcbox", "lxc-user-nic", "create"],
+            &["/bin/lxcbox", "user-nic"],
+        ] {
+            assert!(runs(yes), "{yes:?}");
+        }
+        for no in [
+            &[][..],
+            &["lxc-info", "lxc-user-nic"],
+            &["lxcbox"],
+            &["lxcbox", "info"],
+            &["lxcbox", "--install", "lxc-user-nic"],
+            &["lxc-user-nic-x"],
+            &["init.lxc", "lxc-user-nic"],
+        ] {
+            assert!(!runs(no), "{no:?}");
         }
     }
 

@@ -35,6 +35,7 @@ pub mod storage;
 pub mod store;
 pub mod sys;
 pub mod template;
+pub mod usernic;
 pub mod userns;
 
 /// Version reported by `--version` and `lxc-version`.

@@ -35,6 +35,9 @@ pub struct HostNet {
     /// netns fd. Not sent to the child.
     #[serde(skip)]
     pub netns: NsHold,
+    /// The container's lxcpath, for lxc-user-nic. Not sent to the child.
+    #[serde(skip)]
+    pub lxcpath: Option<String>,
 }
 
 /// An optional shared fd of a network namespace (equal to any other: it is
@@ -79,6 +82,11 @@ pub struct HostDev {
     /// l2proxy entries added on the link: (link ifindex, address).
     pub proxies: Vec<(i32, IpAddr)>,
     pub script_down: Option<String>,
+    /// A veth an ordinary user got from the setuid lxc-user-nic: the user
+    /// cannot delete its host end; it goes with the container's namespace
+    /// (as in LXC, which deletes only Open vSwitch ports through the helper).
+    #[serde(default)]
+    pub via_helper: bool,
 }
 
 /// The temporary name of lxc.net.N inside the container namespace.
@@ -102,6 +110,18 @@ fn errno(e: &std::io::Error) -> i32 {
 
 /// Creates the host side of every device; undoes everything on error.
 pub fn setup_host(devs: &[NetDev], container: &str, init_pid: i32) -> Result<HostNet> {
+    setup_host_at(devs, None, container, init_pid)
+}
+
+/// [`setup_host`] knowing the container's lxcpath, which an ordinary
+/// user's veth passes to lxc-user-nic (the helper does not use it, as in
+/// LXC; without it LXC's default lxcpath of the user is passed).
+pub fn setup_host_at(
+    devs: &[NetDev],
+    lxcpath: Option<&str>,
+    container: &str,
+    init_pid: i32,
+) -> Result<HostNet> {
     let plans = spec::check_all(devs)?;
     let needs_ns = devs
         .iter()
@@ -117,6 +137,7 @@ pub fn setup_host(devs: &[NetDev], container: &str, init_pid: i32) -> Result<Hos
         init_pid,
         devs: Vec::new(),
         netns: NsHold::default(),
+        lxcpath: lxcpath.map(str::to_string),
     };
     if devs.iter().any(|d| d.kind == NetType::Phys) {
         hn.netns = NsHold(Some(std::sync::Arc::new(ns::netns_fd(init_pid)?)));
@@ -219,6 +240,9 @@ fn create_veth(
     hn: &mut HostNet,
     mut hd: HostDev,
 ) -> Result<Option<Link>> {
+    if !rustix::process::geteuid().is_root() {
+        return create_veth_unpriv(s, d, plan, hn, hd);
+    }
     let bridge = match &d.link {
         Some(_) => {
             let b = find_link(s, d, "bridge")?;
@@ -294,6 +318,57 @@ fn create_veth(
         }
     }
     Ok(bridge)
+}
+
+/// An ordinary user's veth, through the setuid lxc-user-nic (LXC's
+/// lxc_create_network_unpriv_exec): the helper makes the pair, puts the
+/// host end on the bridge lxc-usernet allows and the peer, named `lxcnetN`,
+/// inside; `setup_container` names and configures it as any other.
+/// What needs root on the host beyond that is refused, not half done.
+fn create_veth_unpriv(
+    s: &mut Socket,
+    d: &NetDev,
+    plan: &Plan,
+    hn: &mut HostNet,
+    mut hd: HostDev,
+) -> Result<Option<Link>> {
+    let host_only = [
+        ("veth.mode", d.veth_mode.as_deref() == Some("router")),
+        ("veth.ipv4.route", !plan.routes4.is_empty()),
+        ("veth.ipv6.route", !plan.routes6.is_empty()),
+        ("veth.vlan.id", d.veth_vlan_id.is_some()),
+        ("veth.vlan.tagged.id", !d.veth_vlan_tagged.is_empty()),
+    ];
+    if let Some((key, _)) = host_only.iter().find(|(_, set)| *set) {
+        let msg = "needs root on the host: an ordinary user's veth only goes on a bridge, through lxc-user-nic";
+        return Err(key_err(d, key, msg));
+    }
+    let helper =
+        crate::usernic::helper::find().map_err(|e| key_err(d, "type", format!("{e:#}")))?;
+    let lxcpath = match &hn.lxcpath {
+        Some(p) => p.clone(),
+        None => crate::usernic::helper::default_lxcpath(),
+    };
+    let tmp = tmp_name(d.index);
+    let c = crate::usernic::helper::create(
+        &helper,
+        &lxcpath,
+        &hn.container,
+        hn.init_pid,
+        d.link.as_deref(),
+        &tmp,
+    )
+    .map_err(|e| key_err(d, "type", format!("{e:#}")))?;
+    hd.host_ifname = Some(c.host_name);
+    hd.host_ifindex = c.host_ifindex;
+    hd.ns_ifname = Some(c.container_name);
+    hd.via_helper = true;
+    hn.devs.push(hd);
+    // The bridge, for "auto" gateways (reading needs no privilege).
+    match &d.link {
+        Some(_) => find_link(s, d, "bridge").map(Some),
+        None => Ok(None),
+    }
 }
 
 /// macvlan, ipvlan, vlan: made over `link`, directly in the container's

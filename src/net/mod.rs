@@ -26,10 +26,10 @@ mod teardown;
 
 pub use container::{loopback_up, setup_container};
 pub use device::{move_into, move_out};
-pub use host::{setup_host, tmp_name, HostDev, HostNet, NsHold};
+pub use host::{setup_host, setup_host_at, tmp_name, HostDev, HostNet, NsHold};
 pub use info::{addresses_of_pid, host_veths_of_pid, link_stats, links_of_pid, unaddressed_macs};
 pub use netstat::{netstat, netstat_with, NetstatOpts, Show};
-pub use ns::{in_netns, same_netns};
+pub use ns::{in_netns, in_netns_fd, same_netns};
 pub use passthrough::{exec_in_netns, host_netstat_tool};
 
 /// Low-level helpers for tests and tools that need to make their own links
@@ -39,8 +39,8 @@ pub mod raw {
     pub use super::addr::{add as add_addr, del as del_addr, list as list_addrs, Addr};
     pub use super::bridge::{vlans_of, VLAN_PVID, VLAN_UNTAGGED};
     pub use super::link::{
-        by_index, by_name, change, create, delete, list as list_links, set_vlan_filtering,
+        by_index, by_name, change, create, delete, list as list_links, nsid_of, set_vlan_filtering,
     };
     pub use super::link::{Change, Kind, Link, Netns, NewLink};
-    pub use super::nl::Socket;
+    pub use super::nl::{errno, Socket};
 }

@@ -74,7 +74,7 @@ impl HostNet {
                 format!("lxc.net.{}.l2proxy: removing proxy entry {a}", hd.index)
             }));
         }
-        if let Some(name) = &hd.host_ifname {
+        if let Some(name) = hd.host_ifname.as_ref().filter(|_| !hd.via_helper) {
             note(delete_host_end(s, hd.host_ifindex, name).with_context(|| {
                 format!("lxc.net.{}: deleting host interface \"{name}\"", hd.index)
             }));

@@ -18,6 +18,7 @@ pub mod loopdev;
 pub mod mount;
 pub mod net;
 pub mod oldkernel;
+pub mod privilege;
 pub mod process;
 pub mod pty;
 pub mod resolve;
