@@ -11,20 +11,21 @@
 #  4. tests/qemu.rs on the host: the same applets byte for byte against the
 #     native build, and lxc-execute of the busybox rootfs of each
 #     architecture.
-# Run as root.
+# Run as root. Arguments: the architectures (default: aarch64 armv7).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ $# -gt 0 ]; then arches=("$@"); else arches=(aarch64 armv7); fi
 
 declare -A DEB=([aarch64]=arm64 [armv7]=armhf)
 declare -A TRIPLE=([aarch64]=aarch64-unknown-linux-musl [armv7]=armv7-unknown-linux-musleabihf)
 declare -A QEMU=([aarch64]=qemu-aarch64 [armv7]=qemu-arm)
 
 mkdir -p target/qemu
-for arch in aarch64 armv7; do
+for arch in "${arches[@]}"; do
     dpkg --print-foreign-architectures | grep -qx "${DEB[$arch]}" || dpkg --add-architecture "${DEB[$arch]}"
 done
 apt-get update -qq
-for arch in aarch64 armv7; do
+for arch in "${arches[@]}"; do
     d=target/qemu/$arch
     rm -rf "$d" "target/qemu/busybox-static_${DEB[$arch]}.deb"
     (cd target/qemu && apt-get download -qq "busybox-static:${DEB[$arch]}" &&
@@ -34,12 +35,12 @@ for arch in aarch64 armv7; do
 done
 
 [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-for arch in aarch64 armv7; do
+for arch in "${arches[@]}"; do
     q=${QEMU[$arch]}
     [ -e "/proc/sys/fs/binfmt_misc/$q" ] || cat "/usr/lib/binfmt.d/$q.conf" > /proc/sys/fs/binfmt_misc/register
 done
 
-for arch in aarch64 armv7; do
+for arch in "${arches[@]}"; do
     t=${TRIPLE[$arch]}
     runner=CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')_RUNNER
     echo "== $arch: unprivileged suites under ${QEMU[$arch]}-static"

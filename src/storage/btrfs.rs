@@ -26,8 +26,10 @@ fn open_dir(p: &Path) -> Result<OwnedFd> {
 }
 
 /// True when `p` lies on a btrfs filesystem.
+// f_type is i32 on 32-bit ABIs (i686, armv7): compare as i64 there too.
+#[allow(clippy::unnecessary_cast)]
 pub fn is_btrfs(p: &Path) -> bool {
-    rustix::fs::statfs(p).is_ok_and(|s| s.f_type == MAGIC)
+    rustix::fs::statfs(p).is_ok_and(|s| s.f_type as i64 == MAGIC)
 }
 
 /// True when `p` is the root of a btrfs subvolume.
