@@ -75,7 +75,17 @@ fn lxcbox_of(a: &Arch) -> Result<PathBuf, String> {
         return Ok(p);
     }
     let p = target_dir().join(a.triple).join("release/lxcbox");
-    if p.exists() {
+    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if p.exists() && mtime(&p) < mtime(Path::new(bin())) {
+        // A build of older sources (left by an earlier release/build.sh)
+        // would differ for that reason alone.
+        Err(format!(
+            "the {} build {} is older than this test's lxcbox: release/build.sh {}",
+            a.name,
+            p.display(),
+            a.triple
+        ))
+    } else if p.exists() {
         Ok(p)
     } else {
         Err(format!(
