@@ -153,11 +153,44 @@ fn ordinary_user_creates_runs_copies_and_destroys() {
     );
     ok(u.run("lxc-stop", &["-n", "c2", "-k"]), "lxc-stop c2");
 
-    // A full copy would need the mapped ids' files recreated: refused.
-    let o = u.run("lxc-copy", &["-n", "c1", "-N", "c3"]);
+    // A full copy, made as root of the container's user namespace: the
+    // same mapped owners, and it runs.
+    ok(u.run("lxc-copy", &["-n", "c1", "-N", "c3"]), "lxc-copy");
+    assert_eq!(
+        TestUser::owner(&lp.join("c3/rootfs/made-inside")),
+        SUB_START
+    );
+    assert_eq!(TestUser::owner(&lp.join("c3/rootfs/bin")), SUB_START);
+    let md = std::fs::metadata(lp.join("c3")).unwrap();
+    assert_eq!((md.uid(), md.gid()), (SUB_START, u.gid));
+    ok(u.run("lxc-start", &["-n", "c3"]), "lxc-start c3");
+    let out = ok(
+        u.run(
+            "lxc-attach",
+            &[
+                "-n",
+                "c3",
+                "--",
+                "/bin/sh",
+                "-c",
+                "ls /made-inside; hostname",
+            ],
+        ),
+        "lxc-attach c3",
+    );
+    assert!(out.contains("/made-inside") && out.contains("c3"), "{out}");
+    ok(u.run("lxc-stop", &["-n", "c3", "-k"]), "lxc-stop c3");
+    // Other backing stores would need the mapped ids' files recreated
+    // there: refused, nothing made.
+    let o = u.run("lxc-copy", &["-n", "c1", "-N", "c4", "-B", "loop"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("only snapshots"), "{}", stderr(&o));
-    assert!(!lp.join("c3").exists());
+    assert!(
+        stderr(&o).contains("only a directory copy"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!lp.join("c4").exists());
+    ok(u.run("lxc-destroy", &["-n", "c3"]), "lxc-destroy c3");
 
     ok(u.run("lxc-destroy", &["-n", "c2"]), "lxc-destroy c2");
     ok(u.run("lxc-destroy", &["-n", "c1"]), "lxc-destroy c1");

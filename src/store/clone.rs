@@ -102,14 +102,16 @@ pub fn clone(lxcpath: &str, name: &str, opts: &CloneOptions) -> Result<Cloned> {
     orig_rootfs.check_supported()?;
 
     // An ordinary user's idmapped container holds files of the mapped ids,
-    // which the user can neither read all of nor recreate: what LXC does
-    // for them through lxc-usernsexec and rsync. lxcbox copies them as an
-    // overlay snapshot, whose lower layer stays the origin's.
+    // which the user can neither read all of nor recreate: LXC copies them
+    // through lxc-usernsexec and rsync, lxcbox as root of the container's
+    // user namespace (copy_as_mapped). Snapshots need no copy of them.
     let unpriv = !origin.config.idmap.is_empty() && !rustix::process::geteuid().is_root();
-    if unpriv && !opts.snapshot {
+    let plain_dirs =
+        orig_rootfs.plain_dir().is_some() && matches!(opts.kind, None | Some(Kind::Dir));
+    if unpriv && !opts.snapshot && !plain_dirs {
         bail!(
-            "copying the idmapped container {name} as an ordinary user: only snapshots are \
-             supported (lxc-copy -s, an overlay over the origin's rootfs)"
+            "copying the idmapped container {name} as an ordinary user: only a directory copy \
+             (-B dir) or a snapshot (-s) is supported"
         );
     }
     let nc = match &opts.made {
@@ -123,7 +125,7 @@ pub fn clone(lxcpath: &str, name: &str, opts: &CloneOptions) -> Result<Cloned> {
     };
     let cancel = super::interrupted();
 
-    let cloned = storage::clone::clone(&CloneSpec {
+    let spec = CloneSpec {
         orig: &orig_rootfs,
         old_lxcpath: Path::new(&lxcpath),
         new_lxcpath: Path::new(&new_path),
@@ -134,7 +136,12 @@ pub fn clone(lxcpath: &str, name: &str, opts: &CloneOptions) -> Result<Cloned> {
         keep_kind: opts.keep_kind,
         new_size: opts.new_size,
         cancel: Some(cancel),
-    })
+    };
+    let cloned = if unpriv && !opts.snapshot {
+        copy_as_mapped(&spec, &origin.config.idmap)
+    } else {
+        storage::clone::clone(&spec)
+    }
     .context("Error copying storage")?;
     conf.clear("lxc.rootfs.path");
     conf.clear("lxc.rootfs");
@@ -216,6 +223,37 @@ pub fn clone(lxcpath: &str, name: &str, opts: &CloneOptions) -> Result<Cloned> {
     }
     guard.disarm();
     Ok(Cloned { container: clone })
+}
+
+/// A directory copy of an ordinary user's idmapped container, made as root
+/// of a user namespace with the container's maps (and the caller's ids):
+/// there every file of the origin is readable and its copy gets the same
+/// mapped owner. The child reports only success; the result of a plain
+/// directory copy is known without it.
+fn copy_as_mapped(
+    spec: &CloneSpec<'_>,
+    maps: &[crate::config::IdMap],
+) -> Result<storage::clone::Cloned> {
+    use crate::userns::exec::{run_in, with_caller};
+    let code = run_in(&with_caller(maps), || match storage::clone::clone(spec) {
+        Ok(c) if matches!(c.rootfs, Rootfs::Dir(_)) => 0,
+        Ok(c) => {
+            eprintln!("unexpected {} copy", c.rootfs.kind().name());
+            1
+        }
+        Err(e) => {
+            eprintln!("{e:#}");
+            1
+        }
+    })?;
+    if code != 0 {
+        bail!("copying the rootfs in the container's user namespace failed");
+    }
+    Ok(storage::clone::Cloned {
+        rootfs: Rootfs::Dir(spec.new_lxcpath.join(spec.new_name).join("rootfs")),
+        needs_rdep: false,
+        snapshot: false,
+    })
 }
 
 /// Removes a directory made by the caller (`CloneOptions::made`) when
