@@ -50,6 +50,14 @@ fn ok(o: Output, what: &str) -> String {
     stdout(&o)
 }
 
+/// `lxc-attach -n NAME -- /bin/sh -c SCRIPT` as the user; its output.
+fn attach_sh(u: &TestUser, name: &str, script: &str) -> String {
+    ok(
+        u.run("lxc-attach", &["-n", name, "--", "/bin/sh", "-c", script]),
+        &format!("lxc-attach {name}"),
+    )
+}
+
 fn host_uid_of(pid: &str) -> u32 {
     let st = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let l = st.lines().find(|l| l.starts_with("Uid:")).unwrap();
@@ -85,19 +93,10 @@ fn ordinary_user_creates_runs_copies_and_destroys() {
     let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     assert!(cg.contains(&format!("lxcbox-user-{}/", u.name)), "{cg}");
 
-    let out = ok(
-        u.run(
-            "lxc-attach",
-            &[
-                "-n",
-                "c1",
-                "--",
-                "/bin/sh",
-                "-c",
-                "cat /proc/self/uid_map; id -u; touch /made-inside",
-            ],
-        ),
-        "lxc-attach",
+    let out = attach_sh(
+        &u,
+        "c1",
+        "cat /proc/self/uid_map; id -u; touch /made-inside",
     );
     let words: Vec<&str> = out.split_whitespace().collect();
     assert_eq!(words, ["0", "100000", "65536", "0"], "{out}");
@@ -128,20 +127,7 @@ fn ordinary_user_creates_runs_copies_and_destroys() {
     let conf = std::fs::read_to_string(lp.join("c2/config")).unwrap();
     assert!(conf.contains("lxc.rootfs.path = overlay:"), "{conf}");
     ok(u.run("lxc-start", &["-n", "c2"]), "lxc-start c2");
-    let out = ok(
-        u.run(
-            "lxc-attach",
-            &[
-                "-n",
-                "c2",
-                "--",
-                "/bin/sh",
-                "-c",
-                "ls /made-inside; touch /in-c2; hostname",
-            ],
-        ),
-        "lxc-attach c2",
-    );
+    let out = attach_sh(&u, "c2", "ls /made-inside; touch /in-c2; hostname");
     assert!(out.contains("/made-inside") && out.contains("c2"), "{out}");
     assert_eq!(
         TestUser::owner(&lp.join("c2/overlay/delta/in-c2")),
@@ -164,20 +150,7 @@ fn ordinary_user_creates_runs_copies_and_destroys() {
     let md = std::fs::metadata(lp.join("c3")).unwrap();
     assert_eq!((md.uid(), md.gid()), (SUB_START, u.gid));
     ok(u.run("lxc-start", &["-n", "c3"]), "lxc-start c3");
-    let out = ok(
-        u.run(
-            "lxc-attach",
-            &[
-                "-n",
-                "c3",
-                "--",
-                "/bin/sh",
-                "-c",
-                "ls /made-inside; hostname",
-            ],
-        ),
-        "lxc-attach c3",
-    );
+    let out = attach_sh(&u, "c3", "ls /made-inside; hostname");
     assert!(out.contains("/made-inside") && out.contains("c3"), "{out}");
     ok(u.run("lxc-stop", &["-n", "c3", "-k"]), "lxc-stop c3");
     // Other backing stores would need the mapped ids' files recreated
@@ -216,10 +189,7 @@ fn builtin_template_as_an_ordinary_user() {
         SUB_START
     );
     ok(u.run("lxc-start", &["-n", "b1"]), "lxc-start");
-    let out = ok(
-        u.run("lxc-attach", &["-n", "b1", "--", "/bin/sh", "-c", "id -u"]),
-        "lxc-attach",
-    );
+    let out = attach_sh(&u, "b1", "id -u");
     assert_eq!(out.trim(), "0");
     ok(u.run("lxc-stop", &["-n", "b1", "-k"]), "lxc-stop");
     ok(u.run("lxc-destroy", &["-n", "b1"]), "lxc-destroy");
