@@ -181,7 +181,12 @@ fn start(ctx: &RunCtx<'_>, plan: &Plan, server: &mut Server<'_>, live: &mut Live
         env.extra_env.push(("LXC_PID".into(), pid.to_string()));
         hooks::run_hooks(cfg, "start-host", &env, &[])?;
         if ns.owns(Namespace::Net) && !cfg.net.is_empty() {
-            live.net = Some(crate::net::setup_host(&cfg.net, &c.name, pid)?);
+            live.net = Some(crate::net::setup_host_at(
+                &cfg.net,
+                Some(&c.lxcpath),
+                &c.name,
+                pid,
+            )?);
         }
         Ok(ToChild::Go {
             net: live.net.clone(),
