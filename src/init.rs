@@ -4,7 +4,6 @@
 //! signal N killed it).
 
 use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -20,14 +19,7 @@ pub fn run(argv: &[String]) -> Result<i32> {
         .iter()
         .map(|a| CString::new(a.as_str()).context("NUL byte in the command"))
         .collect::<Result<Vec<_>>>()?;
-    let env: Vec<CString> = std::env::vars_os()
-        .filter_map(|(k, v)| {
-            let mut e = k.as_bytes().to_vec();
-            e.push(b'=');
-            e.extend_from_slice(v.as_bytes());
-            CString::new(e).ok()
-        })
-        .collect();
+    let env: Vec<CString> = process::environ_cstrings();
     // Outside a PID namespace we are not PID 1: become a subreaper so
     // orphaned daemons still come to us.
     if std::process::id() != 1 {

@@ -415,6 +415,20 @@ pub fn wait_any_signal() -> io::Result<i32> {
     }
 }
 
+/// The current environment as exec(2) wants it (`KEY=VALUE` strings;
+/// entries holding a NUL byte, which exec could not pass, are left out).
+pub fn environ_cstrings() -> Vec<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut b = k.as_bytes().to_vec();
+            b.push(b'=');
+            b.extend_from_slice(v.as_bytes());
+            std::ffi::CString::new(b).ok()
+        })
+        .collect()
+}
+
 /// Set real, effective and saved ids, and the supplementary groups, in the
 /// order that works: groups and gid while still privileged, uid last.
 pub fn set_ids(uid: Option<u32>, gid: Option<u32>, groups: Option<&[u32]>) -> io::Result<()> {

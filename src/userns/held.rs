@@ -112,16 +112,7 @@ impl Drop for Held {
 /// when a word holds a NUL byte.
 fn cstrings(argv: &[String]) -> Option<(Vec<CString>, Vec<CString>)> {
     let a: Option<Vec<CString>> = argv.iter().map(|s| CString::new(s.as_str()).ok()).collect();
-    let env = std::env::vars_os()
-        .filter_map(|(k, v)| {
-            use std::os::unix::ffi::OsStrExt;
-            let mut b = k.as_bytes().to_vec();
-            b.push(b'=');
-            b.extend_from_slice(v.as_bytes());
-            CString::new(b).ok()
-        })
-        .collect();
-    Some((a?, env))
+    Some((a?, process::environ_cstrings()))
 }
 
 /// execvp(argv) with our environment; returns only the error.
