@@ -171,6 +171,38 @@ fn ordinary_user_creates_runs_copies_and_destroys() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// A host that delegated no cgroup to the user: as with LXC, the
+/// container runs without cgroups, and what needs one says so.
+#[test]
+fn without_delegated_cgroups_the_container_runs_without_them() {
+    let u = user_with_default_conf("nocg");
+    ok(
+        u.run_undelegated("lxc-create", &["-t", "busybox", "-n", "n"]),
+        "lxc-create",
+    );
+    ok(u.run_undelegated("lxc-start", &["-n", "n"]), "lxc-start");
+    assert_eq!(info(&u, "n", "-s"), "RUNNING");
+    let pid = info(&u, "n", "-p");
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(!cg.contains("lxc.payload"), "{cg}");
+    ok(
+        u.run_undelegated("lxc-attach", &["-n", "n", "--", "/bin/true"]),
+        "lxc-attach",
+    );
+    let o = u.run_undelegated("lxc-cgroup", &["-n", "n", "pids.max"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("the container has no cgroup"),
+        "{}",
+        stderr(&o)
+    );
+    ok(u.run_undelegated("lxc-stop", &["-n", "n"]), "lxc-stop");
+    ok(
+        u.run_undelegated("lxc-destroy", &["-n", "n"]),
+        "lxc-destroy",
+    );
+}
+
 #[test]
 fn builtin_template_as_an_ordinary_user() {
     let u = user_with_default_conf("bi");

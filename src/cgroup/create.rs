@@ -139,6 +139,16 @@ impl CgroupSet {
         let (parent_rel, leaf) = split_rel(rel);
         let hs: Vec<&Hierarchy> = layout.container_hierarchies().collect();
         if hs.is_empty() {
+            if !rustix::process::geteuid().is_root() {
+                // Nothing delegated (Layout::discover): LXC runs an
+                // ordinary user's container without cgroups.
+                log::warn!("no cgroup hierarchy is delegated to us: {rel} gets no cgroups");
+                return Ok(CgroupSet {
+                    relative: rel.to_string(),
+                    dirs: Vec::new(),
+                    inner: None,
+                });
+            }
             bail!("no usable cgroup hierarchy");
         }
         let mut dirs: Vec<CgroupDir> = Vec::with_capacity(hs.len());

@@ -43,6 +43,15 @@ impl Hierarchy {
         join_cgroup(&self.mountpoint, &self.mount_root, &self.base)
     }
 
+    /// May the caller make cgroups below its own here (the directory and
+    /// its cgroup.procs writable)?
+    pub fn delegated(&self) -> bool {
+        use rustix::fs::{access, Access};
+        let d = self.base_dir();
+        access(&d, Access::WRITE_OK).is_ok()
+            && access(&d.join("cgroup.procs"), Access::WRITE_OK).is_ok()
+    }
+
     /// True when it carries `ctrl` (a v1 controller or a v2 enabled one).
     pub fn has(&self, ctrl: &str) -> bool {
         self.controllers.iter().any(|c| c == ctrl)
@@ -78,12 +87,31 @@ const NON_CONTROLLER_OPTS: &[&str] = &[
 ];
 
 impl Layout {
-    /// Discover the layout of the calling process.
+    /// Discover the layout of the calling process. For an ordinary user,
+    /// only the hierarchies delegated to them: as LXC's cgfsng
+    /// (legacy_hierarchy_delegated, unified_hierarchy_delegated), a
+    /// hierarchy whose cgroup of ours we cannot write is skipped, and a
+    /// host that delegated none runs the user's containers without cgroups.
     pub fn discover() -> Result<Layout> {
-        Self::from_files(
+        let mut l = Self::from_files(
             Path::new("/proc/self/mountinfo"),
             Path::new("/proc/self/cgroup"),
-        )
+        )?;
+        if !rustix::process::geteuid().is_root() {
+            l.hierarchies.retain(|h| {
+                let ok = h.delegated();
+                if !ok {
+                    log::info!(
+                        "cgroup hierarchy {} is not delegated to us ({} not writable): skipped, \
+                         as LXC does",
+                        h.mountpoint.display(),
+                        h.base_dir().display()
+                    );
+                }
+                ok
+            });
+        }
+        Ok(l)
     }
 
     /// Discover from explicit files (fixtures in tests, /proc/PID/* for another process).

@@ -95,7 +95,9 @@ impl CgroupSet {
                 created_parents: Vec::new(),
             });
         }
-        if dirs.is_empty() {
+        // An ordinary user to whom no hierarchy is delegated has none in
+        // the layout (Layout::discover): an empty set, as LXC runs them.
+        if dirs.is_empty() && layout.container_hierarchies().next().is_some() {
             bail!("process {pid} is in none of the host's cgroup hierarchies");
         }
         Ok(CgroupSet {

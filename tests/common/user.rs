@@ -193,8 +193,14 @@ impl TestUser {
     /// `prog args...` as the user, inside the delegated cgroups, with the
     /// environment a login gives (HOME, USER, PATH, XDG_RUNTIME_DIR).
     pub fn cmd(&self, prog: &Path, args: &[&str]) -> Command {
+        self.cmd_in(prog, args, true)
+    }
+
+    /// [`TestUser::cmd`], left in root's cgroups when `delegated` is false
+    /// (a host that delegated none to the user).
+    pub fn cmd_in(&self, prog: &Path, args: &[&str], delegated: bool) -> Command {
         let mut script = String::new();
-        for d in &self.cgroups {
+        for d in self.cgroups.iter().filter(|_| delegated) {
             script.push_str(&format!(
                 "echo $$ > '{}/cgroup.procs' || exit 99; ",
                 d.display()
@@ -221,6 +227,13 @@ impl TestUser {
         let mut a = vec![applet];
         a.extend_from_slice(args);
         self.cmd(&self.bin, &a).output().unwrap()
+    }
+
+    /// [`TestUser::run`] from root's cgroups, none of them the user's.
+    pub fn run_undelegated(&self, applet: &str, args: &[&str]) -> Output {
+        let mut a = vec![applet];
+        a.extend_from_slice(args);
+        self.cmd_in(&self.bin, &a, false).output().unwrap()
     }
 
     /// Host uid of `p`.
