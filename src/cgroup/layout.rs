@@ -49,7 +49,7 @@ impl Hierarchy {
         use rustix::fs::{access, Access};
         let d = self.base_dir();
         access(&d, Access::WRITE_OK).is_ok()
-            && access(&d.join("cgroup.procs"), Access::WRITE_OK).is_ok()
+            && access(d.join("cgroup.procs"), Access::WRITE_OK).is_ok()
     }
 
     /// True when it carries `ctrl` (a v1 controller or a v2 enabled one).
