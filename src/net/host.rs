@@ -139,7 +139,11 @@ pub fn setup_host_at(
         netns: NsHold::default(),
         lxcpath: lxcpath.map(str::to_string),
     };
-    if devs.iter().any(|d| d.kind == NetType::Phys) {
+    // Held for the stop: a phys device goes back through it, and an
+    // ordinary user's veth is deleted through it by lxc-user-nic.
+    let user_veth =
+        !rustix::process::geteuid().is_root() && devs.iter().any(|d| d.kind == NetType::Veth);
+    if user_veth || devs.iter().any(|d| d.kind == NetType::Phys) {
         hn.netns = NsHold(Some(std::sync::Arc::new(ns::netns_fd(init_pid)?)));
     }
     for (d, plan) in devs.iter().zip(&plans) {

@@ -74,6 +74,9 @@ impl HostNet {
                 format!("lxc.net.{}.l2proxy: removing proxy entry {a}", hd.index)
             }));
         }
+        if let Some(name) = hd.host_ifname.as_ref().filter(|_| hd.via_helper) {
+            note(self.delete_through_helper(hd, name));
+        }
         if let Some(name) = hd.host_ifname.as_ref().filter(|_| !hd.via_helper) {
             note(delete_host_end(s, hd.host_ifindex, name).with_context(|| {
                 format!("lxc.net.{}: deleting host interface \"{name}\"", hd.index)
@@ -89,6 +92,32 @@ impl HostNet {
             }));
         }
         first.map_or(Ok(()), Err)
+    }
+
+    /// An ordinary user's veth: `lxc-user-nic delete` with the held
+    /// namespace as /proc/MONITOR/fd/N (as liblxc passes it), so the host
+    /// end and its /run/lxc/nics record go at the stop, not at the next
+    /// helper run.
+    fn delete_through_helper(&self, hd: &HostDev, name: &str) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let Some(fd) = &self.netns.0 else {
+            return Ok(());
+        };
+        let netns = format!("/proc/{}/fd/{}", std::process::id(), fd.as_raw_fd());
+        let helper = crate::usernic::helper::find()?;
+        let lxcpath = self
+            .lxcpath
+            .clone()
+            .unwrap_or_else(crate::usernic::helper::default_lxcpath);
+        crate::usernic::helper::delete(
+            &helper,
+            &lxcpath,
+            &self.container,
+            &netns,
+            hd.link.as_deref(),
+            name,
+        )
+        .with_context(|| format!("lxc.net.{}: deleting host interface \"{name}\"", hd.index))
     }
 
     /// Moves a phys device back (if the container's namespace still

@@ -141,6 +141,32 @@ pub fn create(
     parse_line(&String::from_utf8_lossy(&o.stdout))
 }
 
+/// Runs `helper delete LXCPATH NAME NETNS veth BRIDGE HOSTNIC` at the
+/// container's stop, as liblxc's lxc_delete_network_unpriv does: the host
+/// end goes, and so does its record in /run/lxc/nics.
+pub fn delete(
+    helper: &Path,
+    lxcpath: &str,
+    name: &str,
+    netns: &str,
+    bridge: Option<&str>,
+    host_nic: &str,
+) -> Result<()> {
+    let br = bridge.filter(|b| !b.is_empty()).unwrap_or("none");
+    let o = Command::new(helper)
+        .args(["delete", lxcpath, name, netns, "veth", br, host_nic])
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {}", helper.display()))?;
+    if !o.status.success() {
+        bail!(
+            "lxc-user-nic delete {host_nic}: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
