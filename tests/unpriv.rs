@@ -252,6 +252,17 @@ fn bad_delegations_are_refused_with_nothing_made() {
     );
     assert!(!lp.join("w").exists(), "nothing left of w");
 
+    // No map at all: LXC's suggestion, with the user's own ranges.
+    std::fs::remove_file(u.home.join(".config/lxc/default.conf")).unwrap();
+    let o = u.run("lxc-create", &["-t", "busybox", "-n", "m"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("needs lxc.idmap") && err.contains("lxc.idmap = u 0 100000 65536"),
+        "{err}"
+    );
+    assert!(!lp.join("m").exists(), "nothing left of m");
+
     // No range at all.
     drop(u);
     let u = TestUser::without_subids("none");

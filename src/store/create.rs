@@ -150,6 +150,15 @@ pub fn create(lxcpath: &str, name: &str, opts: &CreateOptions) -> Result<PathBuf
         };
         crate::fsutil::write_atomic(&config_path, conf.text().as_bytes(), 0o640)?;
         let cfg = Config::load(&config_path)?;
+        // An ordinary user's files cannot become a container's root's
+        // without a map (LXC: "Error chowning ... to container root").
+        if cfg.idmap.is_empty() && !rustix::process::geteuid().is_root() {
+            bail!(
+                "an ordinary user's container needs lxc.idmap (its root must be a range of \
+                 subordinate ids). {}",
+                crate::userns::suggest_default_idmap()
+            );
+        }
         owner::hand_dir_to_mapped_root(&nc.dir, &cfg)?;
         // Where the template sees the rootfs: the directory itself, or the
         // storage mounted on LXCPATH/NAME/rootfs in a private namespace

@@ -36,6 +36,31 @@ pub fn user_name(uid: u32) -> Option<String> {
     })
 }
 
+/// What LXC's suggest_default_idmap says to an ordinary user who creates a
+/// container without lxc.idmap: the default.conf lines to add, with the
+/// user's own first subuid and subgid ranges (or why there are none).
+pub fn suggest_default_idmap() -> String {
+    let uid = rustix::process::geteuid().as_raw();
+    let gid = rustix::process::getegid().as_raw();
+    let name = user_name(uid);
+    let first = |kind: char, own: u32| {
+        SubIds::load(kind)
+            .ok()
+            .and_then(|s| s.delegated(name.as_deref(), own).first())
+    };
+    match (first('u', uid), first('g', gid)) {
+        (Some((u, ur)), Some((g, gr))) => format!(
+            "You must either run as root, or define uid mappings. To pass uid mappings to \
+             lxc-create, you could create ~/.config/lxc/default.conf:\n\
+             lxc.include = {}\nlxc.idmap = u 0 {u} {ur}\nlxc.idmap = g 0 {g} {gr}",
+            crate::config::global::DEFAULT_CONFIG
+        ),
+        _ => "You do not have subuids or subgids allocated: unprivileged containers require \
+              subuids and subgids (/etc/subuid, /etc/subgid; usermod --add-subuids/--add-subgids)"
+            .to_string(),
+    }
+}
+
 /// The maps of `kind` ('u' or 'g') in `maps`.
 fn of_kind(maps: &[IdMap], kind: char) -> Vec<&IdMap> {
     maps.iter().filter(|m| m.kind == kind).collect()
