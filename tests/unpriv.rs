@@ -262,6 +262,13 @@ fn bad_delegations_are_refused_with_nothing_made() {
         "{err}"
     );
     assert!(!lp.join("m").exists(), "nothing left of m");
+    // Nor does such a container start: refused before anything is made.
+    let d = lp.join("m2");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("config"), "lxc.net.0.type = empty\n").unwrap();
+    let o = u.run("lxc-execute", &["-n", "m2", "--", "/bin/true"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("needs lxc.idmap"), "{}", stderr(&o));
 
     // No range at all.
     drop(u);

@@ -89,6 +89,18 @@ impl Plan {
         let has_config = c.config_path.is_some() || *cfg != Config::default();
         refuse_unsupported(cfg)?;
         let namespaces = namespaces::decide(cfg, has_config, &spec.share)?;
+        // An ordinary user may create the other namespaces only inside a
+        // user namespace of their own (the kernel answers EPERM, deep in
+        // the start); say so first, with LXC's suggestion.
+        if !rustix::process::geteuid().is_root()
+            && !namespaces.owns(Namespace::User)
+            && !namespaces.is_shared(Namespace::User)
+        {
+            bail!(
+                "an ordinary user's container needs lxc.idmap (a user namespace to run in). {}",
+                crate::userns::suggest_default_idmap()
+            );
+        }
         let ptrace_scope = namespaces.is_shared(Namespace::Pid);
         if cfg.sched_core && !namespaces.owns(Namespace::Pid) {
             bail!("lxc.sched.core: core scheduling needs a new PID namespace");
