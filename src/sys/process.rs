@@ -500,56 +500,90 @@ pub fn set_proctitle(title: &str) -> io::Result<()> {
     let field = |n: usize| f.get(n - 4).copied().unwrap_or(0);
     let buf: &'static mut [u8] = Box::leak(format!("{title}\0").into_bytes().into_boxed_slice());
     let start = buf.as_ptr() as u64;
-    let mut map = PrctlMmMap {
-        start_code: field(26),
-        end_code: field(27),
-        start_data: field(45),
-        end_data: field(46),
-        start_brk: field(47),
-        brk: brk_now(),
-        start_stack: field(28),
-        arg_start: start,
-        arg_end: start + buf.len() as u64,
-        env_start: field(50),
-        env_end: field(51),
-        auxv: std::ptr::null_mut(),
-        auxv_size: 0,
-        exe_fd: u32::MAX, // -1: keep /proc/self/exe
+    let words = [
+        field(26), // start_code
+        field(27), // end_code
+        field(45), // start_data
+        field(46), // end_data
+        field(47), // start_brk
+        brk_now(),
+        field(28), // start_stack
+        start,     // arg_start
+        start + buf.len() as u64,
+        field(50), // env_start
+        field(51), // env_end
+    ];
+    let size = mm_map_size();
+    // A 32-bit process cannot tell a 64-bit kernel's layout from a 32-bit
+    // ARM kernel's (both 104 bytes): try the 8-byte pointer, then the
+    // 4-byte one. A wrong layout reads exe_fd as 0 and fails before the
+    // kernel changes anything (prctl_set_mm_map sets the exe file first).
+    let widths: &[usize] = if cfg!(target_pointer_width = "64") {
+        &[8]
+    } else {
+        &[8, 4]
     };
-    // SAFETY: PR_SET_MM_MAP reads `map` (size passed); the new argument area
-    // is a leaked, never-freed buffer, so it stays valid for the process' life.
-    let r = unsafe {
-        libc::prctl(
-            libc::PR_SET_MM,
-            libc::PR_SET_MM_MAP,
-            &mut map as *mut PrctlMmMap,
-            std::mem::size_of::<PrctlMmMap>(),
-            0,
-        )
-    };
+    let mut r = -1;
+    for &ptr in widths {
+        let map = mm_map_bytes(&words, size, ptr);
+        // SAFETY: PR_SET_MM_MAP reads `map.len()` bytes of `map`, laid out
+        // as the kernel's struct prctl_mm_map (mm_map_bytes); the new
+        // argument area is a leaked, never-freed buffer, valid for the
+        // process' life.
+        r = unsafe {
+            libc::prctl(
+                libc::PR_SET_MM,
+                libc::PR_SET_MM_MAP,
+                map.as_ptr(),
+                map.len(),
+                0,
+            )
+        };
+        if r == 0 {
+            break;
+        }
+    }
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
 }
 
-/// struct prctl_mm_map from <linux/prctl.h> (the libc crate lacks it).
-#[repr(C)]
-struct PrctlMmMap {
-    start_code: u64,
-    end_code: u64,
-    start_data: u64,
-    end_data: u64,
-    start_brk: u64,
-    brk: u64,
-    start_stack: u64,
-    arg_start: u64,
-    arg_end: u64,
-    env_start: u64,
-    env_end: u64,
-    auxv: *mut u64,
-    auxv_size: u32,
-    exe_fd: u32,
+/// The size of struct prctl_mm_map the kernel expects (PR_SET_MM_MAP_SIZE):
+/// eleven u64 addresses, the `auxv` pointer, two u32. The pointer is the
+/// kernel's: 8 bytes on a 64-bit kernel even for a 32-bit process (i686 on
+/// x86_64, armv7 on aarch64 — the kernel has no compat layout for it), 4 on
+/// a 32-bit kernel; 104 bytes is the 64-bit answer.
+fn mm_map_size() -> usize {
+    let mut size: libc::c_uint = 0;
+    // SAFETY: PR_SET_MM_MAP_SIZE writes one unsigned int to the address.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_SET_MM,
+            libc::PR_SET_MM_MAP_SIZE,
+            &mut size as *mut libc::c_uint,
+            0,
+            0,
+        )
+    };
+    if r < 0 || size == 0 {
+        104
+    } else {
+        size as usize
+    }
+}
+
+/// struct prctl_mm_map as bytes for a kernel whose struct is `size` bytes
+/// and whose pointers are `ptr` bytes: `words` (start_code .. env_end), a
+/// NULL auxv, auxv_size 0, and exe_fd -1 (keep /proc/self/exe), then any
+/// tail padding the kernel counts in its size.
+fn mm_map_bytes(words: &[u64; 11], size: usize, ptr: usize) -> Vec<u8> {
+    let mut b: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    b.extend(std::iter::repeat_n(0u8, ptr));
+    b.extend(0u32.to_ne_bytes()); // auxv_size
+    b.extend(u32::MAX.to_ne_bytes()); // exe_fd = -1
+    b.resize(size.max(b.len()), 0);
+    b
 }
 
 fn brk_now() -> u64 {
@@ -690,4 +724,25 @@ pub fn set_personality(persona: libc::c_ulong) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod mm_map_tests {
+    use super::mm_map_bytes;
+
+    /// exe_fd (-1) where each kernel reads it: after an 8-byte auxv on a
+    /// 64-bit kernel, after a 4-byte one on 32-bit kernels (x86: 100
+    /// bytes; ARM EABI: 104 with tail padding).
+    #[test]
+    fn layouts_per_kernel() {
+        let w = [7u64; 11];
+        for (size, ptr, exe_at) in [(104, 8, 100), (100, 4, 96), (104, 4, 96)] {
+            let b = mm_map_bytes(&w, size, ptr);
+            assert_eq!(b.len(), size, "{size}/{ptr}");
+            assert_eq!(&b[88..88 + ptr], &vec![0u8; ptr][..], "auxv NULL");
+            assert_eq!(&b[exe_at..exe_at + 4], &[0xff; 4], "{size}/{ptr}: exe_fd");
+            assert_eq!(&b[exe_at - 4..exe_at], &[0; 4], "{size}/{ptr}: auxv_size");
+        }
+        assert_eq!(&mm_map_bytes(&w, 104, 4)[100..], &[0; 4], "padding");
+    }
 }
