@@ -81,8 +81,13 @@ pub fn load_device_program(insns: &[BpfInsn]) -> io::Result<OwnedFd> {
         ..Default::default()
     };
     match bpf(BPF_PROG_LOAD, &mut attr) {
-        // SAFETY: a successful BPF_PROG_LOAD returns a new fd we own.
-        Ok(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) }),
+        Ok(fd) => {
+            // c_long is already i32 on 32-bit targets.
+            #[allow(clippy::unnecessary_cast)]
+            let fd = fd as i32;
+            // SAFETY: a successful BPF_PROG_LOAD returns a new fd we own.
+            Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        }
         Err(e) => {
             let end = log.iter().position(|&b| b == 0).unwrap_or(0);
             if end == 0 {
