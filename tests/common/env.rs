@@ -146,6 +146,16 @@ impl Drop for Env {
 /// under this process's cgroups, waiting for dying processes to leave; only
 /// those lxcbox made (a real LXC may run a container of the same name).
 pub fn remove_cgroups_of(name: &str) {
+    for prefix in ["lxc.payload.", "lxc.monitor."] {
+        remove_own_cgroup(&format!("{prefix}{name}"), true);
+    }
+}
+
+/// Remove the cgroup `rel` (and its sub-cgroups) under this process's
+/// cgroup in every hierarchy, waiting up to 5 s for dying processes to
+/// leave (rmdir answers EBUSY until the last one is gone). `ours_only`:
+/// only a cgroup lxcbox marked as its own.
+pub fn remove_own_cgroup(rel: &str, ours_only: bool) {
     use lxcbox::cgroup::{CgroupSet, Layout};
     let Ok(layout) = Layout::discover() else {
         return;
@@ -155,24 +165,22 @@ pub fn remove_cgroups_of(name: &str) {
     };
     let end = Instant::now() + Duration::from_secs(5);
     for base in me.paths() {
-        for prefix in ["lxc.payload.", "lxc.monitor."] {
-            let d = base.join(format!("{prefix}{name}"));
-            if !lxcbox::cgroup::owner::is_ours(&d) {
-                continue;
-            }
-            while d.exists() && Instant::now() < end {
-                if let Ok(rd) = std::fs::read_dir(&d) {
-                    for sub in rd.flatten() {
-                        if sub.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                            let _ = std::fs::remove_dir(sub.path());
-                        }
+        let d = base.join(rel);
+        if ours_only && !lxcbox::cgroup::owner::is_ours(&d) {
+            continue;
+        }
+        while d.exists() && Instant::now() < end {
+            if let Ok(rd) = std::fs::read_dir(&d) {
+                for sub in rd.flatten() {
+                    if sub.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                        let _ = std::fs::remove_dir(sub.path());
                     }
                 }
-                if std::fs::remove_dir(&d).is_ok() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
             }
+            if std::fs::remove_dir(&d).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
