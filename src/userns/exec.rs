@@ -9,8 +9,7 @@
 use anyhow::{bail, Context, Result};
 
 use crate::config::IdMap;
-use crate::sys::process::{exit_now, set_ids, ExitStatus};
-use crate::sys::spawn::{spawn, Cloned, Spawn};
+use crate::sys::process::{set_ids, ExitStatus};
 
 /// The maps of `cfg_maps` plus the caller's own uid and gid, mapped to
 /// free ids of the namespace when the container's maps do not cover them
@@ -70,57 +69,31 @@ fn setgroups_allowed() -> bool {
 
 /// Run `f` in a child that is root (uid and gid 0) of a new user namespace
 /// with `maps`, and return its exit code. The child waits on a pipe until
-/// the maps are written (before that, its ids are the overflow ids and it
-/// could not become root). From a multi-threaded process, `f` must be
+/// the maps are written ([`super::held`]; before that, its ids are the
+/// overflow ids and it could not become root). From a multi-threaded process, `f` must be
 /// async-signal-safe (no allocation, no locks): the child has only the
 /// calling thread.
 pub fn run_in(maps: &[IdMap], f: impl FnOnce() -> i32) -> Result<i32> {
     // Decided as the caller: as root of the namespace the child would
     // take root's /run.
     let _ = crate::paths::rundir();
-    let (rd, wr) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .context("making a pipe for the user namespace child")?;
-    let spawned = spawn(&Spawn {
-        namespaces: libc::CLONE_NEWUSER as u64,
-        pdeath: Some(libc::SIGKILL),
-        cgroup: None,
+    let mut held = super::held::spawn_held(libc::CLONE_NEWUSER, || {
+        // In a namespace whose setgroups is "deny" there is nothing to
+        // clear; otherwise drop the host's supplementary groups.
+        let groups = setgroups_allowed();
+        let empty: [u32; 0] = [];
+        if set_ids(Some(0), Some(0), groups.then_some(&empty[..])).is_err() {
+            return 126;
+        }
+        f()
     })
     .context("creating a user namespace")?;
-    match spawned {
-        Cloned::Child => {
-            drop(wr);
-            let mut b = [0u8; 1];
-            // EOF without the byte: the parent failed to write the maps.
-            if !matches!(rustix::io::read(&rd, &mut b), Ok(1)) {
-                exit_now(126);
-            }
-            // In a namespace whose setgroups is "deny" there is nothing to
-            // clear; otherwise drop the host's supplementary groups.
-            let groups = setgroups_allowed();
-            let empty: [u32; 0] = [];
-            if set_ids(Some(0), Some(0), groups.then_some(&empty[..])).is_err() {
-                exit_now(126);
-            }
-            exit_now(f())
-        }
-        Cloned::Parent(child) => {
-            drop(rd);
-            if let Err(e) = super::write_maps(child.pid, maps) {
-                let _ = child.kill(libc::SIGKILL);
-                let _ = child.wait(false);
-                return Err(e);
-            }
-            rustix::io::write(&wr, &[1]).context("starting the user namespace child")?;
-            drop(wr);
-            match child
-                .wait(false)
-                .context("waiting for the user namespace child")?
-            {
-                Some(ExitStatus::Exited(c)) => Ok(c),
-                Some(st) => bail!("the user namespace child ended: {st:?}"),
-                None => bail!("the user namespace child did not end"),
-            }
-        }
+    // On an error the held child, never released, exits and is reaped.
+    super::write_maps(held.pid(), maps)?;
+    held.release()?;
+    match held.wait()? {
+        ExitStatus::Exited(c) => Ok(c),
+        st => bail!("the user namespace child ended: {st:?}"),
     }
 }
 
