@@ -161,6 +161,21 @@ pub fn rewrite(path: &Path, data: &[u8], mode: u32) -> Result<()> {
 }
 
 /// Copy a small file (a hook script, an fstab) keeping its mode.
+/// Open (creating, mode 0600, never through a symlink) a lock file that
+/// LXC also locks: a shared file, locked and edited in place, where a
+/// rename would lose the other side's lock.
+pub fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
 pub fn copy_small(from: &Path, to: &Path) -> Result<()> {
     let data = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
     let mode = std::fs::metadata(from)

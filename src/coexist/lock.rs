@@ -5,8 +5,7 @@
 //! conflicts with LXC's OFD lock) around the operations that must not race
 //! LXC's, without waiting.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -42,14 +41,7 @@ pub fn try_lock(lxcpath: &str, name: &str) -> Result<LxcLock> {
     if let Some(d) = p.parent() {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&p)
+    let f = crate::fsutil::open_lock_file(&p)
         .with_context(|| format!("opening LXC's lock {}", p.display()))?;
     match rustix::fs::fcntl_lock(&f, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => Ok(LxcLock { _file: Some(f) }),

@@ -9,9 +9,9 @@
 //! holding the old, unlinked inode, and its update would be lost. That is
 //! why this one file is not written through `fsutil`'s write-then-rename.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -68,14 +68,7 @@ impl Db {
                     .with_context(|| format!("Failed to create {}", dir.display()))?;
             }
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)
+        let mut file = crate::fsutil::open_lock_file(path)
             .with_context(|| format!("Failed to open \"{}\"", path.display()))?;
         rustix::fs::fcntl_lock(&file, FlockOperation::LockExclusive)
             .with_context(|| format!("Failed to lock \"{}\"", path.display()))?;
