@@ -225,11 +225,25 @@ fn memfd_copy() -> Result<OwnedFd> {
         bail!("short copy of /proc/self/exe ({n} of {len} bytes)");
     }
     let fd = OwnedFd::from(dst);
-    fcntl_add_seals(
-        &fd,
-        SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE,
-    )
-    .context("sealing the lxcbox memfd")?;
+    let seals = SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE;
+    // F_SEAL_WRITE answers EBUSY while a page of the memfd is still
+    // pinned (memfd_wait_for_pins gives up after a short wait); the
+    // sendfile/splice copy can leave such references for a moment, seen
+    // under load. Try again briefly before giving up.
+    let mut tries = 0;
+    loop {
+        match fcntl_add_seals(&fd, seals) {
+            Err(rustix::io::Errno::BUSY) if tries < 20 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            r => {
+                break r
+                    .map_err(std::io::Error::from)
+                    .context("sealing the lxcbox memfd")?
+            }
+        }
+    }
     Ok(fd)
 }
 
