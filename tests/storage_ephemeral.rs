@@ -117,6 +117,9 @@ fn ephemeral_config_key_on_a_normal_start() {
     ok(&e, "lxc-start", &["-n", &n]);
     ok(&e, "lxc-stop", &["-n", &n, "-k"]);
     assert!(!exists(&e.root.join("lxc").join(&n)));
+    // lxc-stop returns at STOPPED; the monitor still releases its run-dir
+    // lock after that, and would remake the tree the Env removes.
+    e.wait_until("the monitor to exit", || e.monitors().is_empty());
 }
 
 #[test]
